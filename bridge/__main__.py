@@ -1,0 +1,5 @@
+"""Allows ``python -m bridge``."""
+
+from bridge.cli import main
+
+raise SystemExit(main())
