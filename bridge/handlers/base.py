@@ -1,0 +1,81 @@
+"""What a handler is: a plain callable, ``(session, event) -> Outcome | None``."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from enum import StrEnum
+from typing import Any, Protocol
+
+from sqlalchemy.orm import Session
+
+from bridge.store.models import StoredEvent
+
+
+class Outcome(StrEnum):
+    """What handling an event came to; returning None from a handler means HANDLED."""
+
+    HANDLED = "handled"
+    IGNORED = "ignored"
+    SUPERSEDED = "superseded"
+
+
+@dataclass(frozen=True, slots=True)
+class EventRecord:
+    """A stored event as handlers see it; plain data, safe to keep after the transaction."""
+
+    #: Local arrival order (Centra's order): a larger seq is a newer state of the object.
+    seq: int
+    event_id: str
+    type: str
+    entry: str
+    mission: str
+    date: str
+    payload_kind: str
+    payload: dict[str, Any]
+    xml: str
+    #: Failed attempts before this one.
+    attempts: int
+
+    @classmethod
+    def from_stored(cls, row: StoredEvent) -> EventRecord:
+        return cls(
+            seq=row.seq,
+            event_id=row.event_id,
+            type=row.type,
+            entry=row.entry,
+            mission=row.mission,
+            date=row.centra_date,
+            payload_kind=row.payload_kind,
+            payload=row.payload,
+            xml=row.xml,
+            attempts=row.attempts,
+        )
+
+    @property
+    def is_delete(self) -> bool:
+        return self.mission == "delete"
+
+    @property
+    def object_id(self) -> str:
+        """The object's id: the payload's ``<id>``, else Centra's ``entry``."""
+        value = self.payload.get("id")
+        return value if isinstance(value, str) and value else self.entry
+
+
+class Handler(Protocol):
+    """Handles one event inside the given transaction; raising means "failed, retry later".
+
+    A handler must be idempotent: running it twice for one event has the effect of once.
+    Writes through ``session`` commit together with the event's new status.
+    """
+
+    def __call__(self, session: Session, event: EventRecord) -> Outcome | None: ...
+
+
+class PermanentError(Exception):
+    """A handler's way of saying retrying cannot help: the event goes straight to ``dead``."""
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)

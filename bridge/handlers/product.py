@@ -1,0 +1,26 @@
+"""Keeps the ERP-facing copy of each product.
+
+Centra's docs list no product event kind (products flow from the ERP to Centra); a site whose
+Centra does send them gets a payload shaped like products_Update's ``<product>``, kept here.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy.orm import Session
+
+from bridge.handlers.base import EventRecord, Outcome
+from bridge.handlers.copies import keep_copy
+from bridge.handlers.payload import text
+from bridge.store.models import Product
+
+
+def handle_product(session: Session, event: EventRecord) -> Outcome:
+    return keep_copy(session, Product, event, _fill)
+
+
+def _fill(product: Product, data: dict[str, Any]) -> None:
+    product.sku = text(data, "sku")
+    product.description = text(data, "description")
+    product.status = text(data, "status")

@@ -1,0 +1,66 @@
+"""Which handler runs for which event type: built-ins, overridden per type from config."""
+
+from __future__ import annotations
+
+import importlib
+from collections.abc import Mapping
+from typing import Any
+
+from sqlalchemy.orm import Session
+
+from bridge.handlers.base import EventRecord, Handler, Outcome
+from bridge.handlers.customer import handle_customer
+from bridge.handlers.order import handle_order
+from bridge.handlers.product import handle_product
+
+BUILT_IN: Mapping[str, Handler] = {
+    "order": handle_order,
+    "customer": handle_customer,
+    "product": handle_product,
+}
+
+
+class HandlerLoadError(Exception):
+    """A configured handler cannot be imported or is not callable."""
+
+
+def ignore(session: Session, event: EventRecord) -> Outcome:
+    """Types nobody handles are kept in the store, acknowledged, and marked ignored."""
+    return Outcome.IGNORED
+
+
+class Registry:
+    """Maps an event type to its handler; an unknown type maps to ``ignore``."""
+
+    def __init__(self, handlers: Mapping[str, Handler]) -> None:
+        self._handlers = dict(handlers)
+
+    @classmethod
+    def from_config(cls, custom: Mapping[str, str]) -> Registry:
+        """The built-ins, with each ``[handlers.custom] type = "module:callable"`` replacing one."""
+        handlers: dict[str, Handler] = dict(BUILT_IN)
+        for event_type, target in custom.items():
+            handlers[event_type] = load_handler(target, f"[handlers] custom.{event_type}")
+        return cls(handlers)
+
+    def for_type(self, event_type: str) -> Handler:
+        return self._handlers.get(event_type, ignore)
+
+    def types(self) -> list[str]:
+        return sorted(self._handlers)
+
+
+def load_handler(target: str, key: str) -> Handler:
+    """Import ``package.module:name``; a class is instantiated once, without arguments."""
+    module_name, _, attribute = target.partition(":")
+    try:
+        obj: Any = importlib.import_module(module_name)
+        for part in attribute.split("."):
+            obj = getattr(obj, part)
+    except (ImportError, AttributeError) as exc:
+        raise HandlerLoadError(f"{key}: cannot load {target!r}: {exc}") from None
+    if isinstance(obj, type):
+        obj = obj()
+    if not callable(obj):
+        raise HandlerLoadError(f"{key}: {target!r} is not callable")
+    return obj  # type: ignore[no-any-return]

@@ -1,0 +1,95 @@
+"""structlog set-up: the one home of global logging state.
+
+Logs go to stderr (journald captures it under systemd); stdout is kept for what a command
+answers. Secrets are masked by a processor before any renderer sees the event.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import sys
+from collections.abc import Iterable
+from typing import Any
+
+import structlog
+from structlog.typing import EventDict, Processor
+
+#: Keys whose values are never written, whatever logs them.
+SECRET_KEYS = frozenset({"password", "passwd", "secret", "token", "authorization", "api_key"})
+_URL_CREDENTIALS = re.compile(r"(?P<scheme>[a-z][a-z0-9+.-]*://)[^/@\s:]+:[^/@\s]+@", re.I)
+
+#: Libraries that would print bodies or every SQL statement at lower levels.
+_QUIET_LOGGERS = {
+    "zeep": logging.WARNING,
+    "zeep.transports": logging.WARNING,
+    "urllib3": logging.WARNING,
+    "sqlalchemy.engine": logging.WARNING,
+    "alembic": logging.WARNING,
+    "apscheduler": logging.INFO,
+}
+
+
+class Redactor:
+    """Masks secret keys, known secret values and ``user:pass@`` in URLs."""
+
+    def __init__(self, secrets: Iterable[str] = ()) -> None:
+        self._secrets = [s for s in secrets if s]
+
+    def __call__(self, logger: Any, method: str, event_dict: EventDict) -> EventDict:
+        for key, value in list(event_dict.items()):
+            if key.lower() in SECRET_KEYS:
+                event_dict[key] = "********"
+            elif isinstance(value, str):
+                event_dict[key] = self.scrub(value)
+        return event_dict
+
+    def scrub(self, text: str) -> str:
+        text = _URL_CREDENTIALS.sub(r"\g<scheme>***:***@", text)
+        for secret in self._secrets:
+            text = text.replace(secret, "********")
+        return text
+
+
+def configure(level: str = "info", fmt: str = "auto", secrets: Iterable[str] = ()) -> None:
+    """Route structlog and stdlib logging (zeep, SQLAlchemy, APScheduler) to one stderr stream."""
+    redact = Redactor(secrets)
+    shared: list[Processor] = [
+        structlog.contextvars.merge_contextvars,
+        structlog.stdlib.add_log_level,
+        structlog.stdlib.add_logger_name,
+        structlog.processors.TimeStamper(fmt="iso", utc=True),
+    ]
+    as_json = fmt == "json" or (fmt == "auto" and not sys.stderr.isatty())
+    renderer: Processor = (
+        structlog.processors.JSONRenderer()
+        if as_json
+        else structlog.dev.ConsoleRenderer(colors=sys.stderr.isatty())
+    )
+    formatter = structlog.stdlib.ProcessorFormatter(
+        foreign_pre_chain=shared,
+        processors=[
+            structlog.stdlib.ProcessorFormatter.remove_processors_meta,
+            structlog.processors.format_exc_info,
+            redact,
+            renderer,
+        ],
+    )
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(formatter)
+    root = logging.getLogger()
+    root.handlers[:] = [handler]
+    root.setLevel(level.upper())
+    for name, quiet in _QUIET_LOGGERS.items():
+        logging.getLogger(name).setLevel(max(quiet, root.level))
+    structlog.configure(
+        processors=[
+            structlog.stdlib.filter_by_level,
+            *shared,
+            structlog.stdlib.ProcessorFormatter.wrap_for_formatter,
+        ],
+        logger_factory=structlog.stdlib.LoggerFactory(),
+        wrapper_class=structlog.stdlib.BoundLogger,
+        cache_logger_on_first_use=False,
+    )
+

@@ -1,0 +1,37 @@
+"""Persistence: one ``Store`` per process, one transaction per state transition."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+from sqlalchemy import Engine
+from sqlalchemy.orm import Session, sessionmaker
+
+from bridge.store import schema
+from bridge.store.engine import make_engine
+
+
+class Store:
+    """The database the bridge owns: engine, sessions and schema."""
+
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+        self._sessions = sessionmaker(engine, expire_on_commit=False)
+
+    @classmethod
+    def open(cls, url: str, *, migrate: bool = True) -> Store:
+        """Connect to ``url`` and, unless told not to, bring its schema up to date."""
+        store = cls(make_engine(url))
+        if migrate:
+            schema.upgrade(store.engine)
+        return store
+
+    @contextmanager
+    def transaction(self) -> Iterator[Session]:
+        """One unit of work: committed on success, rolled back on any exception."""
+        with self._sessions() as session, session.begin():
+            yield session
+
+    def close(self) -> None:
+        self.engine.dispose()

@@ -1,0 +1,176 @@
+"""Event transitions, one function per transition, each run inside the caller's transaction."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import func, select, update
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm import Session
+
+from bridge.centra.records import EventPage
+from bridge.store.models import CentraResponse, EventStatus, StoredEvent
+
+#: Statuses whose events still wait for a handler.
+PENDING = (EventStatus.NEW, EventStatus.FAILED)
+
+
+@dataclass(frozen=True, slots=True)
+class StoredPage:
+    """What storing one page did: which events were new, which Centra sent before."""
+
+    new_seqs: list[int]
+    duplicates: int
+
+
+def store_page(session: Session, page: EventPage, operation: str, now: datetime) -> StoredPage:
+    """Insert the page's events that are not stored yet; an id seen before is left untouched."""
+    unique = {event.event_id: event for event in page.events}
+    if not unique:
+        return StoredPage(new_seqs=[], duplicates=0)
+    known = set(
+        session.scalars(select(StoredEvent.event_id).where(StoredEvent.event_id.in_(unique)))
+    )
+    fresh = [event for event_id, event in unique.items() if event_id not in known]
+    if not fresh:
+        return StoredPage(new_seqs=[], duplicates=len(page.events))
+    response = CentraResponse(
+        operation=operation, request_id=page.request_id, received_at=now, body=page.raw
+    )
+    session.add(response)
+    session.flush()
+    rows = [
+        {
+            "event_id": event.event_id,
+            "type": event.type,
+            "entry": event.entry,
+            "mission": event.mission,
+            "centra_date": event.date,
+            "payload_kind": event.payload_kind,
+            "payload": event.payload,
+            "xml": event.xml,
+            "response_id": response.id,
+            "status": EventStatus.NEW,
+            "attempts": 0,
+            "received_at": now,
+        }
+        for event in fresh
+    ]
+    # ON CONFLICT keeps a concurrent writer's row instead of failing the whole page.
+    insert = _insert_for(session).values(rows).on_conflict_do_nothing(
+        index_elements=["event_id"]
+    )
+    new_seqs = sorted(session.scalars(insert.returning(StoredEvent.seq)))
+    return StoredPage(new_seqs=new_seqs, duplicates=len(page.events) - len(new_seqs))
+
+
+def _insert_for(session: Session) -> Any:
+    dialect = session.get_bind().dialect.name
+    return (postgresql.insert if dialect == "postgresql" else sqlite.insert)(StoredEvent)
+
+
+def unacknowledged_ids(session: Session, limit: int) -> list[str]:
+    """Stored events whose events_Done has not been confirmed yet, oldest first."""
+    return list(
+        session.scalars(
+            select(StoredEvent.event_id)
+            .where(StoredEvent.acknowledged_at.is_(None))
+            .order_by(StoredEvent.seq)
+            .limit(limit)
+        )
+    )
+
+
+def mark_acknowledged(session: Session, event_ids: Iterable[str], now: datetime) -> None:
+    ids = list(event_ids)
+    for start in range(0, len(ids), 500):
+        session.execute(
+            update(StoredEvent)
+            .where(StoredEvent.event_id.in_(ids[start : start + 500]))
+            .where(StoredEvent.acknowledged_at.is_(None))
+            .values(acknowledged_at=now)
+        )
+
+
+def due_seqs(session: Session, now: datetime, limit: int | None = None) -> list[int]:
+    """Events waiting for a handler: new ones, and failed ones whose back-off has passed."""
+    query = (
+        select(StoredEvent.seq)
+        .where(
+            (StoredEvent.status == EventStatus.NEW)
+            | (
+                (StoredEvent.status == EventStatus.FAILED)
+                & (StoredEvent.next_attempt_at <= now)
+            )
+        )
+        .order_by(StoredEvent.seq)
+    )
+    if limit is not None:
+        query = query.limit(limit)
+    return list(session.scalars(query))
+
+
+def mark_outcome(event: StoredEvent, status: str, now: datetime) -> None:
+    """A handler finished: handled, ignored or superseded."""
+    event.status = status
+    event.handled_at = now
+    event.last_error = None
+    event.next_attempt_at = None
+
+
+def mark_failed(
+    session: Session, seq: int, error: str, retry_at: datetime | None, now: datetime
+) -> StoredEvent:
+    """Count a failed attempt; ``retry_at`` None means no attempts are left: the event is dead."""
+    event = session.get_one(StoredEvent, seq)
+    event.attempts += 1
+    event.last_error = error
+    event.status = EventStatus.FAILED if retry_at is not None else EventStatus.DEAD
+    event.next_attempt_at = retry_at
+    event.handled_at = now
+    return event
+
+
+def count_by_status(session: Session) -> dict[str, int]:
+    rows = session.execute(
+        select(StoredEvent.status, func.count()).group_by(StoredEvent.status)
+    ).all()
+    return {status: count for status, count in rows}
+
+
+def count_by_type(session: Session) -> dict[str, int]:
+    rows = session.execute(select(StoredEvent.type, func.count()).group_by(StoredEvent.type)).all()
+    return {event_type: count for event_type, count in rows}
+
+
+@dataclass(frozen=True, slots=True)
+class ReplaySelection:
+    """Which stored events ``replay`` runs again; empty criteria select nothing."""
+
+    event_ids: Sequence[str] = ()
+    types: Sequence[str] = ()
+    statuses: Sequence[str] = ()
+    since: datetime | None = None
+    until: datetime | None = None
+
+    def is_empty(self) -> bool:
+        return not (self.event_ids or self.types or self.statuses or self.since or self.until)
+
+
+def select_for_replay(session: Session, selection: ReplaySelection) -> list[StoredEvent]:
+    """Every criterion given must match; results in Centra's order."""
+    query = select(StoredEvent).order_by(StoredEvent.seq)
+    if selection.event_ids:
+        query = query.where(StoredEvent.event_id.in_(selection.event_ids))
+    if selection.types:
+        query = query.where(StoredEvent.type.in_(selection.types))
+    if selection.statuses:
+        query = query.where(StoredEvent.status.in_(selection.statuses))
+    if selection.since is not None:
+        query = query.where(StoredEvent.received_at >= selection.since)
+    if selection.until is not None:
+        query = query.where(StoredEvent.received_at < selection.until)
+    return list(session.scalars(query))

@@ -1,0 +1,242 @@
+"""The tables: events as Centra sent them, the id map, the outbox, and the ERP-facing copies."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from enum import StrEnum
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    LargeBinary,
+    MetaData,
+    String,
+    Text,
+    TypeDecorator,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+
+#: Named constraints, so migrations can alter them on SQLite too (batch mode).
+NAMING_CONVENTION = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+ID = String(255)
+
+
+class UtcDateTime(TypeDecorator[datetime]):
+    """Aware UTC datetimes on every database (SQLite would hand back naive ones)."""
+
+    impl = DateTime
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Any) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given to a UTC column")
+        return value.astimezone(UTC).replace(tzinfo=None)
+
+    def process_result_value(self, value: datetime | None, dialect: Any) -> datetime | None:
+        return None if value is None else value.replace(tzinfo=UTC)
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING_CONVENTION)
+
+
+class EventStatus(StrEnum):
+    """Where an event is in its life; every stored event ends acknowledged whatever its status."""
+
+    NEW = "new"
+    HANDLED = "handled"
+    IGNORED = "ignored"
+    #: A newer event for the same object was handled first; this one must not roll it back.
+    SUPERSEDED = "superseded"
+    FAILED = "failed"
+    DEAD = "dead"
+
+
+class CentraResponse(Base):
+    """An events_Get answer body exactly as Centra sent it, kept for audit and support."""
+
+    __tablename__ = "centra_responses"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    operation: Mapped[str] = mapped_column(String(64))
+    request_id: Mapped[str | None] = mapped_column(String(128))
+    received_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    body: Mapped[bytes] = mapped_column(LargeBinary)
+
+
+class StoredEvent(Base):
+    __tablename__ = "events"
+    __table_args__ = (
+        Index("ix_events_status_next_attempt_at", "status", "next_attempt_at"),
+        Index("ix_events_type_entry", "type", "entry"),
+    )
+
+    #: Local arrival order; Centra hands events out oldest first, so this is Centra's order too.
+    seq: Mapped[int] = mapped_column(Integer, primary_key=True)
+    event_id: Mapped[str] = mapped_column(ID, unique=True)
+    type: Mapped[str] = mapped_column(String(64))
+    entry: Mapped[str] = mapped_column(ID)
+    mission: Mapped[str] = mapped_column(String(32))
+    centra_date: Mapped[str] = mapped_column(String(64))
+    payload_kind: Mapped[str] = mapped_column(String(64))
+    payload: Mapped[dict[str, Any]] = mapped_column(JSON)
+    xml: Mapped[str] = mapped_column(Text)
+    response_id: Mapped[int | None] = mapped_column(ForeignKey("centra_responses.id"))
+    status: Mapped[str] = mapped_column(String(16), default=EventStatus.NEW)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    last_error: Mapped[str | None] = mapped_column(Text)
+    next_attempt_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    received_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    handled_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    acknowledged_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+
+
+class IdMapping(Base):
+    """ERP id ↔ Centra id of one object; unique in both directions."""
+
+    __tablename__ = "id_map"
+    __table_args__ = (
+        UniqueConstraint("entity_type", "erp_id", name="uq_id_map_erp"),
+        UniqueConstraint("entity_type", "centra_id", name="uq_id_map_centra"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    entity_type: Mapped[str] = mapped_column(String(32))
+    erp_id: Mapped[str] = mapped_column(ID)
+    centra_id: Mapped[str] = mapped_column(ID)
+    #: "erp", "centra" or "manual": who made this mapping known.
+    origin: Mapped[str] = mapped_column(String(16))
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    updated_at: Mapped[datetime] = mapped_column(UtcDateTime)
+
+
+class OutboxRecord(Base):
+    """One ERP update waiting for, or answered by, Centra."""
+
+    __tablename__ = "outbox"
+    __table_args__ = (Index("ix_outbox_status_next_attempt_at", "status", "next_attempt_at"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    entity_type: Mapped[str] = mapped_column(String(32))
+    erp_id: Mapped[str] = mapped_column(ID)
+    fields: Mapped[dict[str, Any]] = mapped_column(JSON)
+    status: Mapped[str] = mapped_column(String(16))
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    errors: Mapped[list[str]] = mapped_column(JSON, default=list)
+    notices: Mapped[list[str]] = mapped_column(JSON, default=list)
+    last_error: Mapped[str | None] = mapped_column(Text)
+    source: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    next_attempt_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    sent_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+
+
+class Order(Base):
+    """The ERP-facing copy of a Centra order, rebuilt from the newest event for it."""
+
+    __tablename__ = "orders"
+
+    order_id: Mapped[str] = mapped_column(ID, primary_key=True)
+    ordernumber: Mapped[str] = mapped_column(ID, default="")
+    order_type: Mapped[str] = mapped_column(String(32), default="")
+    store: Mapped[str] = mapped_column(String(32), default="")
+    status: Mapped[str] = mapped_column(String(32), default="")
+    currency: Mapped[str] = mapped_column(String(8), default="")
+    ordertotal: Mapped[str] = mapped_column(String(64), default="")
+    created: Mapped[str] = mapped_column(String(64), default="")
+    customer_id: Mapped[str] = mapped_column(ID, default="")
+    account_id: Mapped[str] = mapped_column(ID, default="")
+    market_id: Mapped[str] = mapped_column(ID, default="")
+    locked: Mapped[str] = mapped_column(String(8), default="")
+    deleted: Mapped[bool] = mapped_column(Boolean, default=False)
+    data: Mapped[dict[str, Any]] = mapped_column(JSON)
+    #: The event this copy was last written from; an older event never overwrites it.
+    event_seq: Mapped[int] = mapped_column(Integer)
+    updated_at: Mapped[datetime] = mapped_column(UtcDateTime)
+
+    lines: Mapped[list[OrderLine]] = relationship(
+        back_populates="order", cascade="all, delete-orphan", order_by="OrderLine.id"
+    )
+    shipments: Mapped[list[OrderShipment]] = relationship(
+        back_populates="order", cascade="all, delete-orphan", order_by="OrderShipment.id"
+    )
+
+
+class OrderLine(Base):
+    """One size row of an order, addressed by Centra's order-item id."""
+
+    __tablename__ = "order_lines"
+    __table_args__ = (UniqueConstraint("order_id", "line_key", name="uq_order_lines_key"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    order_id: Mapped[str] = mapped_column(ForeignKey("orders.order_id", ondelete="CASCADE"))
+    line_key: Mapped[str] = mapped_column(ID)
+    product_id: Mapped[str] = mapped_column(ID, default="")
+    variation_id: Mapped[str] = mapped_column(ID, default="")
+    size_id: Mapped[str] = mapped_column(ID, default="")
+    sku: Mapped[str] = mapped_column(ID, default="")
+    description: Mapped[str] = mapped_column(Text, default="")
+    qty: Mapped[str] = mapped_column(String(32), default="")
+    price: Mapped[str] = mapped_column(String(64), default="")
+    qty_cancelled: Mapped[str] = mapped_column(String(32), default="0")
+    qty_shipped: Mapped[str] = mapped_column(String(32), default="0")
+
+    order: Mapped[Order] = relationship(back_populates="lines")
+
+
+class OrderShipment(Base):
+    __tablename__ = "order_shipments"
+    __table_args__ = (UniqueConstraint("order_id", "shipment_id", name="uq_order_shipments_id"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    order_id: Mapped[str] = mapped_column(ForeignKey("orders.order_id", ondelete="CASCADE"))
+    shipment_id: Mapped[str] = mapped_column(ID)
+    shipped: Mapped[str] = mapped_column(String(8), default="")
+    paid: Mapped[str] = mapped_column(String(8), default="")
+    created: Mapped[str] = mapped_column(String(64), default="")
+    carrier: Mapped[str] = mapped_column(String(255), default="")
+    tracking: Mapped[str] = mapped_column(String(255), default="")
+
+    order: Mapped[Order] = relationship(back_populates="shipments")
+
+
+class Customer(Base):
+    __tablename__ = "customers"
+
+    customer_id: Mapped[str] = mapped_column(ID, primary_key=True)
+    email: Mapped[str] = mapped_column(String(320), default="")
+    firstname: Mapped[str] = mapped_column(String(255), default="")
+    lastname: Mapped[str] = mapped_column(String(255), default="")
+    country: Mapped[str] = mapped_column(String(8), default="")
+    deleted: Mapped[bool] = mapped_column(Boolean, default=False)
+    data: Mapped[dict[str, Any]] = mapped_column(JSON)
+    event_seq: Mapped[int] = mapped_column(Integer)
+    updated_at: Mapped[datetime] = mapped_column(UtcDateTime)
+
+
+class Product(Base):
+    __tablename__ = "products"
+
+    product_id: Mapped[str] = mapped_column(ID, primary_key=True)
+    sku: Mapped[str] = mapped_column(ID, default="")
+    description: Mapped[str] = mapped_column(Text, default="")
+    status: Mapped[str] = mapped_column(String(32), default="")
+    deleted: Mapped[bool] = mapped_column(Boolean, default=False)
+    data: Mapped[dict[str, Any]] = mapped_column(JSON)
+    event_seq: Mapped[int] = mapped_column(Integer)
+    updated_at: Mapped[datetime] = mapped_column(UtcDateTime)
