@@ -1,0 +1,275 @@
+"""The ``centra-bridge`` command: parse, build Settings, call one library function, answer.
+
+Answers (summary lines, tables, ``--json``) go to stdout; logs and errors go to stderr.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import signal
+import sys
+import threading
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import structlog
+from sqlalchemy.exc import SQLAlchemyError
+
+from bridge import __version__, exitcodes
+from bridge import config as config_module
+from bridge import logging as bridge_logging
+from bridge import status as status_module
+from bridge.app import App
+from bridge.centra.errors import CentraAuthError, CentraError, CentraUnavailable
+from bridge.config import EVENT_TYPES, ConfigError, Settings
+from bridge.handlers.registry import HandlerLoadError
+from bridge.inbox import DrainOptions, QueueStalled
+from bridge.store import Store, schema
+from bridge.store import events as repo
+from bridge.store.models import EventStatus
+
+log = structlog.get_logger(__name__)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = _parser()
+    args = parser.parse_args(argv)
+    if not getattr(args, "command", None):
+        parser.print_help(sys.stderr)
+        return exitcodes.CONFIG
+    try:
+        return int(args.run(args))
+    except KeyboardInterrupt:
+        return 130
+    except (ConfigError, HandlerLoadError) as exc:
+        return _fail(exitcodes.CONFIG, str(exc))
+    except CentraAuthError as exc:
+        return _fail(exitcodes.AUTH, f"Centra refused the login: {exc}")
+    except CentraUnavailable as exc:
+        return _fail(exitcodes.UNAVAILABLE, f"Centra is unreachable: {exc}")
+    except QueueStalled as exc:
+        return _fail(exitcodes.PARTIAL, str(exc))
+    except CentraError as exc:
+        request = f" (X-Centra-Request-ID {exc.request_id})" if exc.request_id else ""
+        return _fail(exitcodes.CENTRA_ERROR, f"Centra error{request}: {exc}")
+    except SQLAlchemyError as exc:
+        return _fail(exitcodes.DATABASE, f"database error: {_first_line(exc)}")
+
+
+def _fail(code: int, message: str) -> int:
+    print(f"centra-bridge: {_first_line(message)}", file=sys.stderr)
+    return code
+
+
+def _first_line(value: object) -> str:
+    return str(value).strip().splitlines()[0] if str(value).strip() else type(value).__name__
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="centra-bridge", description="Connects a legacy ERP with Centra over its SOAP API."
+    )
+    parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
+    parser.add_argument(
+        "--config", metavar="FILE",
+        help=f"TOML configuration (default: ${config_module.CONFIG_ENV})",
+    )
+    parser.add_argument("--log-level", choices=("debug", "info", "warning", "error"))
+    parser.add_argument("--log-format", choices=("auto", "json", "console"))
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND")
+
+    drain = commands.add_parser(
+        "drain-events", help="fetch, store, acknowledge and handle events until the queue is empty"
+    )
+    drain.add_argument("--type", choices=EVENT_TYPES, help="only this event type (Centra filter)")
+    drain.add_argument(
+        "--market", action="append", metavar="ID", help="only these markets (repeatable)"
+    )
+    drain.add_argument("--max-pages", type=_positive_int, metavar="N", help="stop after N pages")
+    drain.add_argument("--json", action="store_true", help="answer with JSON")
+    drain.set_defaults(run=_drain)
+
+    replay = commands.add_parser(
+        "replay", help="run stored events through the handlers again (never calls Centra)"
+    )
+    replay.add_argument("event_ids", nargs="*", metavar="EVENT_ID")
+    replay.add_argument("--type", action="append", default=[], help="event type (repeatable)")
+    replay.add_argument(
+        "--status", action="append", default=[], choices=[s.value for s in EventStatus],
+        help="current status, e.g. failed or dead (repeatable)",
+    )
+    replay.add_argument("--since", type=_timestamp, help="received at or after (ISO date/time)")
+    replay.add_argument("--until", type=_timestamp, help="received before (ISO date/time)")
+    replay.add_argument("--dry-run", action="store_true", help="list the events, run nothing")
+    replay.add_argument("--json", action="store_true", help="answer with JSON")
+    replay.set_defaults(run=_replay)
+
+    status = commands.add_parser("status", help="what the store holds and what is stuck")
+    status.add_argument("--json", action="store_true", help="answer with JSON")
+    status.set_defaults(run=_status)
+
+    db = commands.add_parser("db", help="database maintenance")
+    db_commands = db.add_subparsers(dest="db_command", metavar="ACTION", required=True)
+    db_commands.add_parser("upgrade", help="apply schema migrations").set_defaults(run=_db_upgrade)
+
+    simulate = commands.add_parser("simulate", help="run the bundled Centra simulator")
+    simulate.add_argument("--host", default="127.0.0.1")
+    simulate.add_argument("--port", type=int, default=8765)
+    simulate.add_argument("--events", type=int, default=300, help="events queued at start")
+    simulate.add_argument("--seed", type=int, default=1)
+    simulate.add_argument("--username", default="demo")
+    simulate.add_argument("--password", default="demo-password")
+    simulate.set_defaults(run=_simulate)
+
+    demo = commands.add_parser(
+        "demo", help="start the simulator, drain its events into a local SQLite file, summarise"
+    )
+    demo.add_argument("--events", type=_positive_int, default=300)
+    demo.add_argument("--seed", type=int, default=1)
+    demo.add_argument(
+        "--database", type=Path, default=Path("centra-bridge-demo.db"), help="SQLite file"
+    )
+    demo.set_defaults(run=_demo)
+    return parser
+
+
+def _positive_int(text: str) -> int:
+    value = int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1, got {value}")
+    return value
+
+
+def _timestamp(text: str) -> datetime:
+    try:
+        value = datetime.fromisoformat(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"{text!r} is not an ISO date or date-time (e.g. 2026-11-26 or 2026-11-26T08:00)"
+        ) from None
+    return value if value.tzinfo else value.replace(tzinfo=UTC)
+
+
+def _settings(args: argparse.Namespace) -> Settings:
+    settings = config_module.load(config_module.config_path(args.config))
+    _configure_logging(args, settings)
+    return settings
+
+
+def _configure_logging(args: argparse.Namespace, settings: Settings | None) -> None:
+    level = args.log_level or (settings.logging.level if settings else "info")
+    fmt = args.log_format or (settings.logging.format if settings else "auto")
+    secrets = [settings.centra.password.reveal()] if settings else []
+    bridge_logging.configure(level, fmt, secrets)
+
+
+@contextmanager
+def _app(settings: Settings) -> Iterator[App]:
+    app = App.open(settings)
+    try:
+        yield app
+    finally:
+        app.close()
+
+
+@contextmanager
+def _stop_on_signals() -> Iterator[threading.Event]:
+    """SIGTERM/SIGINT let the page in flight finish (stored and acknowledged), then stop."""
+    stop = threading.Event()
+
+    def request_stop(signum: int, _frame: object) -> None:
+        log.info("stop requested; finishing the page in flight", signal=signal.Signals(signum).name)
+        stop.set()
+
+    previous = {sig: signal.signal(sig, request_stop) for sig in (signal.SIGTERM, signal.SIGINT)}
+    try:
+        yield stop
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+
+
+def _answer(args: argparse.Namespace, data: dict[str, Any], text: str) -> None:
+    print(json.dumps(data, indent=2, sort_keys=True) if args.json else text)
+
+
+def _drain(args: argparse.Namespace) -> int:
+    settings = _settings(args)
+    options = DrainOptions(event_type=args.type, markets=args.market, max_pages=args.max_pages)
+    with _app(settings) as app, _stop_on_signals() as stop:
+        report = app.inbox().drain(options, stop)
+    _answer(args, report.as_dict(), report.summary())
+    return exitcodes.OK if not report.stopped or args.max_pages else exitcodes.PARTIAL
+
+
+def _replay(args: argparse.Namespace) -> int:
+    selection = repo.ReplaySelection(
+        event_ids=args.event_ids, types=args.type, statuses=args.status,
+        since=args.since, until=args.until,
+    )
+    if selection.is_empty():
+        raise ConfigError(
+            "replay: say which events: EVENT_ID…, --type, --status, --since or --until"
+        )
+    settings = _settings(args)
+    with _app(settings) as app:
+        with app.store.transaction() as session:
+            chosen = [
+                (row.seq, row.event_id, row.type, row.status)
+                for row in repo.select_for_replay(session, selection)
+            ]
+        missing = sorted(set(args.event_ids) - {event_id for _, event_id, _, _ in chosen})
+        if missing:
+            raise ConfigError(f"replay: no stored event with id {', '.join(missing)}")
+        if args.dry_run:
+            rows = [{"event_id": e, "type": t, "status": s} for _, e, t, s in chosen]
+            text = "\n".join(f"{e:>12}  {t:<12} {s}" for _, e, t, s in chosen)
+            _answer(args, {"would_replay": rows}, text or "no stored event matches")
+            return exitcodes.OK
+        counts = app.dispatcher.run((seq for seq, *_ in chosen), replay=True)
+    data = {"replayed": len(chosen), **{status: counts[status] for status in sorted(counts)}}
+    text = f"replayed={len(chosen)} " + " ".join(f"{k}={v}" for k, v in sorted(counts.items()))
+    _answer(args, data, text)
+    failed = counts["failed"] + counts["dead"]
+    return exitcodes.OK if not failed else exitcodes.PARTIAL
+
+
+def _status(args: argparse.Namespace) -> int:
+    settings = _settings(args)
+    with _app(settings) as app, app.store.transaction() as session:
+        data = status_module.report(session)
+    _answer(args, data, status_module.render(data))
+    return exitcodes.OK
+
+
+def _db_upgrade(args: argparse.Namespace) -> int:
+    settings = _settings(args)
+    store = Store.open(settings.database.url, migrate=False)
+    try:
+        before, after = schema.upgrade(store.engine)
+    finally:
+        store.close()
+    print(f"schema {before or 'empty'} -> {after}" if before != after else f"schema at {after}")
+    return exitcodes.OK
+
+
+def _simulate(args: argparse.Namespace) -> int:
+    _configure_logging(args, None)
+    from bridge.simulator import serve
+
+    serve(
+        host=args.host, port=args.port, events=args.events, seed=args.seed,
+        username=args.username, password=args.password,
+    )
+    return exitcodes.OK
+
+
+def _demo(args: argparse.Namespace) -> int:
+    from bridge.demo import run_demo
+
+    _configure_logging(args, None)
+    return run_demo(events=args.events, seed=args.seed, database=args.database)

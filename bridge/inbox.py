@@ -1,0 +1,184 @@
+"""Draining Centra's event queue: fetch a page, store it, acknowledge it, then handle it.
+
+The order is the product's one invariant. ``events_Done`` is sent only after the transaction
+that stored the page has committed, and before any handler runs, so a slow or failing handler
+never holds Centra's queue back. A crash anywhere loses nothing: un-acknowledged events come
+back from Centra and dedupe on their id; stored-but-unhandled ones are handled on the next run.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+import uuid
+from collections import Counter
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+
+import structlog
+
+from bridge.centra.client import CentraClient
+from bridge.centra.errors import CentraError
+from bridge.handlers.base import utcnow
+from bridge.handlers.dispatch import Dispatcher
+from bridge.store import Store
+from bridge.store import events as repo
+
+log = structlog.get_logger(__name__)
+
+#: Centra hands out at most this many events per events_Get.
+PAGE_SIZE = 100
+#: Events from earlier runs whose events_Done was never confirmed, re-sent with each page.
+MAX_REACKNOWLEDGE = 400
+
+
+class QueueStalled(Exception):
+    """Centra keeps returning events it was told are done; draining would never end."""
+
+
+@dataclass(slots=True)
+class DrainReport:
+    """What one drain did, for the summary line and ``--json``."""
+
+    pages: int = 0
+    fetched: int = 0
+    new: int = 0
+    duplicates: int = 0
+    acknowledged: int = 0
+    outcomes: Counter[str] = field(default_factory=Counter)
+    seconds: float = 0.0
+    #: Why the drain stopped early, or "" when the queue was drained.
+    stopped: str = ""
+
+    def add_outcomes(self, counts: Counter[str]) -> None:
+        self.outcomes.update(counts)
+
+    def as_dict(self) -> dict[str, object]:
+        return {
+            "pages": self.pages,
+            "fetched": self.fetched,
+            "new": self.new,
+            "duplicates": self.duplicates,
+            "handled": self.outcomes["handled"],
+            "ignored": self.outcomes["ignored"],
+            "superseded": self.outcomes["superseded"],
+            "failed": self.outcomes["failed"],
+            "dead": self.outcomes["dead"],
+            "acknowledged": self.acknowledged,
+            "seconds": round(self.seconds, 3),
+            "drained": not self.stopped,
+            "stopped": self.stopped,
+        }
+
+    def summary(self) -> str:
+        data = self.as_dict()
+        head = "drained" if not self.stopped else f"stopped ({self.stopped})"
+        keys = ("fetched", "new", "duplicates", "handled", "ignored", "superseded", "failed",
+                "dead", "acknowledged", "pages", "seconds")
+        return head + ": " + " ".join(f"{key}={data[key]}" for key in keys)
+
+
+@dataclass(frozen=True, slots=True)
+class DrainOptions:
+    event_type: str | None = None
+    markets: Sequence[str] | None = None
+    #: Stop after this many pages even if the queue is not empty (None: no limit).
+    max_pages: int | None = None
+
+
+class Inbox:
+    """Centra → store → handlers, one page at a time."""
+
+    def __init__(
+        self,
+        client: CentraClient,
+        store: Store,
+        dispatcher: Dispatcher,
+        *,
+        clock: Callable[[], datetime] = utcnow,
+    ) -> None:
+        self.client = client
+        self.store = store
+        self.dispatcher = dispatcher
+        self._clock = clock
+
+    def drain(
+        self, options: DrainOptions = DrainOptions(), stop: threading.Event | None = None
+    ) -> DrainReport:
+        """Poll until Centra's queue is empty, a page limit is hit, or ``stop`` is set.
+
+        CentraError propagates (with the report so far in the log); handler failures do not.
+        """
+        report = DrainReport()
+        started = time.monotonic()
+        # Events stored by a run that died before handling them come first.
+        report.add_outcomes(self.dispatcher.run_due())
+        previous: list[str] = []
+        try:
+            while not (stop and stop.is_set()):
+                if options.max_pages is not None and report.pages >= options.max_pages:
+                    report.stopped = f"page limit {options.max_pages} reached"
+                    break
+                page_ids = self.drain_page(options, report)
+                if len(page_ids) == PAGE_SIZE and page_ids == previous:
+                    raise QueueStalled(
+                        "Centra returned the same page again after confirming events_Done "
+                        f"for it (events {page_ids[0]}..{page_ids[-1]}); its queue is not moving"
+                    )
+                if len(page_ids) < PAGE_SIZE:
+                    break
+                previous = page_ids
+            else:
+                report.stopped = "shutdown requested"
+            report.add_outcomes(self.dispatcher.run_due())
+        finally:
+            report.seconds = time.monotonic() - started
+        return report
+
+    def drain_page(self, options: DrainOptions, report: DrainReport) -> list[str]:
+        """One events_Get → store → events_Done → handle; returns the page's event ids."""
+        poll_id = uuid.uuid4().hex[:12]
+        with structlog.contextvars.bound_contextvars(poll_id=poll_id):
+            page = self.client.get_events(options.event_type, options.markets)
+            operation = "events_GetByMarkets" if _markets(self.client, options) else "events_Get"
+            now = self._clock()
+            with self.store.transaction() as session:
+                stored = repo.store_page(session, page, operation, now)
+                older = repo.unacknowledged_ids(session, PAGE_SIZE + MAX_REACKNOWLEDGE)
+            # Only after the commit above: everything Centra sent is stored now.
+            page_ids = list(dict.fromkeys(event.event_id for event in page.events))
+            to_ack = list(dict.fromkeys(page_ids + older))
+            if to_ack:
+                self._acknowledge(to_ack, page.request_id)
+            report.pages += 1
+            report.fetched += len(page.events)
+            report.new += len(stored.new_seqs)
+            report.duplicates += stored.duplicates
+            report.acknowledged += len(to_ack)
+            log.info(
+                "page stored and acknowledged",
+                request_id=page.request_id,
+                fetched=len(page.events),
+                new=len(stored.new_seqs),
+                duplicates=stored.duplicates,
+                acknowledged=len(to_ack),
+            )
+            report.add_outcomes(self.dispatcher.run(stored.new_seqs))
+            return [event.event_id for event in page.events]
+
+    def _acknowledge(self, event_ids: list[str], request_id: str | None) -> None:
+        result = self.client.events_done(event_ids)
+        if not result.success:
+            raise CentraError(
+                f"events_Done refused {len(event_ids)} events: {'; '.join(result.errors)}",
+                request_id=result.request_id or request_id,
+            )
+        with self.store.transaction() as session:
+            repo.mark_acknowledged(session, event_ids, self._clock())
+
+
+def _markets(client: CentraClient, options: DrainOptions) -> Sequence[str]:
+    if options.markets is not None:
+        return options.markets
+    return client.settings.markets

@@ -1,0 +1,277 @@
+"""Handlers and the dispatcher on a real database (SQLite file and PostgreSQL)."""
+
+from __future__ import annotations
+
+import random
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import pytest
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from bridge.centra.records import Event, EventPage
+from bridge.handlers.base import EventRecord, PermanentError
+from bridge.handlers.dispatch import Dispatcher
+from bridge.handlers.registry import HandlerLoadError, Registry, load_handler
+from bridge.retry import RetryPolicy
+from bridge.store import Store
+from bridge.store import events as repo
+from bridge.store.models import Customer, Order, OrderLine, StoredEvent
+
+NOW = datetime(2026, 11, 26, 12, 0, tzinfo=UTC)
+
+
+def order(order_id: str, status: str, **extra: Any) -> dict[str, Any]:
+    return {
+        "id": order_id,
+        "ordernumber": order_id,
+        "type": "retail",
+        "store": "1",
+        "status": status,
+        "currency": "EUR",
+        "ordertotal": "1135.00",
+        "customer": {"id": "77", "description": "Ada Lovelace"},
+        "products": [
+            {
+                "id": "TURTLE001",
+                "price": "500.00",
+                "description": "Turtleneck",
+                "variation": {"id": "RED"},
+                "sizes": [
+                    {"id": "S", "sku": "TURTLE001RED01", "qty": "2", "orderitem": {"id": "101"}},
+                    {"id": "M", "sku": "TURTLE001RED02", "qty": "1", "orderitem": {"id": "102"}},
+                ],
+            }
+        ],
+        **extra,
+    }
+
+
+def event(event_id: str, kind: str, payload: dict[str, Any], mission: str = "update") -> Event:
+    return Event(
+        event_id=event_id,
+        type=kind,
+        entry=str(payload.get("id", "")),
+        mission=mission,
+        date="2026-11-26 12:00:00",
+        payload_kind=kind,
+        payload=payload,
+        xml="<event/>",
+    )
+
+
+def put(store: Store, *events: Event) -> list[int]:
+    """Store events as one page from Centra would be stored."""
+    with store.transaction() as session:
+        page = EventPage(events=list(events), raw=b"<page/>")
+        return repo.store_page(session, page, "events_Get", NOW).new_seqs
+
+
+def dispatcher(store: Store, registry: Registry | None = None, **policy: Any) -> Dispatcher:
+    settings = {"base_s": 60.0, "max_s": 600.0, "max_attempts": 3} | policy
+    return Dispatcher(
+        store,
+        registry or Registry.from_config({}),
+        RetryPolicy(**settings),
+        rng=random.Random(1),
+        clock=lambda: NOW,
+    )
+
+
+def lines(session: Session, order_id: str) -> dict[str, tuple[str, str, str]]:
+    rows = session.scalars(select(OrderLine).where(OrderLine.order_id == order_id))
+    return {row.line_key: (row.qty, row.qty_cancelled, row.qty_shipped) for row in rows}
+
+
+def test_order_copy_follows_later_events(store: Store) -> None:
+    """A shipment and a cancellation in later events show in the order's lines."""
+    shipped = order(
+        "30",
+        "processing",
+        cancelled=[
+            {
+                "id": "TURTLE001",
+                "variation": {"id": "RED"},
+                "sizes": [{"id": "M", "qty": "1", "orderitem": {"id": "102"}}],
+            }
+        ],
+        shipments=[
+            {
+                "id": "30-1",
+                "shipped": "yes",
+                "paid": "yes",
+                "carrierinformation": {"carrier": "DHL", "tracking": "JJD01"},
+                "products": [
+                    {
+                        "id": "TURTLE001",
+                        "variation": {"id": "RED"},
+                        "sizes": [{"id": "S", "qty": "2", "orderitem": {"id": "101"}}],
+                    }
+                ],
+            }
+        ],
+    )
+    seqs = put(store, event("1", "order", order("30", "confirmed")), event("2", "order", shipped))
+    counts = dispatcher(store).run(seqs)
+    assert counts == {"handled": 2}
+    with store.transaction() as session:
+        copy = session.get_one(Order, "30")
+        assert (copy.status, copy.customer_id, copy.ordertotal) == ("processing", "77", "1135.00")
+        assert lines(session, "30") == {"101": ("2", "0", "2"), "102": ("1", "1", "0")}
+        assert [(s.shipment_id, s.carrier, s.tracking) for s in copy.shipments] == [
+            ("30-1", "DHL", "JJD01")
+        ]
+
+
+def test_older_event_never_overwrites_newer(store: Store) -> None:
+    """An event handled after a newer one for the same order is superseded, not applied."""
+    seqs = put(
+        store,
+        event("1", "order", order("30", "confirmed")),
+        event("2", "order", order("30", "completed")),
+    )
+    work = dispatcher(store)
+    assert work.run([seqs[1]]) == {"handled": 1}
+    assert work.run([seqs[0]]) == {"superseded": 1}
+    with store.transaction() as session:
+        assert session.get_one(Order, "30").status == "completed"
+
+
+def test_handling_twice_is_handling_once(store: Store) -> None:
+    """Replaying a handled event leaves the same rows, not doubled lines."""
+    seqs = put(store, event("1", "order", order("30", "confirmed")))
+    work = dispatcher(store)
+    work.run(seqs)
+    assert work.run(seqs) == {}, "a handled event is not run again outside replay"
+    assert work.run(seqs, replay=True) == {"handled": 1}
+    with store.transaction() as session:
+        assert session.scalar(select(func.count()).select_from(OrderLine)) == 2
+        assert session.scalar(select(func.count()).select_from(Order)) == 1
+
+
+def test_delete_mission_marks_copy_deleted(store: Store) -> None:
+    """mission=delete keeps the row, flagged, so the ERP can see the object went away."""
+    seqs = put(
+        store,
+        event("1", "customer", {"id": "77", "email": "ada@example.com"}),
+        event("2", "customer", {"id": "77"}, mission="delete"),
+    )
+    dispatcher(store).run(seqs)
+    with store.transaction() as session:
+        customer = session.get_one(Customer, "77")
+        assert customer.deleted
+        assert customer.email == "ada@example.com"
+
+
+def test_unknown_types_are_ignored(store: Store) -> None:
+    """A warehouse event has no handler: stored and marked ignored."""
+    seqs = put(store, event("1", "warehouse", {"id": "W1", "description": "Main"}))
+    assert dispatcher(store).run(seqs) == {"ignored": 1}
+
+
+def broken(session: Session, record: EventRecord) -> None:
+    raise RuntimeError(f"ERP rejected order {record.object_id}")
+
+
+def test_failure_is_recorded_and_does_not_stop_others(store: Store) -> None:
+    """One failing event gets status failed with its error; the next one is still handled."""
+    registry = Registry(
+        {"order": broken, "customer": Registry.from_config({}).for_type("customer")}
+    )
+    seqs = put(
+        store, event("1", "order", order("30", "confirmed")), event("2", "customer", {"id": "77"})
+    )
+    counts = dispatcher(store, registry).run(seqs)
+    assert counts == {"failed": 1, "handled": 1}
+    with store.transaction() as session:
+        failed = session.get_one(StoredEvent, seqs[0])
+        assert failed.status == "failed"
+        assert failed.attempts == 1
+        assert failed.last_error == "RuntimeError: ERP rejected order 30"
+        assert failed.next_attempt_at is not None
+        assert NOW + timedelta(seconds=30) <= failed.next_attempt_at <= NOW + timedelta(seconds=60)
+        assert session.get(Order, "30") is None, "the failed handler's writes are rolled back"
+
+
+def test_failed_event_retried_when_due_then_dead(store: Store) -> None:
+    """Back-off is honoured; after max_attempts the event is parked as dead."""
+    registry = Registry({"order": broken})
+    seqs = put(store, event("1", "order", order("30", "confirmed")))
+    clock = [NOW]
+    work = Dispatcher(
+        store, registry, RetryPolicy(60, 600, 3), rng=random.Random(1), clock=lambda: clock[0]
+    )
+    assert work.run(seqs) == {"failed": 1}
+    assert work.run_due() == {}, "not due before its back-off has passed"
+    clock[0] += timedelta(hours=1)
+    assert work.run_due() == {"failed": 1}
+    clock[0] += timedelta(hours=1)
+    assert work.run_due() == {"dead": 1}
+    clock[0] += timedelta(hours=1)
+    assert work.run_due() == {}, "dead events are not retried on their own"
+
+
+def test_permanent_error_goes_straight_to_dead(store: Store) -> None:
+    """A handler that declares retrying pointless parks the event at once."""
+
+    def refuse(session: Session, record: EventRecord) -> None:
+        raise PermanentError("order type not supported by this ERP")
+
+    seqs = put(store, event("1", "order", order("30", "confirmed")))
+    assert dispatcher(store, Registry({"order": refuse})).run(seqs) == {"dead": 1}
+
+
+def test_custom_handler_from_dotted_path(store: Store) -> None:
+    """A site plugs its ERP in with "module:callable" in [handlers.custom]."""
+    registry = Registry.from_config({"warehouse": f"{__name__}:RecordingHandler"})
+    seqs = put(store, event("1", "warehouse", {"id": "W1"}))
+    assert dispatcher(store, registry).run(seqs) == {"handled": 1}
+    handler = registry.for_type("warehouse")
+    assert isinstance(handler, RecordingHandler)
+    assert handler.seen == ["W1"]
+
+
+class RecordingHandler:
+    def __init__(self) -> None:
+        self.seen: list[str] = []
+
+    def __call__(self, session: Session, record: EventRecord) -> None:
+        self.seen.append(record.object_id)
+
+
+@pytest.mark.parametrize(
+    ("target", "problem"),
+    [
+        ("no_such_module_xyz:handle", "cannot load"),
+        ("json:no_such_name", "cannot load"),
+        ("json:__doc__", "not callable"),
+    ],
+)
+def test_bad_handler_path_is_named(target: str, problem: str) -> None:
+    """A typo in a dotted path is reported with the config key, before anything runs."""
+    with pytest.raises(HandlerLoadError, match=rf"\[handlers\] custom.order: .*{problem}"):
+        load_handler(target, "[handlers] custom.order")
+
+
+def test_dedupe_on_event_id(store: Store) -> None:
+    """Centra re-sending an un-acknowledged event does not store it twice."""
+    first = put(store, event("1", "order", order("30", "confirmed")))
+    with store.transaction() as session:
+        again = repo.store_page(
+            session,
+            EventPage(
+                events=[
+                    event("1", "order", order("30", "confirmed")),
+                    event("2", "order", order("31", "confirmed")),
+                ],
+                raw=b"",
+            ),
+            "events_Get",
+            NOW,
+        )
+    assert len(first) == 1
+    assert again.duplicates == 1
+    assert len(again.new_seqs) == 1
+    with store.transaction() as session:
+        assert session.scalar(select(func.count()).select_from(StoredEvent)) == 2

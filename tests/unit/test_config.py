@@ -1,0 +1,101 @@
+"""Configuration: every key read, every mistake named with file and key."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from bridge.config import ConfigError, Secret, config_path, load
+
+MINIMAL = """
+[centra]
+endpoint = "https://shop.example/ams/system/service/module/soap/api"
+username = "erp"
+password = "s3cret-pw"
+"""
+
+
+def write(tmp_path: Path, text: str) -> Path:
+    path = tmp_path / "bridge.toml"
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+def test_minimal_file_gets_safe_defaults(tmp_path: Path) -> None:
+    """Only endpoint, username and password are needed; timeouts are finite by default."""
+    settings = load(write(tmp_path, MINIMAL), environ={})
+    assert settings.centra.password.reveal() == "s3cret-pw"
+    assert settings.centra.flavor == "soap"
+    assert settings.centra.event_type == "all"
+    assert settings.centra.markets == ()
+    assert 0 < settings.centra.timeout_s < 600
+    assert settings.database.url == f"sqlite:///{tmp_path / 'centra-bridge.db'}"
+
+
+def test_password_never_shows_in_repr(tmp_path: Path) -> None:
+    """Printing the settings (a debugger, a log line) does not print the password."""
+    settings = load(write(tmp_path, MINIMAL), environ={})
+    assert "s3cret-pw" not in repr(settings)
+    assert "s3cret-pw" not in str(Secret("s3cret-pw"))
+
+
+def test_password_from_file_env_or_credentials(tmp_path: Path) -> None:
+    """password_file, then $CENTRA_BRIDGE_PASSWORD, then the systemd credential are used."""
+    base = MINIMAL.replace('password = "s3cret-pw"\n', "")
+    (tmp_path / "pw").write_text("from-file\n")
+    from_file = load(write(tmp_path, base + 'password_file = "pw"\n'), environ={})
+    assert from_file.centra.password.reveal() == "from-file"
+    from_env = load(write(tmp_path, base), environ={"CENTRA_BRIDGE_PASSWORD": "from-env"})
+    assert from_env.centra.password.reveal() == "from-env"
+    creds = tmp_path / "creds"
+    creds.mkdir()
+    (creds / "centra_password").write_text("from-credential")
+    from_cred = load(write(tmp_path, base), environ={"CREDENTIALS_DIRECTORY": str(creds)})
+    assert from_cred.centra.password.reveal() == "from-credential"
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        (MINIMAL + "timeout = 0\n", "[centra] timeout: must be a positive number, got 0"),
+        (MINIMAL + 'flavor = "rest"\n', "[centra] flavor: must be one of soap, navision-soap"),
+        (MINIMAL + 'event_type = "orders"\n', "[centra] event_type: must be one of all"),
+        (MINIMAL + "markets = [1]\n", "[centra] markets: must be a list of non-empty"),
+        (MINIMAL + "colour = 1\n", "[centra] colour: unknown key"),
+        (MINIMAL.replace('username = "erp"\n', ""), "[centra] username: missing"),
+        (MINIMAL.replace("https://", "ftp://"), "[centra] endpoint: must be an http://"),
+        (MINIMAL + '[database]\nurl = "mysql://x"\n', "[database] url: must start with"),
+        (MINIMAL + "[handlers]\nmax_attempts = 0\n", "[handlers] max_attempts: must be at"),
+        (MINIMAL + '[handlers.custom]\norder = "nodots"\n', "[handlers] custom.order: must be"),
+        (MINIMAL + "[extra]\n", "[extra]: unknown section"),
+        ("[centra\n", "not valid TOML"),
+        ("", "[centra]: section missing"),
+    ],
+)
+def test_mistakes_name_file_and_key(tmp_path: Path, text: str, expected: str) -> None:
+    """Each error is one line that starts with the file and names what is wrong."""
+    path = write(tmp_path, text)
+    with pytest.raises(ConfigError) as caught:
+        load(path, environ={})
+    message = str(caught.value)
+    assert message.startswith(str(path))
+    assert expected in message
+    assert "\n" not in message
+
+
+def test_missing_password_says_where_to_put_it(tmp_path: Path) -> None:
+    """With no password anywhere the error lists the ways to give one."""
+    path = write(tmp_path, MINIMAL.replace('password = "s3cret-pw"\n', ""))
+    with pytest.raises(ConfigError, match=r"\[centra\] password: missing.*CENTRA_BRIDGE_PASSWORD"):
+        load(path, environ={})
+
+
+def test_missing_file_and_no_config_given(tmp_path: Path) -> None:
+    """A missing file and a missing --config are both named."""
+    with pytest.raises(ConfigError, match="file not found"):
+        load(tmp_path / "nope.toml", environ={})
+    with pytest.raises(ConfigError, match="--config FILE or set CENTRA_BRIDGE_CONFIG"):
+        config_path(None, environ={})
+    assert config_path(None, environ={"CENTRA_BRIDGE_CONFIG": "x.toml"}) == Path("x.toml")
+    assert config_path("y.toml", environ={"CENTRA_BRIDGE_CONFIG": "x.toml"}) == Path("y.toml")
