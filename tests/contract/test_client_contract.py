@@ -1,0 +1,688 @@
+"""Contract tests: the project's CentraClient against a double built from Centra's public docs.
+
+The double (``centra_double.py``) knows nothing of the client or of the project's simulator. Each
+client test runs for the three documented endpoints ("soap", "navision-soap", "navision-api") and
+ends by asserting that the double recorded no breach of the wire contract (centra-soap.md).
+"""
+
+from __future__ import annotations
+
+import base64
+from typing import Any
+
+import pytest
+import requests
+from centra_double import (
+    CENTRA_NS,
+    FLAVORS,
+    SILK_NS,
+    SOAP_ENV,
+    CentraDouble,
+    QueuedEvent,
+    UpdateAnswer,
+    customer,
+    order_event,
+    soap_action,
+)
+from conftest import ClientFactory
+from lxml import etree
+
+# --- helpers ----------------------------------------------------------------------------------
+
+
+def envelope(operation: str, inner: str, namespace: str, *, login: bool = True) -> bytes:
+    """A hand-written request in the cookbook's style (default namespace on the operation)."""
+    login_xml = (
+        "<login><username>erp-user</username><password>s3cret!</password></login>"
+        if login else ""
+    )
+    return (
+        '<?xml version="1.0" encoding="UTF-8"?>\n'
+        '<soap:Envelope xmlns:soap="http://schemas.xmlsoap.org/soap/envelope/"><soap:Body>'
+        f'<{operation} xmlns="{namespace}">{login_xml}{inner}</{operation}>'
+        "</soap:Body></soap:Envelope>"
+    ).encode()
+
+
+def post(
+    double: CentraDouble,
+    flavor: str,
+    operation: str,
+    inner: str = "",
+    *,
+    action: str | None = None,
+    content_type: str = "text/xml; charset=utf-8",
+    auth: tuple[str, str] | None = None,
+    body: bytes | None = None,
+) -> requests.Response:
+    """POST a hand-written envelope to the double, as a correct client would unless overridden."""
+    spec = FLAVORS[flavor]
+    if auth is None and spec.login == "basic":
+        auth = (double.username, double.password)
+    headers = {
+        "Content-Type": content_type,
+        "SOAPAction": action if action is not None else soap_action(spec.namespace, operation),
+    }
+    data = body if body is not None else envelope(
+        operation, inner, spec.namespace, login=spec.login == "body")
+    return requests.post(double.url(flavor), data=data, headers=headers, auth=auth, timeout=5)
+
+
+def fault_text(response: requests.Response) -> str:
+    """The faultstring of a SOAP Fault answer."""
+    root = etree.fromstring(response.content)
+    return str(root.findtext(f"{{{SOAP_ENV}}}Body/{{{SOAP_ENV}}}Fault/faultstring"))
+
+
+def as_list(value: Any) -> list[Any]:
+    """A repeated element whatever shape one occurrence takes (list, single dict, or empty)."""
+    if isinstance(value, list):
+        return value
+    return [value] if value else []
+
+
+def assert_clean(double: CentraDouble) -> None:
+    """No request broke the documented contract."""
+    assert double.violations == [], double.violations
+
+
+def only_request(double: CentraDouble) -> Any:
+    """The one request the double received."""
+    assert len(double.requests) == 1, [r.operation for r in double.requests]
+    return double.requests[0]
+
+
+def assert_retail_order(payload: dict[str, Any], order: str) -> None:
+    """Every field of the retail order fixture came through (captures/retail_order.xml)."""
+    assert payload["id"] == order
+    assert payload["ordernumber"] == order
+    assert payload["type"] == "retail"
+    assert payload["store"] == "1"
+    assert payload["status"] == "processing"
+    assert payload["ordertotal"] == "1488.00"
+    assert payload["currency"] == "EUR"
+    assert payload["currencyrate"] == "11.24300"
+    assert payload["basecurrency"] == "SEK"
+    assert payload["created"] == "2024-05-14T09:31:07+02:00"
+    assert payload["internal"] == "false"
+    assert payload["collection"] == {"id": "SS24", "description": "Spring Summer 24"}
+    additionals = {a["key"]: a.get("value") for a in payload["additionals"]}
+    assert additionals["shipwallet_deliverytime"] == "2024-05-17"
+    assert additionals["shipwallet_doorcode"] == "4711B"
+    assert additionals["shipwallet_method"] == "dhl-home"
+    assert not additionals["shipwallet_pickup"]
+    assert "DC-NORTH" in repr(payload["primary_warehouse"])
+    assert payload["shipping"]["subtotal"] == "19"
+    assert payload["shipping"]["description"] == "Germany"
+    assert payload["payments"]["name"] == "adyen-drop-in"
+    assert payload["payments"]["method"] == "card"
+    assert as_list(payload["payments"]["payment"])[0]["transaction"] == "PSP8812345"
+
+    lines = payload["products"]
+    assert isinstance(lines, list)
+    assert [line["id"] for line in lines] == ["LS100", "TB7"]
+    shirt, table = lines
+    assert shirt["sku"] == "LINEN100"
+    assert shirt["tax"] == "19.000"
+    assert shirt["qty"] == "2"
+    assert shirt["price"] == "89.00"
+    assert shirt["subtotal"] == "178"
+    assert shirt["description"] == "Linen shirt"
+    assert shirt["variation"] == {"id": "LS100_SAND", "description": "Sand"}
+    assert shirt["brand"] == {"id": "NL", "description": "Nordic Linen"}
+    assert isinstance(shirt["sizes"], list)
+    (size,) = shirt["sizes"]
+    assert size["id"] == "M"
+    assert size["sku"] == "02"
+    assert size["qty"] == "2"
+    assert size["preorder"] == "no"
+    assert size["orderitem"]["id"] == f"{order}01"
+    assert size["warehouseitems"] == [{"id": "DC-NORTH", "qty": "2"}]
+    assert table["discount"] == "19"
+    assert table["sizes"][0]["orderitem"]["id"] == f"{order}02"
+    assert table["sizes"][0]["id"] == "OS"
+
+    (shipment,) = payload["shipments"]
+    assert shipment["id"] == f"{order}-1"
+    assert shipment["goodtogo"] == "yes"
+    assert shipment["appendix"] == "1"
+    assert shipment["shipmenttotal"] == "1488.00"
+    assert shipment["shippingaddress"]["city"] == "Hamburg"
+    assert shipment["carrierinformation"]["packages"] == "0"
+    assert shipment["products"][0]["sizes"][0]["orderitem"]["id"] == f"{order}01"
+    assert shipment["handling"]["subtotal"] == "0.00"
+
+    assert payload["customer"]["id"] == "5501"
+    ship, bill = payload["shippingaddress"], payload["billingaddress"]
+    assert ship["firstname"] == "Grete"
+    assert ship["lastname"] == "Brandt"
+    assert ship["address1"] == "Lindenallee 12"
+    assert ship["zipcode"] == "20095"
+    assert ship["country"] == "DE"
+    assert ship["email"] == "grete.brandt@example.org"
+    assert ship["telephone"] == "+49 40 555 0101"
+    assert bill["address1"] == "Postfach 4410"
+    assert bill["address2"] == "c/o Brandt GmbH"
+    assert payload["other"] == "Bitte bei Müller abgeben & zweimal klingeln"
+    assert payload["market"] == {"id": "Retail-DE", "description": "Germany"}
+    assert payload["pricelist"] == {"id": "EUR-Retail", "description": "Euro"}
+
+
+def assert_wholesale_order(payload: dict[str, Any], order: str) -> None:
+    """Every field of the wholesale order fixture came through (captures/wholesale_order.xml)."""
+    assert payload["id"] == order
+    assert payload["type"] == "wholesale"
+    assert payload["store"] == "2"
+    assert payload["status"] == "pending"
+    assert payload["buyer"]["id"] == "ACME-7_buyer1"
+    assert payload["buyer"]["email"] == "jonas.berg@example.com"
+    assert payload["account"] == {"id": "ACME-7"}
+    assert payload["paymentterms"] == {"id": "NET45", "description": "45 Days"}
+    assert payload["shippingterms"]["id"] == "FCA"
+    assert payload["payments"]["type"] == "inv"
+    (line,) = payload["products"]
+    assert line["variation"]["id"] == "LS100_NAVY"
+    small, large = line["sizes"]
+    assert small["orderitem"]["id"] == f"{order}11"
+    assert large["orderitem"]["id"] == f"{order}12"
+    assert large["preorder"] == "yes"
+    assert not large["warehouseitems"]
+    assert large["supplierorderitems"] == [{"id": "PO-2201", "qty": "3", "eta": "2024-06-30"}]
+    assert not payload["shipments"]
+    assert payload["shippingaddress"]["company"] == "Acme Outfitters Receiving"
+    assert payload["shippingaddress"]["state"] == "OR"
+    assert payload["billingaddress"]["attn"] == "Accounts payable"
+    assert payload["ponumber"] == "ACME-PO-88"
+    assert payload["market"]["id"] == "Wholesale-US"
+
+
+UNKNOWN_ORDER_FIELD = (
+    "<ns1:giftwrap><ns1:message>Alles Gute</ns1:message><ns1:paper>gold</ns1:paper>"
+    "</ns1:giftwrap>"
+)
+
+
+# --- the double itself ------------------------------------------------------------------------
+
+
+class TestDouble:
+    """The double accepts the documented requests and refuses the documented mistakes."""
+
+    @pytest.mark.parametrize("flavor_name", list(FLAVORS))
+    def test_cookbook_connection_test_gets_an_empty_events_answer(
+        self, double: CentraDouble, flavor_name: str
+    ) -> None:
+        """The cookbook's events_GetRequest gets the captured empty answer and both id headers."""
+        response = post(double, flavor_name, "events_GetRequest", "<type>all</type>")
+        assert response.status_code == 200, response.text
+        assert response.headers["Content-Type"] == "text/xml; charset=utf-8"
+        assert response.content.startswith(b'<?xml version="1.0" encoding="UTF-8"?>')
+        assert b"<ns1:events_Get><ns1:events/></ns1:events_Get>" in response.content
+        ns = FLAVORS[flavor_name].namespace
+        assert f'xmlns:ns1="{ns}"'.encode() in response.content
+        request_id = response.headers["X-Centra-Request-ID"]
+        assert request_id.startswith("1_")
+        assert response.headers["X-Correlation-ID"] == f"centra_{request_id}"
+        assert_clean(double)
+
+    def test_page_is_the_oldest_hundred_until_done(self, double: CentraDouble) -> None:
+        """234 queued, oldest 100 ascending; Done of 10 shows 90 seen and 10 new (§2.2)."""
+        double.enqueue(*(QueuedEvent(i, "customer", str(i), customer(str(i)))
+                         for i in range(1234, 1000, -1)))
+        first = post(double, "soap", "events_GetRequest", "<type>all</type>")
+        ids = [int(x) for x in etree.fromstring(first.content).xpath(
+            "//c:event/c:id/text()", namespaces={"c": CENTRA_NS})]
+        assert ids == list(range(1001, 1101))
+        again = post(double, "soap", "events_GetRequest", "<type>all</type>")
+        assert again.content.count(b"<ns1:event>") == 100
+        done = "".join(f"<event>{i}</event>" for i in [*range(1001, 1011), 99999])
+        answer = post(double, "soap", "events_Done", done)
+        assert b"<ns1:success>true</ns1:success><ns1:errors/><ns1:notices/>" in answer.content
+        assert len(double.queued_ids()) == 224
+        after = post(double, "soap", "events_GetRequest", "<type>all</type>")
+        ids = [int(x) for x in etree.fromstring(after.content).xpath(
+            "//c:event/c:id/text()", namespaces={"c": CENTRA_NS})]
+        assert ids == list(range(1011, 1111))
+        assert_clean(double)
+
+    def test_type_and_markets_filter_the_window(self, double: CentraDouble) -> None:
+        """type=order drops customers; events_GetByMarkets keeps only the named market."""
+        double.enqueue(order_event(5, "30"), order_event(6, "31", wholesale=True),
+                       QueuedEvent(7, "customer", "77", customer("77")))
+        by_type = post(double, "soap", "events_GetRequest", "<type>order</type>")
+        assert by_type.content.count(b"<ns1:event>") == 2
+        by_market = post(
+            double, "soap", "events_GetByMarkets",
+            "<type>all</type><markets><market><id>Wholesale-US</id></market></markets>")
+        assert by_market.status_code == 200, by_market.text
+        assert by_market.content.count(b"<ns1:event>") == 1
+        assert b"<ns1:events_Get>" in by_market.content
+        assert b"<ns1:entry>31</ns1:entry>" in by_market.content
+        assert_clean(double)
+
+    @pytest.mark.parametrize(
+        ("operation", "inner", "kwargs", "complaint"),
+        [
+            ("events_Get", "<type>all</type>", {}, "events_GetRequest"),
+            ("events_GetRequest", "<type>everything</type>", {}, "<type> must be one of"),
+            ("events_GetRequest", "", {}, "<type> is required"),
+            ("events_GetRequest", "<type>all</type>",
+             {"action": "http://www.centra.com/webservices/Events_Get"}, "SOAPAction"),
+            ("events_GetRequest", "<type>all</type>",
+             {"action": '"http://www.centra.com/webservices/events_Get"'}, "SOAPAction"),
+            ("events_GetRequest", "<type>all</type>",
+             {"content_type": "application/soap+xml; charset=utf-8"}, "Content-Type"),
+            ("events_Done", "<events><event>1</event></events>", {}, "unexpected element <events>"),
+            ("events_GetByMarkets", "<type>all</type><markets/>", {}, "at least one <market>"),
+            ("customers_Update",
+             "<customers><customer><firstname>A</firstname><id>1</id></customer></customers>",
+             {}, "out of order"),
+            ("customers_Update",
+             "<customers><customer><id>1</id><address><city>X</city></address></customer>"
+             "</customers>", {}, "unexpected element <address>"),
+            ("products_Update",
+             "<products><product><id>P</id><variations><variation><sizes><size><id>S</id>"
+             "</size></sizes><id>V</id></variation></variations></product></products>",
+             {}, "out of order"),
+        ],
+    )
+    def test_contract_breaches_get_a_fault_naming_them(
+        self, double: CentraDouble, operation: str, inner: str, kwargs: dict[str, str],
+        complaint: str,
+    ) -> None:
+        """Each documented rule, broken once, yields HTTP 500, a Client Fault and a record."""
+        response = post(double, "soap", operation, inner, **kwargs)
+        assert response.status_code == 500
+        assert complaint in fault_text(response)
+        assert len(double.violations) == 1
+        assert complaint in double.violations[0]
+
+    @pytest.mark.parametrize(
+        ("body", "complaint"),
+        [
+            (b'<?xml version="1.0"?><soap:Envelope xmlns:soap="http://schemas.xmlsoap.org/soap/'
+             b'envelope/"><soap:Body><events_GetRequest xmlns="http://www.centra.com/webservices/">'
+             b'<type>all</type><login><username>erp-user</username><password>s3cret!</password>'
+             b"</login></events_GetRequest></soap:Body></soap:Envelope>",
+             "<login> must be the first"),
+            (b'<soap:Envelope xmlns:soap="http://schemas.xmlsoap.org/soap/envelope/"><soap:Body>'
+             b'<c:events_GetRequest xmlns:c="http://www.centra.com/webservices/"><login>'
+             b"<username>erp-user</username><password>s3cret!</password></login>"
+             b"<type>all</type></c:events_GetRequest></soap:Body></soap:Envelope>",
+             "not qualified"),
+            (b'<soap:Envelope xmlns:soap="http://schemas.xmlsoap.org/soap/envelope/" '
+             b'xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance"><soap:Body>'
+             b'<events_GetRequest xmlns="http://www.centra.com/webservices/"><login>'
+             b"<username>erp-user</username><password>s3cret!</password></login>"
+             b'<type xsi:type="string">all</type></events_GetRequest></soap:Body></soap:Envelope>',
+             "xsi:type"),
+            (b'<soap:Envelope xmlns:soap="http://www.w3.org/2003/05/soap-envelope"><soap:Body>'
+             b"</soap:Body></soap:Envelope>", "SOAP 1.1"),
+            (b'<soap:Envelope xmlns:soap="http://schemas.xmlsoap.org/soap/envelope/"><soap:Body>'
+             b'<events_GetRequest xmlns="http://www.silkvms.com/webservices/"><login>'
+             b"<username>erp-user</username><password>s3cret!</password></login>"
+             b"<type>all</type></events_GetRequest></soap:Body></soap:Envelope>",
+             "must be in http://www.centra.com/webservices/"),
+        ],
+    )
+    def test_malformed_envelopes_are_refused(
+        self, double: CentraDouble, body: bytes, complaint: str
+    ) -> None:
+        """Login order, qualification, xsi:type, SOAP version and namespace are all enforced."""
+        response = post(double, "soap", "events_GetRequest", body=body)
+        assert response.status_code == 500
+        assert complaint in fault_text(response)
+        assert complaint in double.violations[0]
+
+    def test_partial_update_fields_are_recorded(self, double: CentraDouble) -> None:
+        """The double records exactly the leaves a customers_Update carried (§4.1)."""
+        response = post(double, "navision-soap", "customers_Update",
+                        "<customers><customer><id>4711</id><firstname>Ada</firstname>"
+                        "</customer></customers>")
+        assert response.status_code == 200, response.text
+        assert b"<ns1:result>" in response.content
+        assert only_request(double).fields == [
+            ("customers/customer/id", "4711"), ("customers/customer/firstname", "Ada")]
+        assert_clean(double)
+
+    @pytest.mark.parametrize("flavor_name", ["soap", "navision-soap"])
+    def test_wrong_login_is_a_client_fault(self, double: CentraDouble, flavor_name: str) -> None:
+        """A wrong password gets HTTP 500 with a SOAP-ENV:Client Fault (invented; §6.3)."""
+        ns = FLAVORS[flavor_name].namespace
+        body = envelope("events_GetRequest", "<type>all</type>", ns).replace(
+            b"s3cret!", b"nope")
+        response = post(double, flavor_name, "events_GetRequest", body=body)
+        assert response.status_code == 500
+        assert b"<faultcode>SOAP-ENV:Client</faultcode>" in response.content
+        assert "Login failed" in fault_text(response)
+        assert_clean(double)
+
+    def test_navision_api_checks_basic_auth_and_refuses_a_body_login(
+        self, double: CentraDouble
+    ) -> None:
+        """navision/api takes Basic auth (401 when wrong) and no <login> in the body."""
+        ok = post(double, "navision-api", "events_GetRequest", "<type>all</type>")
+        assert ok.status_code == 200, ok.text
+        wrong = post(double, "navision-api", "events_GetRequest", "<type>all</type>",
+                     auth=("erp-user", "nope"))
+        assert wrong.status_code == 401
+        assert_clean(double)
+        with_login = post(double, "navision-api", "events_GetRequest",
+                          body=envelope("events_GetRequest", "<type>all</type>", SILK_NS))
+        assert with_login.status_code == 500
+        assert "no <login> in the body" in fault_text(with_login)
+
+    def test_fixtures_are_well_formed_and_keep_captured_order(self) -> None:
+        """The order fixtures parse and follow §5's element order for their first fields."""
+        ns = f'xmlns:ns1="{CENTRA_NS}"'
+        retail = etree.fromstring(order_event(1, "9").payload_xml.replace(
+            "<ns1:order>", f"<ns1:order {ns}>", 1))
+        names = [etree.QName(c).localname for c in retail]
+        assert names[:6] == ["id", "ordernumber", "type", "store", "status", "ordertotal"]
+        assert names[-2:] == ["market", "pricelist"]
+        assert names.index("additionals") < names.index("primary_warehouse")
+        wholesale = etree.fromstring(order_event(2, "8", wholesale=True).payload_xml.replace(
+            "<ns1:order>", f"<ns1:order {ns}>", 1))
+        assert [etree.QName(c).localname for c in wholesale][:4] == [
+            "id", "type", "store", "status"]
+
+
+# --- the client against the double ------------------------------------------------------------
+
+
+def test_get_events_returns_every_captured_field(
+    double: CentraDouble, make_client: ClientFactory, flavor: str
+) -> None:
+    """A captured-style page comes back as Events with every documented field of both orders."""
+    double.enqueue(order_event(116, "1043", wholesale=True), order_event(115, "1042"))
+    page = make_client().get_events()
+    assert_clean(double)
+    request = only_request(double)
+    assert request.operation == "events_GetRequest"
+    assert request.fields == [("type", "all")]
+    assert [e.event_id for e in page.events] == ["115", "116"]
+    retail, wholesale = page.events
+    assert (retail.type, retail.entry, retail.mission, retail.date) == (
+        "order", "1042", "update", "2019-03-27 12:52:20")
+    assert retail.payload_kind == "order"
+    assert_retail_order(retail.payload, "1042")
+    assert wholesale.payload_kind == "order"
+    assert wholesale.entry == "1043"
+    assert_wholesale_order(wholesale.payload, "1043")
+
+
+def test_event_xml_is_the_event_on_its_own(
+    double: CentraDouble, make_client: ClientFactory, flavor: str
+) -> None:
+    """Event.xml re-parses alone as the <event> element, with its id and order inside."""
+    double.enqueue(order_event(115, "1042"))
+    (event,) = make_client().get_events().events
+    ns = FLAVORS[flavor].namespace
+    element = etree.fromstring(event.xml.encode())
+    assert element.tag == f"{{{ns}}}event"
+    assert element.findtext(f"{{{ns}}}id") == "115"
+    assert element.findtext(f"{{{ns}}}data/{{{ns}}}order/{{{ns}}}id") == "1042"
+    assert_clean(double)
+
+
+def test_raw_and_request_id_are_what_centra_sent(
+    double: CentraDouble, make_client: ClientFactory, flavor: str
+) -> None:
+    """EventPage.raw is the HTTP body byte for byte and request_id is X-Centra-Request-ID."""
+    double.enqueue(order_event(115, "1042"))
+    page = make_client().get_events()
+    request = only_request(double)
+    assert page.raw == request.response_body
+    assert page.request_id == request.response_headers["X-Centra-Request-ID"]
+    assert_clean(double)
+
+
+def test_unknown_elements_do_not_cost_known_fields(
+    double: CentraDouble, make_client: ClientFactory, flavor: str
+) -> None:
+    """Elements the docs do not know, added mid-order, mid-line and mid-event, lose nothing."""
+    event = order_event(
+        115, "1042",
+        extra_order=UNKNOWN_ORDER_FIELD,
+        extra_line="<ns1:loyaltypoints>178</ns1:loyaltypoints>",
+        extra_size="<ns1:batch><ns1:id>B-77</ns1:id></ns1:batch>",
+    )
+    event.extra_xml = "<ns1:priority>high</ns1:priority>"
+    double.enqueue(event)
+    (got,) = make_client().get_events().events
+    assert (got.event_id, got.type, got.entry, got.mission, got.date) == (
+        "115", "order", "1042", "update", "2019-03-27 12:52:20")
+    assert_retail_order(got.payload, "1042")
+    assert "Alles Gute" in got.xml
+    assert_clean(double)
+
+
+def test_unknown_elements_are_kept_in_the_payload(
+    double: CentraDouble, make_client: ClientFactory, flavor: str
+) -> None:
+    """An order field new to the docs is kept in the payload dict (records.Event promise)."""
+    double.enqueue(order_event(115, "1042", extra_order=UNKNOWN_ORDER_FIELD,
+                               extra_line="<ns1:loyaltypoints>178</ns1:loyaltypoints>"))
+    (got,) = make_client().get_events().events
+    assert got.payload["giftwrap"] == {"message": "Alles Gute", "paper": "gold"}
+    assert got.payload["products"][0]["loyaltypoints"] == "178"
+
+
+def test_empty_queue_gives_no_events(
+    double: CentraDouble, make_client: ClientFactory, flavor: str
+) -> None:
+    """The captured empty answer (<ns1:events/>) is a page of zero events."""
+    page = make_client().get_events()
+    assert page.events == []
+    assert page.raw == only_request(double).response_body
+    assert_clean(double)
+
+
+def test_event_type_goes_into_the_type_element(
+    double: CentraDouble, make_client: ClientFactory, flavor: str
+) -> None:
+    """get_events(event_type=...) and the configured event_type are sent as <type>."""
+    double.enqueue(order_event(115, "1042"), QueuedEvent(116, "customer", "77", customer("77")))
+    page = make_client().get_events(event_type="customer")
+    assert [(e.event_id, e.payload_kind) for e in page.events] == [("116", "customer")]
+    assert page.events[0].payload["firstname"] == "Grete"
+    make_client(event_type="order").get_events()
+    assert [r.fields for r in double.requests] == [[("type", "customer")], [("type", "order")]]
+    assert_clean(double)
+
+
+def test_markets_use_events_get_by_markets(
+    double: CentraDouble, make_client: ClientFactory, flavor: str
+) -> None:
+    """Markets given by call or by settings switch to events_GetByMarkets with markets/market/id."""
+    double.enqueue(order_event(115, "1042"), order_event(116, "1043", wholesale=True))
+    page = make_client().get_events(markets=["Wholesale-US"])
+    assert [e.event_id for e in page.events] == ["116"]
+    assert_wholesale_order(page.events[0].payload, "1043")
+    make_client(markets=("Retail-DE", "Wholesale-US")).get_events(event_type="order")
+    assert [r.operation for r in double.requests] == ["events_GetByMarkets"] * 2
+    assert double.requests[0].fields == [("type", "all"), ("markets/market/id", "Wholesale-US")]
+    assert double.requests[1].fields == [
+        ("type", "order"), ("markets/market/id", "Retail-DE"),
+        ("markets/market/id", "Wholesale-US")]
+    assert_clean(double)
+
+
+def test_events_done_sends_every_id_in_one_call(
+    double: CentraDouble, make_client: ClientFactory, flavor: str
+) -> None:
+    """events_Done carries one <event> per id in a single call and the queue shrinks."""
+    double.enqueue(order_event(115, "1042"), order_event(116, "1043", wholesale=True),
+                   order_event(117, "1044"))
+    client = make_client()
+    client.get_events()
+    result = client.events_done(["115", "116"])
+    done = double.requests_for("events_Done")
+    assert len(done) == 1
+    assert done[0].fields == [("event", "115"), ("event", "116")]
+    assert double.queued_ids() == [117]
+    assert result.success is True
+    assert (result.errors, result.notices) == ([], [])
+    assert result.raw == done[0].response_body
+    assert result.request_id == done[0].response_headers["X-Centra-Request-ID"]
+    assert [e.event_id for e in client.get_events().events] == ["117"]
+    assert_clean(double)
+
+
+def test_customers_update_sends_only_given_fields(
+    double: CentraDouble, make_client: ClientFactory, flavor: str
+) -> None:
+    """customers_Update carries <id>4711</id> and firstname and no other customer element."""
+    result = make_client().update_customers([{"id": "4711", "firstname": "Ada"}])
+    request = only_request(double)
+    assert request.operation == "customers_Update"
+    assert request.fields == [
+        ("customers/customer/id", "4711"), ("customers/customer/firstname", "Ada")]
+    assert result.success is True
+    assert result.request_id == request.response_headers["X-Centra-Request-ID"]
+    assert_clean(double)
+
+
+def test_customers_update_is_utf8_and_keeps_schema_order(
+    double: CentraDouble, make_client: ClientFactory, flavor: str
+) -> None:
+    """Non-ASCII values arrive intact and customer fields follow §4.3 order whatever the dict."""
+    make_client().update_customers([
+        {"email": "asa@example.se", "lastname": "Öberg", "id": "4712", "firstname": "Åsa"},
+        {"id": "4713", "country": "SE"},
+    ])
+    assert only_request(double).fields == [
+        ("customers/customer/id", "4712"), ("customers/customer/firstname", "Åsa"),
+        ("customers/customer/lastname", "Öberg"), ("customers/customer/email", "asa@example.se"),
+        ("customers/customer/id", "4713"), ("customers/customer/country", "SE"),
+    ]
+    assert_clean(double)
+
+
+def test_products_update_follows_the_documented_structure(
+    double: CentraDouble, make_client: ClientFactory, flavor: str
+) -> None:
+    """A stock update is products/product/variations/variation/sizes/size/warehouseitems (§4.2)."""
+    make_client().update_products([{"id": "P1", "variations": [{"id": "V1", "sizes": [
+        {"id": "S", "warehouseitems": [{"id": "W1", "qty": "5"}]}]}]}])
+    request = only_request(double)
+    assert request.operation == "products_Update"
+    size = "products/product/variations/variation/sizes/size"
+    assert request.fields == [
+        ("products/product/id", "P1"),
+        ("products/product/variations/variation/id", "V1"),
+        (f"{size}/id", "S"),
+        (f"{size}/warehouseitems/warehouse/id", "W1"),
+        (f"{size}/warehouseitems/warehouse/qty", "5"),
+    ]
+    assert_clean(double)
+
+
+def test_products_update_orders_children_as_documented(
+    double: CentraDouble, make_client: ClientFactory, flavor: str
+) -> None:
+    """Product, variation and size children go out in §4.2 order whatever the dict order."""
+    make_client().update_products([{
+        "variations": [{
+            "sizes": [{"ean": "7350000000017", "sku": "01", "id": "S"},
+                      {"id": "M", "sku": "02"}],
+            "description": "Sand", "sku": "SAND", "stockid": "LS100_SAND", "id": "LS100_SAND",
+        }],
+        "brand": {"description": "Nordic Linen", "id": "NL"},
+        "description": "Linen shirt",
+        "folder": {"description": "Shirts / Linen"},
+        "sku": "LINEN100",
+        "status": "active",
+        "id": "LS100",
+    }])
+    var = "products/product/variations/variation"
+    assert only_request(double).fields == [
+        ("products/product/id", "LS100"),
+        ("products/product/status", "active"),
+        ("products/product/sku", "LINEN100"),
+        ("products/product/description", "Linen shirt"),
+        ("products/product/folder/description", "Shirts / Linen"),
+        ("products/product/brand/id", "NL"),
+        ("products/product/brand/description", "Nordic Linen"),
+        (f"{var}/id", "LS100_SAND"),
+        (f"{var}/stockid", "LS100_SAND"),
+        (f"{var}/description", "Sand"),
+        (f"{var}/sku", "SAND"),
+        (f"{var}/sizes/size/id", "S"),
+        (f"{var}/sizes/size/sku", "01"),
+        (f"{var}/sizes/size/ean", "7350000000017"),
+        (f"{var}/sizes/size/id", "M"),
+        (f"{var}/sizes/size/sku", "02"),
+    ]
+    assert_clean(double)
+
+
+def test_rejected_update_is_data(
+    double: CentraDouble, make_client: ClientFactory, flavor: str
+) -> None:
+    """success=false with errors and notices comes back as an UpdateResult, not an exception."""
+    double.update_answers.append(UpdateAnswer(
+        success=False, errors=["Sizetable SML does not exist"], notices=["Added new product: P1"]))
+    result = make_client().update_products([{"id": "P1"}])
+    assert result.success is False
+    assert result.errors == ["Sizetable SML does not exist"]
+    assert result.notices == ["Added new product: P1"]
+    assert_clean(double)
+
+
+def test_wrong_login_raises_auth_error(
+    double: CentraDouble, make_client: ClientFactory, flavor: str
+) -> None:
+    """A refused login (Fault, or 401 for Basic auth on navision/api) is CentraAuthError."""
+    from bridge.centra.errors import CentraAuthError
+    from bridge.config import Secret
+
+    with pytest.raises(CentraAuthError):
+        make_client(password=Secret("wrong")).get_events()
+    assert len(double.requests) == 1
+    assert_clean(double)
+
+
+def test_server_fault_is_a_centra_fault(
+    double: CentraDouble, make_client: ClientFactory, flavor: str
+) -> None:
+    """A SOAP-ENV:Server Fault on HTTP 500 is a CentraFault with its code and message."""
+    from bridge.centra.errors import CentraAuthError, CentraFault
+
+    double.next_faults.append(("SOAP-ENV:Server", "Database connection lost"))
+    with pytest.raises(CentraFault) as caught:
+        make_client().get_events()
+    assert not isinstance(caught.value, CentraAuthError)
+    assert "Server" in caught.value.code
+    assert "Database connection lost" in str(caught.value)
+
+
+def test_navision_api_login_in_body_when_configured() -> None:
+    """navision_api_login="body" puts <login> first in the body on navision/api."""
+    from bridge.centra import client as centra_client
+    from bridge.config import CentraSettings, Secret
+
+    double = CentraDouble(navision_api_login="body").start()
+    try:
+        client = centra_client.CentraClient(CentraSettings(
+            endpoint=double.url("navision-api"), username=double.username,
+            password=Secret(double.password), flavor="navision-api", timeout_s=5,
+            navision_api_login="body"))
+        assert client.get_events().events == []
+        assert "authorization" not in only_request(double).headers
+        assert_clean(double)
+    finally:
+        double.stop()
+
+
+def test_navision_api_sends_basic_auth(double: CentraDouble) -> None:
+    """By default navision/api sends the username and password as HTTP Basic auth."""
+    from bridge.centra import client as centra_client
+    from bridge.config import CentraSettings, Secret
+
+    centra_client.CentraClient(CentraSettings(
+        endpoint=double.url("navision-api"), username=double.username,
+        password=Secret(double.password), flavor="navision-api", timeout_s=5)).get_events()
+    token = base64.b64encode(f"{double.username}:{double.password}".encode()).decode()
+    assert only_request(double).headers["authorization"] == f"Basic {token}"
+    assert_clean(double)
