@@ -1,0 +1,211 @@
+"""CentraClient: typed calls to Centra's SOAP API; no zeep object and no foreign error leaves it.
+
+Requests are serialised by zeep from the local WSDL of the configured flavor (so they follow the
+contract); answers are read raw, with a byte cap, and parsed by ``bridge.centra.parse``. Every
+error is mapped to the ``CentraError`` tree in one place, ``CentraClient._call``.
+"""
+
+from __future__ import annotations
+
+import time
+from collections import Counter
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from types import TracebackType
+from typing import Any, TypeVar
+
+import requests
+import structlog
+import zeep
+from lxml import etree
+from requests.auth import HTTPBasicAuth
+
+from bridge.centra.errors import CentraError, CentraProtocolError, CentraUnavailable
+from bridge.centra.flavors import Flavor, flavor_for
+from bridge.centra.parse import check_login, check_reply, parse_event_page, parse_result
+from bridge.centra.payload import to_zeep
+from bridge.centra.records import EventPage, Payload, UpdateResult
+from bridge.centra.schema import load_schema
+from bridge.centra.transport import REQUEST_ID_HEADER, CappedTransport
+from bridge.config import CentraSettings
+
+log = structlog.get_logger(__name__)
+
+#: Upper bound for establishing the TCP/TLS connection; the read timeout is ``timeout_s``.
+CONNECT_TIMEOUT_S = 10.0
+_REDACTED = "********"
+
+T = TypeVar("T")
+_Parse = Callable[[etree._Element, bytes, str | None], T]
+
+
+class CentraClient:
+    """One connection to one Centra endpoint.
+
+    The flavor (endpoint kind, namespace, how the login travels) is fixed at construction; see
+    ``bridge.centra.flavors.flavor_for`` for the ``navision-api`` login assumption.
+    """
+
+    def __init__(
+        self, settings: CentraSettings, *, session: requests.Session | None = None
+    ) -> None:
+        self.settings = settings
+        self.flavor: Flavor = flavor_for(settings)
+        #: SOAP calls made, per operation name (attempts, failed ones included).
+        self.calls: Counter[str] = Counter()
+        self._schema = load_schema(self.flavor.wsdl_path)
+        self._own_session = session is None
+        self._session = session if session is not None else requests.Session()
+        auth = None
+        if self.flavor.basic_auth:
+            auth = HTTPBasicAuth(settings.username, settings.password.reveal())
+        transport = CappedTransport(
+            session=self._session,
+            timeout_s=(min(CONNECT_TIMEOUT_S, settings.timeout_s), settings.timeout_s),
+            max_bytes=settings.max_response_bytes,
+            auth=auth,
+        )
+        self._zeep = zeep.Client(
+            str(self.flavor.wsdl_path),
+            transport=transport,
+            settings=zeep.Settings(
+                strict=True, forbid_dtd=True, forbid_entities=True, forbid_external=True,
+                xml_huge_tree=False, raw_response=True,
+            ),
+        )
+        self._service = self._zeep.create_service(self.flavor.binding, settings.endpoint)
+
+    def __repr__(self) -> str:
+        return (f"CentraClient(endpoint={self.settings.endpoint!r}, flavor={self.flavor.name!r}, "
+                f"username={self.settings.username!r})")
+
+    def get_events(
+        self, event_type: str | None = None, markets: Sequence[str] | None = None
+    ) -> EventPage:
+        """The oldest (at most 100) unacknowledged events, oldest first.
+
+        None means the configured ``event_type`` / ``markets``; a non-empty market list uses
+        ``events_GetByMarkets``.
+        """
+        kind = self.settings.event_type if event_type is None else event_type
+        wanted = self.settings.markets if markets is None else tuple(markets)
+        if wanted:
+            by_markets = {"market": [{"id": market} for market in wanted]}
+            return self._call("events_GetByMarkets", self._parse_page, type=kind,
+                              markets=by_markets)
+        return self._call("events_Get", self._parse_page, type=kind)
+
+    def events_done(self, event_ids: Sequence[str]) -> UpdateResult:
+        """Acknowledge ``event_ids`` in one call (one ``<event>`` each).
+
+        An empty list makes no call and counts as success.
+        """
+        if not event_ids:
+            return UpdateResult(success=True)
+        return self._call("events_Done", self._parse_result, event=[str(i) for i in event_ids])
+
+    def update_products(self, products: Sequence[Payload]) -> UpdateResult:
+        """Upsert products (``products_Update``); only the keys given are sent."""
+        return self.update("products", products)
+
+    def update_customers(self, customers: Sequence[Payload]) -> UpdateResult:
+        """Upsert B2C customers (``customers_Update``); only the keys given are sent."""
+        return self.update("customers", customers)
+
+    def update_orders(self, orders: Sequence[Payload]) -> UpdateResult:
+        """Change orders (``orders_Update``): lock, confirm, ship, cancel, refund."""
+        return self.update("orders", orders)
+
+    def update(self, wrapper: str, items: Sequence[Payload]) -> UpdateResult:
+        """Send ``items`` with ``<wrapper>_Update`` ("accounts", "pricelists", …).
+
+        Raises ValueError naming the key path for a key the WSDL does not declare, before any
+        call. A rejected update comes back as ``UpdateResult(success=False)``; only a refused
+        login raises. An empty list makes no call and counts as success.
+        """
+        operation = f"{wrapper}_Update"
+        if operation not in self._schema.elements:
+            raise ValueError(f"Centra has no operation {operation}")
+        node = self._schema.element(operation).children[wrapper].node
+        shaped = to_zeep(list(items), node, wrapper)
+        if not items:
+            return UpdateResult(success=True)
+        return self._call(operation, self._parse_result, **{wrapper: shaped})
+
+    def close(self) -> None:
+        """Release the HTTP connections (only those of a session this client created)."""
+        if self._own_session:
+            self._session.close()
+
+    def __enter__(self) -> CentraClient:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()
+
+    def _parse_page(
+        self, element: etree._Element, raw: bytes, request_id: str | None
+    ) -> EventPage:
+        return parse_event_page(element, self._schema, raw=raw, request_id=request_id)
+
+    def _parse_result(
+        self, element: etree._Element, raw: bytes, request_id: str | None
+    ) -> UpdateResult:
+        return check_login(parse_result(element, self._schema, raw=raw, request_id=request_id))
+
+    def _call(self, operation: str, parse: _Parse[T], **arguments: Any) -> T:
+        """Send one SOAP call and parse the answer; the single place errors are mapped."""
+        if self.flavor.login_in_body:
+            login = {"username": self.settings.username,
+                     "password": self.settings.password.reveal()}
+            arguments = {"login": login, **arguments}
+        self.calls[operation] += 1
+        started = time.perf_counter()
+        outcome: dict[str, Any] = {"outcome": "error"}
+        try:
+            with self._errors_mapped(outcome):
+                response = getattr(self._service, operation)(**arguments)
+                raw = response.content
+                request_id = response.headers.get(REQUEST_ID_HEADER)
+                outcome.update(status=response.status_code, bytes=len(raw), request_id=request_id)
+                element = check_reply(response.status_code, raw, request_id=request_id)
+                result = parse(element, raw, request_id)
+                outcome["outcome"] = "ok"
+                return result
+        finally:
+            log.debug("centra.call", operation=operation,
+                      ms=round((time.perf_counter() - started) * 1000, 1), **outcome)
+
+    @contextmanager
+    def _errors_mapped(self, outcome: dict[str, Any]) -> Iterator[None]:
+        """requests' errors → the CentraError tree, cause kept; the password is scrubbed."""
+        try:
+            yield
+        except CentraError as exc:
+            outcome["error"] = type(exc).__name__
+            self._scrub(exc)
+            raise
+        except (requests.ConnectionError, requests.Timeout,
+                requests.exceptions.ChunkedEncodingError) as exc:
+            outcome["error"] = type(exc).__name__
+            raise self._scrub(CentraUnavailable(f"Centra unreachable: {type(exc).__name__}: {exc}")
+                              ) from exc
+        except requests.RequestException as exc:
+            outcome["error"] = type(exc).__name__
+            raise self._scrub(CentraProtocolError(
+                f"HTTP exchange with Centra failed: {type(exc).__name__}: {exc}")) from exc
+
+    def _scrub(self, exc: CentraError) -> CentraError:
+        """Blank the password out of ``exc``'s message, should anything have echoed it."""
+        secret = self.settings.password.reveal()
+        if secret:
+            exc.args = tuple(
+                arg.replace(secret, _REDACTED) if isinstance(arg, str) else arg
+                for arg in exc.args
+            )
+        return exc

@@ -1,0 +1,79 @@
+"""The HTTP leg under zeep: timeouts always set, answers read with a byte cap, bodies never logged.
+
+zeep's own ``Transport.post`` reads the whole answer into memory whatever its size and logs full
+request bodies (login included) at DEBUG. This subclass streams the answer, stops at
+``max_bytes`` and logs nothing; everything else (SOAPAction, Content-Type, the envelope) is
+still zeep's, serialised from the WSDL.
+"""
+
+from __future__ import annotations
+
+from contextlib import closing
+
+import requests
+from requests.auth import AuthBase
+from zeep.transports import Transport
+
+from bridge import __version__
+from bridge.centra.errors import CentraProtocolError
+
+REQUEST_ID_HEADER = "X-Centra-Request-ID"
+#: Read size while streaming an answer; small enough to stop soon after the cap is crossed.
+CHUNK_BYTES = 64 * 1024
+USER_AGENT = f"centra-bridge/{__version__}"
+
+
+class CappedTransport(Transport):
+    """A zeep transport whose POSTs time out, stay under a byte cap and may carry HTTP auth."""
+
+    def __init__(
+        self,
+        *,
+        session: requests.Session,
+        timeout_s: tuple[float, float],
+        max_bytes: int,
+        auth: AuthBase | None = None,
+    ) -> None:
+        super().__init__(timeout=timeout_s[1], operation_timeout=timeout_s, session=session)
+        self.max_bytes = max_bytes
+        self._auth = auth
+
+    def post(self, address: str, message: bytes, headers: dict[str, str]) -> requests.Response:
+        """POST the envelope; the returned response already holds the (capped) body."""
+        response = self.session.post(
+            address,
+            data=message,
+            headers={**headers, "User-Agent": USER_AGENT},
+            timeout=self.operation_timeout,
+            auth=self._auth,
+            stream=True,
+        )
+        with closing(response):
+            response._content = read_capped(response, self.max_bytes)
+        return response
+
+
+def read_capped(response: requests.Response, max_bytes: int) -> bytes:
+    """The body of ``response``, or CentraProtocolError as soon as it exceeds ``max_bytes``.
+
+    The count is taken after content decoding, so a small gzip bomb is caught as well.
+    """
+    request_id = response.headers.get(REQUEST_ID_HEADER)
+    declared = response.headers.get("Content-Length", "")
+    if declared.isdigit() and int(declared) > max_bytes:
+        raise _too_large(max_bytes, request_id)
+    chunks: list[bytes] = []
+    size = 0
+    for chunk in response.iter_content(chunk_size=CHUNK_BYTES):
+        size += len(chunk)
+        if size > max_bytes:
+            raise _too_large(max_bytes, request_id)
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+def _too_large(max_bytes: int, request_id: str | None) -> CentraProtocolError:
+    return CentraProtocolError(
+        f"Centra's answer is larger than max_response_bytes ({max_bytes} bytes); not read",
+        request_id=request_id,
+    )
