@@ -1,0 +1,36 @@
+"""A Centra SOAP test double over real HTTP, for tests, ``simulate`` and ``demo``."""
+
+from __future__ import annotations
+
+from bridge.simulator.app import FLAVORS, LOGIN_FAILED, Call, FaultHook, Flavor, Reply, Request
+from bridge.simulator.data import GeneratedEvent, Generator
+from bridge.simulator.queue import WINDOW_SIZE
+from bridge.simulator.server import (
+    DEFAULT_EVENTS,
+    DEFAULT_HOST,
+    DEFAULT_PASSWORD,
+    DEFAULT_PORT,
+    DEFAULT_USERNAME,
+    Simulator,
+    serve,
+)
+
+__all__ = [
+    "DEFAULT_EVENTS",
+    "DEFAULT_HOST",
+    "DEFAULT_PASSWORD",
+    "DEFAULT_PORT",
+    "DEFAULT_USERNAME",
+    "FLAVORS",
+    "LOGIN_FAILED",
+    "WINDOW_SIZE",
+    "Call",
+    "FaultHook",
+    "Flavor",
+    "GeneratedEvent",
+    "Generator",
+    "Reply",
+    "Request",
+    "Simulator",
+    "serve",
+]

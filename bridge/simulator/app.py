@@ -1,0 +1,338 @@
+"""The simulator's WSGI layer: Centra's three endpoints, logins, dispatch and call records."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import hmac
+import logging
+import threading
+import uuid
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from http import HTTPStatus
+from pathlib import Path
+from typing import TYPE_CHECKING
+from urllib.parse import parse_qs
+
+from lxml import etree
+
+from bridge.config import EVENT_TYPES
+from bridge.simulator.queue import EventQueue, QueuedEvent
+from bridge.simulator.soap import (
+    CENTRA_NS,
+    SILK_NS,
+    SoapClientError,
+    SoapRequest,
+    child,
+    child_text,
+    children,
+    envelope,
+    fault_reply,
+    parse_request,
+    requalify,
+    result_reply,
+    serialize,
+    to_data,
+)
+from bridge.simulator.store import UPDATE_OPERATIONS, ObjectStore
+from bridge.simulator.wsdl import WsdlUnavailable, rewritten_wsdl
+
+if TYPE_CHECKING:
+    from wsgiref.types import StartResponse, WSGIEnvironment
+
+log = logging.getLogger(__name__)
+
+#: Invented: Centra's docs show no answer to a bad login (centra-soap.md U4); we send a Fault.
+LOGIN_FAILED = "Login failed: wrong username or password"
+#: Far above any real request; a body larger than this is refused unread.
+MAX_BODY_BYTES = 20 * 1024 * 1024
+XML_CONTENT_TYPE = "text/xml; charset=utf-8"
+TEXT_CONTENT_TYPE = "text/plain; charset=utf-8"
+#: PHP session-style cache headers seen on Centra's answers (§1.2).
+_CACHE_HEADERS = (
+    ("Expires", "Thu, 19 Nov 1981 08:52:00 GMT"),
+    ("Cache-Control", "no-store, no-cache, must-revalidate"),
+    ("Pragma", "no-cache"),
+)
+
+
+@dataclass(frozen=True, slots=True)
+class Flavor:
+    """One of Centra's three SOAP endpoints."""
+
+    name: str
+    path: str
+    namespace: str
+    wsdl_file: str
+    #: navision/api carries no body login in Centra's samples; we also accept HTTP Basic (U2).
+    basic_auth: bool = False
+
+
+FLAVORS: dict[str, Flavor] = {
+    flavor.name: flavor
+    for flavor in (
+        Flavor("soap", "/ams/system/service/module/soap/api", CENTRA_NS, "centra-soap-api.wsdl"),
+        Flavor("navision-soap", "/ams/system/service/module/navision/soap", SILK_NS,
+               "navision-soap.wsdl"),
+        Flavor("navision-api", "/ams/system/service/module/navision/api", SILK_NS,
+               "navision-api.wsdl", basic_auth=True),
+    )
+}
+_BY_PATH = {flavor.path: flavor for flavor in FLAVORS.values()}
+#: Body element → operation, where they differ: ``events_Get`` names the answer (§1.3).
+_OPERATION_OF_ELEMENT = {"events_GetRequest": "events_Get"}
+
+
+@dataclass(frozen=True, slots=True)
+class Call:
+    """One HTTP request the simulator received, and how it answered."""
+
+    flavor: str
+    method: str
+    #: Local name of the body element ("" when the body could not be parsed; "wsdl" for ?wsdl).
+    operation: str
+    #: The SOAPAction header without its quotes ("" when absent).
+    soap_action: str
+    #: Request headers, names in lower case.
+    headers: dict[str, str]
+    body: bytes
+    status: int
+    request_id: str
+    #: The faultstring when the answer was a Fault.
+    fault: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Request:
+    """What a fault hook sees before the simulator answers."""
+
+    flavor: Flavor
+    method: str
+    headers: dict[str, str]
+    body: bytes
+    operation: str
+
+
+@dataclass(frozen=True, slots=True)
+class Reply:
+    """An HTTP answer; a fault hook may return one to replace the simulator's own."""
+
+    status: int
+    body: bytes
+    content_type: str = XML_CONTENT_TYPE
+    fault: str | None = None
+
+
+#: Sees every request first; returns a Reply to answer instead of the simulator (an HTTP 503, a
+#: truncated body), or None to let it answer. A hook may also block (latency) before returning.
+FaultHook = Callable[[Request], Reply | None]
+
+
+@dataclass
+class SimState:
+    """Everything server threads and the test thread share, behind one re-entrant lock."""
+
+    queue: EventQueue = field(default_factory=EventQueue)
+    store: ObjectStore = field(default_factory=ObjectStore)
+    calls: list[Call] = field(default_factory=list)
+    faults: list[FaultHook] = field(default_factory=list)
+    changed: threading.Condition = field(default_factory=lambda: threading.Condition(
+        threading.RLock()))
+
+    def notify(self) -> None:
+        """Wake whoever waits for the simulator's state to change."""
+        with self.changed:
+            self.changed.notify_all()
+
+
+def fault(message: str, code: str = "SOAP-ENV:Client") -> Reply:
+    """An HTTP 500 SOAP Fault, as PHP's SoapServer sends it."""
+    return Reply(500, fault_reply(code, message), fault=message)
+
+
+def events_reply(namespace: str, events: Iterable[QueuedEvent]) -> bytes:
+    """``ns1:events_Get/ns1:events/ns1:event*``, the answer of both event queries (§2.2)."""
+    root, body = envelope(namespace)
+    wrapper = etree.SubElement(etree.SubElement(body, f"{{{namespace}}}events_Get"),
+                               f"{{{namespace}}}events")
+    for event in events:
+        element = etree.SubElement(wrapper, f"{{{namespace}}}event")
+        for name in ("id", "type", "entry", "mission", "date"):
+            etree.SubElement(element, f"{{{namespace}}}{name}").text = getattr(event, name)
+        requalify(event.payload, etree.SubElement(element, f"{{{namespace}}}data"), namespace)
+    return serialize(root)
+
+
+class SoapApp:
+    """A WSGI application answering like Centra's SOAP endpoints."""
+
+    def __init__(self, state: SimState, *, username: str, password: str,
+                 wsdl_dir: Path | None, base_url: Callable[[], str]) -> None:
+        self._state = state
+        self._credentials = (username, password)
+        self._wsdl_dir = wsdl_dir
+        self._base_url = base_url
+        #: Handlers by body element; updates share one handler (see ``_dispatch``).
+        self._operations: dict[str, Callable[[Flavor, etree._Element], Reply]] = {
+            "events_GetRequest": self._events_get,
+            "events_GetByMarkets": self._events_get_by_markets,
+            "events_Done": self._events_done,
+        }
+
+    def __call__(self, environ: WSGIEnvironment, start_response: StartResponse
+                 ) -> list[bytes]:
+        request_id = uuid.uuid4().hex
+        headers = _request_headers(environ)
+        method = environ["REQUEST_METHOD"]
+        flavor = _BY_PATH.get(environ.get("PATH_INFO", ""))
+        body = b""
+        operation = ""
+        if flavor is None:
+            reply = Reply(404, b"Not found\n", TEXT_CONTENT_TYPE)
+        elif method == "GET" and "wsdl" in _query_keys(environ):
+            operation = "wsdl"
+            reply = self._wsdl(flavor)
+        elif method != "POST":
+            reply = Reply(405, b"POST a SOAP envelope, or GET ?wsdl\n", TEXT_CONTENT_TYPE)
+        else:
+            body, operation, reply = self._post(flavor, environ, headers)
+        call = Call(flavor.name if flavor else "", method, operation,
+                    headers.get("soapaction", "").strip('"'), headers, body, reply.status,
+                    request_id, reply.fault)
+        with self._state.changed:
+            self._state.calls.append(call)
+            self._state.changed.notify_all()
+        start_response(f"{reply.status} {HTTPStatus(reply.status).phrase}", [
+            ("Content-Type", reply.content_type),
+            ("Content-Length", str(len(reply.body))),
+            ("X-Centra-Request-ID", request_id),
+            ("X-Correlation-ID", f"centra_{request_id}"),
+            *_CACHE_HEADERS,
+        ])
+        return [reply.body]
+
+    def _post(self, flavor: Flavor, environ: WSGIEnvironment, headers: dict[str, str]
+              ) -> tuple[bytes, str, Reply]:
+        """Read, parse, pass through the fault hooks, then answer."""
+        length = int(environ.get("CONTENT_LENGTH") or 0)
+        if length > MAX_BODY_BYTES:
+            return b"", "", fault(f"Request larger than {MAX_BODY_BYTES} bytes")
+        body = environ["wsgi.input"].read(length) if length > 0 else b""
+        parsed: SoapRequest | SoapClientError
+        try:
+            parsed = parse_request(body, flavor.namespace)
+        except SoapClientError as exc:
+            parsed = exc
+        element = parsed.operation if isinstance(parsed, SoapRequest) else ""
+        operation = _OPERATION_OF_ELEMENT.get(element, element)
+        for hook in list(self._state.faults):
+            injected = hook(Request(flavor, "POST", headers, body, operation))
+            if injected is not None:
+                return body, operation, injected
+        if isinstance(parsed, SoapClientError):
+            return body, operation, fault(str(parsed))
+        try:
+            return body, operation, self._dispatch(flavor, parsed, headers)
+        except Exception as exc:
+            log.exception("simulator failed on %s", operation)
+            return body, operation, fault(f"Internal error: {exc}", "SOAP-ENV:Server")
+
+    def _dispatch(self, flavor: Flavor, request: SoapRequest, headers: dict[str, str]) -> Reply:
+        """Find the handler by body element (not SOAPAction, U5), check the login, answer."""
+        handler = self._operations.get(request.operation)
+        if handler is None and request.operation in UPDATE_OPERATIONS:
+            handler = self._update
+        if handler is None:
+            return fault(f"Unknown operation: {request.operation}")
+        if not self._logged_in(flavor, request.element, headers.get("authorization", "")):
+            return fault(LOGIN_FAILED)
+        with self._state.changed:
+            return handler(flavor, request.element)
+
+    def _logged_in(self, flavor: Flavor, operation: etree._Element, authorization: str) -> bool:
+        """Body login everywhere; on navision/api HTTP Basic instead of it is accepted too."""
+        login = child(operation, "login")
+        if login is not None:
+            sent = (child_text(login, "username") or "", child_text(login, "password") or "")
+            return self._matches(sent)
+        if flavor.basic_auth and authorization.lower().startswith("basic "):
+            try:
+                decoded = base64.b64decode(authorization[6:].strip(), validate=True).decode()
+            except (binascii.Error, UnicodeDecodeError):
+                return False
+            username, _, password = decoded.partition(":")
+            return self._matches((username, password))
+        return False
+
+    def _matches(self, sent: tuple[str, str]) -> bool:
+        """Compare in constant time, both fields always, so timing tells nothing."""
+        username_ok = hmac.compare_digest(sent[0].encode(), self._credentials[0].encode())
+        password_ok = hmac.compare_digest(sent[1].encode(), self._credentials[1].encode())
+        return username_ok and password_ok
+
+    def _events_get(self, flavor: Flavor, operation: etree._Element) -> Reply:
+        kind = _event_type(operation)
+        if isinstance(kind, Reply):
+            return kind
+        return Reply(200, events_reply(flavor.namespace, self._state.queue.window(kind)))
+
+    def _events_get_by_markets(self, flavor: Flavor, operation: etree._Element) -> Reply:
+        kind = _event_type(operation)
+        if isinstance(kind, Reply):
+            return kind
+        markets_el = child(operation, "markets")
+        markets = {child_text(market, "id") or "" for market in children(markets_el, "market")
+                   } if markets_el is not None else set()
+        window = self._state.queue.window(kind, markets=markets)
+        return Reply(200, events_reply(flavor.namespace, window))
+
+    def _events_done(self, flavor: Flavor, operation: etree._Element) -> Reply:
+        ids = [(event.text or "").strip() for event in children(operation, "event")]
+        self._state.queue.done(ids)
+        return Reply(200, result_reply(flavor.namespace, True))
+
+    def _update(self, flavor: Flavor, operation: etree._Element) -> Reply:
+        wrapper_name, item_name = UPDATE_OPERATIONS[etree.QName(operation).localname]
+        wrapper = child(operation, wrapper_name)
+        items = [to_data(item) for item in children(wrapper, item_name)] if wrapper is not None \
+            else []
+        if not items:
+            # Invented wording: an update without objects is not described by Centra.
+            message = f"No <{item_name}> in <{wrapper_name}>"
+            return Reply(200, result_reply(flavor.namespace, False, [message]))
+        outcome = self._state.store.upsert(item_name, items)
+        return Reply(200, result_reply(flavor.namespace, outcome.success, outcome.errors,
+                                       outcome.notices))
+
+    def _wsdl(self, flavor: Flavor) -> Reply:
+        if self._wsdl_dir is None:
+            return Reply(404, b"No wsdl directory found\n", TEXT_CONTENT_TYPE)
+        try:
+            body = rewritten_wsdl(self._wsdl_dir / flavor.wsdl_file,
+                                  self._base_url() + flavor.path)
+        except WsdlUnavailable as exc:
+            return Reply(404, f"{exc}\n".encode(), TEXT_CONTENT_TYPE)
+        return Reply(200, body)
+
+
+def _event_type(operation: etree._Element) -> str | Reply:
+    """The ``type`` filter, or a Fault for a value outside Centra's documented set (invented)."""
+    kind = (child_text(operation, "type") or "").strip()
+    if kind not in EVENT_TYPES:
+        return fault(f"Invalid event type: {kind!r}; expected one of {', '.join(EVENT_TYPES)}")
+    return kind
+
+
+def _request_headers(environ: WSGIEnvironment) -> dict[str, str]:
+    headers = {key[5:].replace("_", "-").lower(): str(value)
+               for key, value in environ.items() if key.startswith("HTTP_")}
+    for key in ("CONTENT_TYPE", "CONTENT_LENGTH"):
+        if environ.get(key):
+            headers[key.replace("_", "-").lower()] = str(environ[key])
+    return headers
+
+
+def _query_keys(environ: WSGIEnvironment) -> set[str]:
+    query = parse_qs(environ.get("QUERY_STRING", ""), keep_blank_values=True)
+    return {key.lower() for key in query}

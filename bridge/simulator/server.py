@@ -1,0 +1,247 @@
+"""The simulator as a real HTTP server on loopback, with state tests can read and wait on."""
+
+from __future__ import annotations
+
+import signal
+import socketserver
+import threading
+import time
+from collections import Counter
+from collections.abc import Callable
+from pathlib import Path
+from types import FrameType, TracebackType
+from typing import Any
+from wsgiref.simple_server import WSGIRequestHandler, WSGIServer, make_server
+
+from lxml import etree
+
+from bridge.simulator.app import FLAVORS, Call, FaultHook, SimState, SoapApp
+from bridge.simulator.data import Generator
+from bridge.simulator.soap import Payload, build, safe_parser
+from bridge.simulator.wsdl import find_wsdl_dir
+
+DEFAULT_HOST = "127.0.0.1"
+DEFAULT_PORT = 8585
+DEFAULT_USERNAME = "demo"
+DEFAULT_PASSWORD = "demo-password"  # noqa: S105 (the simulator's published demo login)
+DEFAULT_EVENTS = 300
+#: How often ``wait_for`` re-checks a predicate that depends on something outside the simulator.
+_RECHECK_S = 0.05
+
+
+class _ThreadingServer(socketserver.ThreadingMixIn, WSGIServer):
+    """One thread per request, so a slow client never holds up the bridge under test."""
+
+    daemon_threads = True
+
+
+class _QuietHandler(WSGIRequestHandler):
+    """No access log on stderr: the simulator records every call in ``Simulator.calls``."""
+
+    def log_message(self, format: str, *args: Any) -> None:
+        return
+
+
+class Simulator:
+    """A Centra SOAP test double over real HTTP (dramatiq's StubBroker, httpx's MockTransport).
+
+    Usage::
+
+        with Simulator() as sim:
+            sim.add_generated(250)
+            run_the_bridge(sim.url)
+            assert sim.wait_for(lambda: not sim.queue())
+    """
+
+    def __init__(self, *, username: str = DEFAULT_USERNAME, password: str = DEFAULT_PASSWORD,
+                 seed: int = 1, host: str = DEFAULT_HOST, port: int = 0,
+                 wsdl_dir: Path | None = None) -> None:
+        self.username = username
+        self.password = password
+        self._host = host
+        self._port = port
+        self._state = SimState()
+        self._generator = Generator(seed)
+        self._added: Counter[str] = Counter()
+        self._app = SoapApp(self._state, username=username, password=password,
+                            wsdl_dir=wsdl_dir if wsdl_dir is not None else find_wsdl_dir(),
+                            base_url=self._base_url)
+        self._server: _ThreadingServer | None = None
+        self._thread: threading.Thread | None = None
+
+    # -- lifecycle ---------------------------------------------------------------------------
+
+    def start(self) -> Simulator:
+        """Bind (port 0 picks a free one) and serve on a background thread."""
+        if self._server is not None:
+            raise RuntimeError("simulator already started")
+        server = make_server(self._host, self._port, self._app, server_class=_ThreadingServer,
+                             handler_class=_QuietHandler)
+        self._server, self._port = server, server.server_port
+        self._thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.1},
+                                        name="centra-simulator", daemon=True)
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        """Stop serving and release the port; safe to call twice."""
+        server, thread = self._server, self._thread
+        self._server = self._thread = None
+        if server is not None:
+            server.shutdown()
+            server.server_close()
+        if thread is not None:
+            thread.join()
+
+    def __enter__(self) -> Simulator:
+        return self.start()
+
+    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
+                 tb: TracebackType | None) -> None:
+        self.stop()
+
+    # -- addresses ---------------------------------------------------------------------------
+
+    @property
+    def url(self) -> str:
+        """The URL of the recommended ``soap/api`` endpoint."""
+        return self.endpoint("soap")
+
+    def endpoint(self, flavor: str) -> str:
+        """The URL of one endpoint: ``soap``, ``navision-soap`` or ``navision-api``."""
+        if flavor not in FLAVORS:
+            raise ValueError(f"unknown flavor {flavor!r}; expected one of {', '.join(FLAVORS)}")
+        return self._base_url() + FLAVORS[flavor].path
+
+    def _base_url(self) -> str:
+        if self._server is None:
+            raise RuntimeError("simulator not started")
+        host = f"[{self._host}]" if ":" in self._host else self._host
+        return f"http://{host}:{self._port}"
+
+    # -- the queue ---------------------------------------------------------------------------
+
+    def add_generated(self, count: int) -> list[str]:
+        """Queue ``count`` realistic events (orders over their life, customers, master data)."""
+        generated = self._generator.generate(count)
+        with self._state.changed:
+            ids = [self._state.queue.add(e.type, build(None, e.type, e.payload), entry=e.entry,
+                                         mission=e.mission, date=e.date).id for e in generated]
+            self._added.update(e.type for e in generated)
+            self._state.changed.notify_all()
+        return ids
+
+    def add_event(self, type: str, payload: Payload | None = None, *, mission: str = "update",
+                  entry: str | None = None, payload_xml: str | bytes | None = None) -> str:
+        """Queue one event under exact control; ``payload_xml`` is the child of ``<data>`` as
+        raw XML (any namespace or none), e.g. with an element the WSDL does not know."""
+        if (payload is None) == (payload_xml is None):
+            raise ValueError("give exactly one of payload or payload_xml")
+        if payload_xml is not None:
+            raw = payload_xml.encode() if isinstance(payload_xml, str) else payload_xml
+            element = etree.fromstring(raw, safe_parser())
+        else:
+            element = build(None, type, payload)
+        if entry is None:
+            entry = next((e.text or "" for e in element if etree.QName(e).localname == "id"), "")
+        with self._state.changed:
+            self._generator.clock.advance(1)
+            event = self._state.queue.add(type, element, entry=entry, mission=mission,
+                                          date=self._generator.clock.event_date())
+            self._added[type] += 1
+            self._state.changed.notify_all()
+        return event.id
+
+    def queue(self, event_type: str = "all") -> list[str]:
+        """Ids not yet acknowledged, oldest first."""
+        with self._state.changed:
+            return self._state.queue.pending(event_type)
+
+    @property
+    def acknowledged(self) -> list[str]:
+        """Ids in the order events_Done removed them."""
+        with self._state.changed:
+            return list(self._state.queue.acknowledged)
+
+    @property
+    def events_added(self) -> dict[str, int]:
+        """How many events of each kind were queued so far."""
+        with self._state.changed:
+            return dict(self._added)
+
+    # -- what the client did -----------------------------------------------------------------
+
+    @property
+    def calls(self) -> list[Call]:
+        """Every HTTP request received, in arrival order."""
+        with self._state.changed:
+            return list(self._state.calls)
+
+    @property
+    def faults(self) -> list[FaultHook]:
+        """Hooks that may answer a request instead of the simulator; append to inject faults."""
+        return self._state.faults
+
+    @property
+    def products(self) -> dict[str, Payload]:
+        """Products stored by products_Update, by ERP id (a copy)."""
+        return self.objects("product")
+
+    @property
+    def customers(self) -> dict[str, Payload]:
+        """Customers stored by customers_Update, by ERP id (a copy)."""
+        return self.objects("customer")
+
+    def objects(self, kind: str) -> dict[str, Payload]:
+        """Objects of one kind ("product", "order", "paymentterms"…) stored by ``*_Update``."""
+        with self._state.changed:
+            return self._state.store.get(kind)
+
+    def conversion_table(self, kind: str) -> dict[str, str]:
+        """The ID conversion table of one kind: ERP id → the simulator's internal id."""
+        with self._state.changed:
+            return self._state.store.conversion_table(kind)
+
+    def wait_for(self, predicate: Callable[[], bool], timeout: float = 10.0) -> bool:
+        """Block until ``predicate()`` is true or ``timeout`` seconds pass; True if it held.
+
+        Re-checked on every change of the simulator's state (and every 50 ms, for predicates
+        over state outside it), so tests wait for work instead of sleeping.
+        """
+        deadline = time.monotonic() + timeout
+        with self._state.changed:
+            while not predicate():
+                remaining = deadline - time.monotonic()
+                if remaining <= 0:
+                    return False
+                self._state.changed.wait(min(remaining, _RECHECK_S))
+        return True
+
+
+def serve(host: str = DEFAULT_HOST, port: int = DEFAULT_PORT, events: int = DEFAULT_EVENTS,
+          seed: int = 1, username: str = DEFAULT_USERNAME, password: str = DEFAULT_PASSWORD
+          ) -> None:
+    """Run a simulator until SIGINT or SIGTERM (``centra-bridge simulate``).
+
+    Prints the endpoints and login to stdout, the answer of the command.
+    """
+    stop = threading.Event()
+
+    def request_stop(signum: int, frame: FrameType | None) -> None:
+        stop.set()
+
+    previous = {sig: signal.signal(sig, request_stop) for sig in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        with Simulator(username=username, password=password, seed=seed, host=host,
+                       port=port) as sim:
+            sim.add_generated(events)
+            print(f"Centra SOAP simulator listening on {sim.url}", flush=True)
+            for flavor in FLAVORS:
+                print(f"  {flavor:<14} {sim.endpoint(flavor)}  (WSDL: ?wsdl)", flush=True)
+            print(f"  username: {username}  password: {password}", flush=True)
+            summary = ", ".join(f"{kind} {n}" for kind, n in sorted(sim.events_added.items()))
+            print(f"  queued {events} events: {summary}", flush=True)
+            stop.wait()
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
