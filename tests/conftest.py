@@ -10,6 +10,7 @@ import pytest
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
+from bridge import logging as bridge_logging
 from bridge.store import Store
 
 PG_URL_ENV = "CENTRA_BRIDGE_TEST_PG_URL"
@@ -50,3 +51,9 @@ def store(database_url: str) -> Iterator[Store]:
         yield opened
     finally:
         opened.close()
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _bridge_logging() -> None:
+    """Logs as the commands write them (stderr, secrets masked), at info so debug stays quiet."""
+    bridge_logging.configure("info", "console")
