@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import base64
 import secrets
+import sys
 import threading
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
@@ -215,9 +216,13 @@ class CentraDouble:
         self.update_answers: list[UpdateAnswer] = []
         #: Scripted (faultcode, faultstring) for the next request of any kind.
         self.next_faults: list[tuple[str, str]] = []
+        #: Scripted raw answers (status, body, extra headers), used before anything else.
+        self.next_raw: list[tuple[int, bytes, dict[str, str]]] = []
+        #: When set to an unset Event, every answer waits for it (to provoke client timeouts).
+        self.hold: threading.Event | None = None
         self._queue: dict[int, QueuedEvent] = {}
         self._lock = threading.Lock()
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), _handler_for(self))
+        self._server = _QuietServer(("127.0.0.1", 0), _handler_for(self))
         #: A short poll keeps ``stop`` quick; shutdown waits for the serve loop's next poll.
         self._thread = threading.Thread(
             target=self._server.serve_forever, kwargs={"poll_interval": 0.01}, daemon=True)
@@ -252,15 +257,20 @@ class CentraDouble:
 
     # request handling (called from server threads)
     def handle(self, record: RecordedRequest) -> tuple[int, bytes, dict[str, str]]:
+        """Check the request, then answer: scripted answers first, then login, then the op."""
         flavor = FLAVORS[record.flavor]
-        if self.next_faults:
-            code, text = self.next_faults.pop(0)
-            return 500, fault_envelope(flavor.namespace, code, text), {}
         try:
             op = self._check_request(flavor, record)
         except ContractViolation as exc:
             record.violations.append(str(exc))
             return 500, fault_envelope(flavor.namespace, "SOAP-ENV:Client", str(exc)), {}
+        if self.hold is not None:
+            self.hold.wait(timeout=10)
+        if self.next_raw:
+            return self.next_raw.pop(0)
+        if self.next_faults:
+            code, text = self.next_faults.pop(0)
+            return 500, fault_envelope(flavor.namespace, code, text), {}
         if record.login != (self.username, self.password):
             # Invented: Centra's docs never show a refused login (§6.3, U4). A Client Fault is
             # what PHP's SoapServer would send for a request it rejects; Basic auth gets a 401.
@@ -593,6 +603,14 @@ def order_event(event_id: int, order: str, *, wholesale: bool = False, **kw: str
 
 
 # --- HTTP plumbing ----------------------------------------------------------------------------
+
+
+class _QuietServer(ThreadingHTTPServer):
+    """A client hanging up (timeout tests, refused oversized answers) is not a server error."""
+
+    def handle_error(self, request: object, client_address: object) -> None:
+        if not isinstance(sys.exc_info()[1], ConnectionError):
+            super().handle_error(request, client_address)  # type: ignore[arg-type]
 
 
 def _handler_for(double: CentraDouble) -> type[BaseHTTPRequestHandler]:

@@ -8,7 +8,9 @@ ends by asserting that the double recorded no breach of the wire contract (centr
 from __future__ import annotations
 
 import base64
-from typing import Any
+import threading
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
 
 import pytest
 import requests
@@ -24,8 +26,13 @@ from centra_double import (
     order_event,
     soap_action,
 )
-from conftest import ClientFactory
 from lxml import etree
+
+if TYPE_CHECKING:
+    from bridge.centra.client import CentraClient
+
+#: Builds a CentraClient for the current flavor against the double (fixture ``make_client``).
+ClientFactory = Callable[..., "CentraClient"]
 
 # --- helpers ----------------------------------------------------------------------------------
 
@@ -345,6 +352,23 @@ class TestDouble:
             ("customers/customer/id", "4711"), ("customers/customer/firstname", "Ada")]
         assert_clean(double)
 
+    def test_documented_stock_update_is_accepted(self, double: CentraDouble) -> None:
+        """The ERP guide's stock update shape (ids + warehouseitems) passes on navision/api."""
+        response = post(
+            double, "navision-api", "products_Update",
+            "<products><product><id>LS100</id><variations><variation><id>LS100_SAND</id>"
+            "<sizes><size><id>M</id><warehouseitems><warehouse><id>DC-NORTH</id><qty>7</qty>"
+            "</warehouse><warehouse><id>DC-SOUTH</id><qty>0</qty></warehouse></warehouseitems>"
+            "</size></sizes></variation></variations></product></products>")
+        assert response.status_code == 200, response.text
+        assert b"<ns1:success>true</ns1:success>" in response.content
+        assert only_request(double).login == (double.username, double.password)
+        assert [f for f, _ in only_request(double).fields][-2:] == [
+            "products/product/variations/variation/sizes/size/warehouseitems/warehouse/id",
+            "products/product/variations/variation/sizes/size/warehouseitems/warehouse/qty",
+        ]
+        assert_clean(double)
+
     @pytest.mark.parametrize("flavor_name", ["soap", "navision-soap"])
     def test_wrong_login_is_a_client_fault(self, double: CentraDouble, flavor_name: str) -> None:
         """A wrong password gets HTTP 500 with a SOAP-ENV:Client Fault (invented; §6.3)."""
@@ -633,13 +657,18 @@ def test_rejected_update_is_data(
 def test_wrong_login_raises_auth_error(
     double: CentraDouble, make_client: ClientFactory, flavor: str
 ) -> None:
-    """A refused login (Fault, or 401 for Basic auth on navision/api) is CentraAuthError."""
+    """A refused login (Fault, or 401 for Basic auth on navision/api) is CentraAuthError, always."""
     from bridge.centra.errors import CentraAuthError
     from bridge.config import Secret
 
+    client = make_client(password=Secret("wrong"))
     with pytest.raises(CentraAuthError):
-        make_client(password=Secret("wrong")).get_events()
-    assert len(double.requests) == 1
+        client.get_events()
+    with pytest.raises(CentraAuthError):
+        client.events_done(["115"])
+    with pytest.raises(CentraAuthError):
+        client.update_customers([{"id": "4711", "firstname": "Ada"}])
+    assert len(double.requests) == 3
     assert_clean(double)
 
 
@@ -686,3 +715,98 @@ def test_navision_api_sends_basic_auth(double: CentraDouble) -> None:
     token = base64.b64encode(f"{double.username}:{double.password}".encode()).decode()
     assert only_request(double).headers["authorization"] == f"Basic {token}"
     assert_clean(double)
+
+
+# --- events the docs leave thin, and answers a client must not trust ---------------------------
+
+
+def test_delete_and_data_less_events_still_come_back(
+    double: CentraDouble, make_client: ClientFactory, flavor: str
+) -> None:
+    """A delete event with an id-only payload and a paymentterm event with empty data (§2.2)."""
+    double.enqueue(
+        QueuedEvent(201, "customer", "77", "<ns1:customer><ns1:id>77</ns1:id></ns1:customer>",
+                    mission="delete"),
+        QueuedEvent(202, "paymentterm", "NET45", ""),
+    )
+    deleted, term = make_client().get_events().events
+    assert (deleted.mission, deleted.payload_kind, deleted.payload) == (
+        "delete", "customer", {"id": "77"})
+    assert (term.event_id, term.type, term.entry) == ("202", "paymentterm", "NET45")
+    assert term.payload_kind == ""
+    assert not term.payload
+    assert_clean(double)
+
+
+def test_a_full_page_keeps_centras_order(
+    double: CentraDouble, make_client: ClientFactory, flavor: str
+) -> None:
+    """120 queued events give the 100 oldest, ascending, in one page (§2.2)."""
+    double.enqueue(*(QueuedEvent(i, "customer", str(i), customer(str(i)))
+                     for i in range(1120, 1000, -1)))
+    page = make_client().get_events()
+    assert [e.event_id for e in page.events] == [str(i) for i in range(1001, 1101)]
+    assert_clean(double)
+
+
+def test_http_503_is_unavailable(
+    double: CentraDouble, make_client: ClientFactory, flavor: str
+) -> None:
+    """A 503 without a SOAP body is CentraUnavailable, worth retrying."""
+    from bridge.centra.errors import CentraUnavailable
+
+    double.next_raw.append((503, b"<html>maintenance</html>", {"Content-Type": "text/html"}))
+    with pytest.raises(CentraUnavailable) as caught:
+        make_client().get_events()
+    assert caught.value.retryable
+
+
+def test_timeout_is_unavailable(
+    double: CentraDouble, make_client: ClientFactory, flavor: str
+) -> None:
+    """An answer slower than timeout_s is CentraUnavailable."""
+    from bridge.centra.errors import CentraUnavailable
+
+    double.hold = threading.Event()
+    try:
+        with pytest.raises(CentraUnavailable):
+            make_client(timeout_s=0.2).get_events()
+    finally:
+        double.hold.set()
+
+
+@pytest.mark.parametrize(
+    ("body", "why"),
+    [
+        (b"<html><body>Fatal error</body></html>", "not SOAP"),
+        (b"not xml at all", "not XML"),
+        (b'<?xml version="1.0"?><!DOCTYPE x [<!ENTITY e "boom">]><SOAP-ENV:Envelope '
+         b'xmlns:SOAP-ENV="http://schemas.xmlsoap.org/soap/envelope/"><SOAP-ENV:Body/>'
+         b"</SOAP-ENV:Envelope>", "DTD"),
+        (None, "wrong element"),
+    ],
+)
+def test_untrustworthy_answers_are_protocol_errors(
+    double: CentraDouble, make_client: ClientFactory, flavor: str, body: bytes | None, why: str
+) -> None:
+    """HTML, non-XML, a DTD, or a result where events_Get was due: CentraProtocolError."""
+    from bridge.centra.errors import CentraProtocolError
+
+    if body is None:
+        from centra_double import result_envelope
+
+        body = result_envelope(FLAVORS[flavor].namespace, UpdateAnswer())
+    double.next_raw.append((200, body, {}))
+    with pytest.raises(CentraProtocolError):
+        make_client().get_events()
+
+
+def test_oversized_answer_is_refused(
+    double: CentraDouble, make_client: ClientFactory, flavor: str
+) -> None:
+    """An answer beyond max_response_bytes is a CentraProtocolError, not a memory spike."""
+    from bridge.centra.errors import CentraProtocolError
+
+    double.enqueue(*(order_event(i, str(i)) for i in range(1, 4)))
+    with pytest.raises(CentraProtocolError):
+        make_client(max_response_bytes=4096).get_events()
