@@ -23,6 +23,7 @@ from centra_double import (
     QueuedEvent,
     UpdateAnswer,
     customer,
+    iter_violations,
     order_event,
     soap_action,
 )
@@ -90,7 +91,7 @@ def as_list(value: Any) -> list[Any]:
 
 def assert_clean(double: CentraDouble) -> None:
     """No request broke the documented contract."""
-    assert double.violations == [], double.violations
+    assert double.violations == [], list(iter_violations(double))
 
 
 def only_request(double: CentraDouble) -> Any:
