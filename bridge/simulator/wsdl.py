@@ -6,7 +6,7 @@ from pathlib import Path
 
 from lxml import etree
 
-import bridge
+from bridge.centra.flavors import wsdl_dir
 from bridge.simulator.soap import safe_parser
 
 _ADDRESS_TAGS = (
@@ -20,12 +20,12 @@ class WsdlUnavailable(Exception):
 
 
 def find_wsdl_dir() -> Path | None:
-    """``<package>/wsdl`` in an installed wheel, else ``<repo>/wsdl`` in a checkout."""
-    package = Path(bridge.__file__).resolve().parent
-    for candidate in (package / "wsdl", package.parent / "wsdl"):
-        if candidate.is_dir():
-            return candidate
-    return None
+    """Where the client loads its WSDLs from (``<package>/wsdl``, else ``<repo>/wsdl``), or None
+    when they are missing: the simulator still serves SOAP, only ``?wsdl`` answers 404."""
+    try:
+        return wsdl_dir()
+    except FileNotFoundError:
+        return None
 
 
 def rewritten_wsdl(path: Path, location: str) -> bytes:
