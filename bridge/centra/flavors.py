@@ -15,6 +15,8 @@ from bridge.config import CentraSettings
 CENTRA_NS = "http://www.centra.com/webservices/"
 SILKVMS_NS = "http://www.silkvms.com/webservices/"
 MAIN_WSDL = "centra-soap-api.wsdl"
+#: The installed ``bridge`` package directory.
+PACKAGE_DIR = Path(__file__).resolve().parent.parent
 
 
 @dataclass(frozen=True, slots=True)
@@ -39,18 +41,19 @@ class Flavor:
         return f"{{{self.namespace}}}CentraBinding"
 
 
-def wsdl_dir() -> Path:
-    """The directory holding the WSDL files.
+def wsdl_dir(package: Path = PACKAGE_DIR) -> Path:
+    """The directory holding the WSDL files, for the ``bridge`` package at ``package``.
 
     An installed wheel carries them inside the package (``bridge/wsdl/``, force-included by
     pyproject); a source checkout or an editable install has them at ``<repo>/wsdl/``.
     """
-    package = Path(__file__).resolve().parent.parent
-    for candidate in (package / "wsdl", package.parent / "wsdl"):
+    candidates = (package / "wsdl", package.parent / "wsdl")
+    for candidate in candidates:
         if (candidate / MAIN_WSDL).is_file():
             return candidate
-    raise FileNotFoundError(f"{MAIN_WSDL} is neither in {package / 'wsdl'} nor in "
-                            f"{package.parent / 'wsdl'}; the installation is incomplete")
+    raise FileNotFoundError(
+        f"{MAIN_WSDL} is in neither {candidates[0]} nor {candidates[1]}; incomplete installation"
+    )
 
 
 def flavor_for(settings: CentraSettings) -> Flavor:

@@ -72,18 +72,18 @@ def check_reply(status: int, body: bytes, *, request_id: str | None = None) -> e
         detail = f": {fault.args[0]}" if fault is not None else ""
         raise CentraAuthError(f"Centra refused the login (HTTP {status}){detail}",
                               code=f"HTTP {status}", request_id=request_id)
-    if status >= 500 or status == 429:
+    if not 200 <= status < 300:
         fault = _fault_or_none(body, request_id)
         if fault is not None:
             raise fault
-        raise CentraUnavailable(f"Centra answered HTTP {status} without a SOAP Fault",
-                                status_code=status, request_id=request_id)
+        if status >= 500 or status == 429:
+            raise CentraUnavailable(f"Centra answered HTTP {status} without a SOAP Fault",
+                                    status_code=status, request_id=request_id)
+        raise CentraProtocolError(f"Centra answered HTTP {status} without a SOAP Fault",
+                                  request_id=request_id)
     element = body_element(body, request_id=request_id)
     if element.tag == _FAULT:
         raise fault_error(element, request_id=request_id)
-    if not 200 <= status < 300:
-        raise CentraProtocolError(f"Centra answered HTTP {status} without a SOAP Fault",
-                                  request_id=request_id)
     return element
 
 

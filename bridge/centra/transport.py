@@ -47,6 +47,8 @@ class CappedTransport(Transport):
             timeout=self.operation_timeout,
             auth=self._auth,
             stream=True,
+            # A redirected POST would become a GET; a moved endpoint is a configuration fix.
+            allow_redirects=False,
         )
         with closing(response):
             response._content = read_capped(response, self.max_bytes)
