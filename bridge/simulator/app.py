@@ -160,7 +160,9 @@ def events_reply(namespace: str, events: Iterable[QueuedEvent]) -> bytes:
         element = etree.SubElement(wrapper, f"{{{namespace}}}event")
         for name in ("id", "type", "entry", "mission", "date"):
             etree.SubElement(element, f"{{{namespace}}}{name}").text = getattr(event, name)
-        requalify(event.payload, etree.SubElement(element, f"{{{namespace}}}data"), namespace)
+        data = etree.SubElement(element, f"{{{namespace}}}data")
+        if event.payload is not None:
+            requalify(event.payload, data, namespace)
     return serialize(root)
 
 

@@ -27,8 +27,8 @@ class QueuedEvent:
     entry: str
     mission: str
     date: str
-    #: The single child of ``<data>``; never mutated after it is queued.
-    payload: etree._Element
+    #: The single child of ``<data>`` (None: an empty ``<data/>``); never mutated once queued.
+    payload: etree._Element | None
 
     @property
     def market_id(self) -> str | None:
@@ -38,6 +38,8 @@ class QueuedEvent:
         without one (warehouse, size, B2C customer…) belong to no market and are never returned
         by a markets query (our reading of §2.1).
         """
+        if self.payload is None:
+            return None
         if local(self.payload) == "market":
             return child_text(self.payload, "id")
         return child_text(self.payload, "market", "id")
@@ -52,8 +54,8 @@ class EventQueue:
         self._next_id = first_id
         self.acknowledged: list[str] = []
 
-    def add(self, type: str, payload: etree._Element, *, entry: str, mission: str, date: str
-            ) -> QueuedEvent:
+    def add(self, type: str, payload: etree._Element | None, *, entry: str, mission: str,
+            date: str) -> QueuedEvent:
         """Queue one event under the next id."""
         event = QueuedEvent(str(self._next_id), type, entry, mission, date, payload)
         self._next_id += 1

@@ -17,7 +17,7 @@ from lxml import etree
 
 from bridge.simulator.app import FLAVORS, Call, FaultHook, SimState, SoapApp
 from bridge.simulator.data import Generator
-from bridge.simulator.soap import Payload, build, safe_parser
+from bridge.simulator.soap import Payload, build, child_text, safe_parser
 from bridge.simulator.wsdl import find_wsdl_dir
 
 DEFAULT_HOST = "127.0.0.1"
@@ -133,17 +133,23 @@ class Simulator:
 
     def add_event(self, type: str, payload: Payload | None = None, *, mission: str = "update",
                   entry: str | None = None, payload_xml: str | bytes | None = None) -> str:
-        """Queue one event under exact control; ``payload_xml`` is the child of ``<data>`` as
-        raw XML (any namespace or none), e.g. with an element the WSDL does not know."""
-        if (payload is None) == (payload_xml is None):
-            raise ValueError("give exactly one of payload or payload_xml")
+        """Queue one event under exact control.
+
+        ``payload`` becomes ``<data><{type}>…``; ``payload_xml`` is the child of ``<data>`` as
+        raw XML (any namespace or none), e.g. with an element the WSDL does not know; with
+        neither, ``<data/>`` stays empty, as Centra's docs leave paymentterm events (§2.2).
+        ``entry`` defaults to the payload's ``id``.
+        """
+        if payload is not None and payload_xml is not None:
+            raise ValueError("give payload or payload_xml, not both")
+        element: etree._Element | None = None
         if payload_xml is not None:
             raw = payload_xml.encode() if isinstance(payload_xml, str) else payload_xml
             element = etree.fromstring(raw, safe_parser())
-        else:
+        elif payload is not None:
             element = build(None, type, payload)
         if entry is None:
-            entry = next((e.text or "" for e in element if etree.QName(e).localname == "id"), "")
+            entry = (child_text(element, "id") or "") if element is not None else ""
         with self._state.changed:
             self._generator.clock.advance(1)
             event = self._state.queue.add(type, element, entry=entry, mission=mission,

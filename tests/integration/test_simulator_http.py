@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import base64
 import re
+import signal
+import subprocess
+import sys
 import threading
 from collections.abc import Iterator
 from pathlib import Path
@@ -335,6 +338,16 @@ def test_raw_payload_is_served_as_given(sim: Simulator) -> None:
     assert payload.findtext(f"{{{CENTRA}}}giftwrapping/{{{CENTRA}}}paper") == "gold"
 
 
+def test_data_less_event_has_an_empty_data_element(sim: Simulator) -> None:
+    """An event added without payload is served with ``<ns1:data/>`` (paymentterm, §2.2)."""
+    sim.add_event("paymentterm")
+    reply = post(sim.url, envelope("events_GetRequest", f"{LOGIN}<type>paymentterm</type>"))
+    assert b"<ns1:entry></ns1:entry><ns1:mission>update</ns1:mission>" in reply.content
+    data = etree.fromstring(reply.content).find(f".//{{{CENTRA}}}event/{{{CENTRA}}}data")
+    assert data is not None
+    assert len(data) == 0
+
+
 def test_generated_events_have_centras_event_fields(sim: Simulator) -> None:
     """Each event carries id, type, entry, mission, date and one data child named by its kind."""
     sim.add_generated(40)
@@ -433,3 +446,28 @@ def test_orders_update_is_accepted(sim: Simulator) -> None:
                     "<store>1</store><locked>yes</locked></order></orders>")
     assert answer.findtext(f"{{{CENTRA}}}success") == "true"
     assert sim.objects("order")["1001"]["locked"] == "yes"
+
+
+# -- serve() as ``centra-bridge simulate`` runs it ---------------------------------------------
+
+
+def test_serve_prints_its_endpoint_and_stops_on_sigterm() -> None:
+    """serve() announces URL and login on stdout, answers SOAP, and exits cleanly on SIGTERM."""
+    repo = Path(__file__).resolve().parents[2]
+    code = "from bridge.simulator import serve; serve(port=0, events=20, seed=4)"
+    child = subprocess.Popen([sys.executable, "-c", code], cwd=repo, stdout=subprocess.PIPE,
+                             stderr=subprocess.PIPE, text=True)
+    try:
+        assert child.stdout is not None
+        first = child.stdout.readline()
+        url = first.rsplit(" ", 1)[-1].strip()
+        assert url.startswith("http://127.0.0.1:") and url.endswith("/soap/api"), first
+        announced = "".join(child.stdout.readline() for _ in range(5))
+        assert "username: demo  password: demo-password" in announced
+        login = "<login><username>demo</username><password>demo-password</password></login>"
+        reply = post(url, envelope("events_GetRequest", f"{login}<type>all</type>"))
+        assert len(etree.fromstring(reply.content).findall(f".//{{{CENTRA}}}event")) == 20
+    finally:
+        child.send_signal(signal.SIGTERM)
+        _, stderr = child.communicate(timeout=30)
+    assert child.returncode == 0, stderr
