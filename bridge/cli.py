@@ -26,6 +26,7 @@ from bridge import status as status_module
 from bridge.app import App
 from bridge.centra.errors import CentraAuthError, CentraError, CentraUnavailable
 from bridge.config import EVENT_TYPES, ConfigError, Settings
+from bridge.demo import DEFAULT_DATABASE, run_demo
 from bridge.handlers.registry import HandlerLoadError
 from bridge.inbox import DrainOptions, QueueStalled
 from bridge.store import Store, schema
@@ -131,7 +132,8 @@ def _parser() -> argparse.ArgumentParser:
     demo.add_argument("--events", type=_positive_int, default=300)
     demo.add_argument("--seed", type=int, default=1)
     demo.add_argument(
-        "--database", type=Path, default=Path("centra-bridge-demo.db"), help="SQLite file"
+        "--database", type=Path, default=DEFAULT_DATABASE,
+        help=f"a new SQLite file (default: {DEFAULT_DATABASE}, replaced on each run)",
     )
     demo.set_defaults(run=_demo)
     return parser
@@ -269,7 +271,5 @@ def _simulate(args: argparse.Namespace) -> int:
 
 
 def _demo(args: argparse.Namespace) -> int:
-    from bridge.demo import run_demo
-
     _configure_logging(args, None)
     return run_demo(events=args.events, seed=args.seed, database=args.database)

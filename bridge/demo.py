@@ -14,13 +14,17 @@ from sqlalchemy import func, select
 
 from bridge import exitcodes
 from bridge.app import App
-from bridge.config import CentraSettings, DatabaseSettings, Secret, Settings
+from bridge.config import CentraSettings, ConfigError, DatabaseSettings, Secret, Settings
 from bridge.simulator import Simulator
 from bridge.store.models import StoredEvent
+
+#: The demo's own database, replaced on every run so each run starts from an empty store.
+DEFAULT_DATABASE = Path("centra-bridge-demo.db")
 
 
 def run_demo(*, events: int, seed: int, database: Path) -> int:
     """Drain ``events`` simulated events into ``database``; exit code OK only if all arrived."""
+    _fresh_database(database)
     password = secrets.token_urlsafe(16)
     with Simulator(username="demo", password=password, seed=seed) as simulator:
         event_ids = simulator.add_generated(events)
@@ -52,3 +56,11 @@ def run_demo(*, events: int, seed: int, database: Path) -> int:
     )
     ok = stored == len(event_ids) and not unacknowledged and not left
     return exitcodes.OK if ok else exitcodes.PARTIAL
+
+
+def _fresh_database(database: Path) -> None:
+    """Replace the demo's default file; never touch a file the user named that exists."""
+    if database.exists() and database != DEFAULT_DATABASE:
+        raise ConfigError(f"demo: {database} exists; the demo only writes to a new file")
+    for leftover in (database, Path(f"{database}-wal"), Path(f"{database}-shm")):
+        leftover.unlink(missing_ok=True)

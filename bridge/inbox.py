@@ -157,7 +157,7 @@ class Inbox:
             report.duplicates += stored.duplicates
             report.acknowledged += len(to_ack)
             log.info(
-                "page stored and acknowledged",
+                "page stored and acknowledged" if page.events else "queue empty",
                 request_id=page.request_id,
                 fetched=len(page.events),
                 new=len(stored.new_seqs),

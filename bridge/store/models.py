@@ -84,6 +84,7 @@ class StoredEvent(Base):
     __table_args__ = (
         Index("ix_events_status_next_attempt_at", "status", "next_attempt_at"),
         Index("ix_events_type_entry", "type", "entry"),
+        Index("ix_events_acknowledged_at", "acknowledged_at"),
     )
 
     #: Local arrival order; Centra hands events out oldest first, so this is Centra's order too.

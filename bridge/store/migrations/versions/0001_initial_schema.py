@@ -138,6 +138,7 @@ def upgrade() -> None:
             "ix_events_status_next_attempt_at", ["status", "next_attempt_at"], unique=False
         )
         batch_op.create_index("ix_events_type_entry", ["type", "entry"], unique=False)
+        batch_op.create_index("ix_events_acknowledged_at", ["acknowledged_at"], unique=False)
 
     op.create_table(
         "order_lines",
@@ -187,6 +188,7 @@ def downgrade() -> None:
     op.drop_table("order_shipments")
     op.drop_table("order_lines")
     with op.batch_alter_table("events", schema=None) as batch_op:
+        batch_op.drop_index("ix_events_acknowledged_at")
         batch_op.drop_index("ix_events_type_entry")
         batch_op.drop_index("ix_events_status_next_attempt_at")
 
