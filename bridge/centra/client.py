@@ -193,12 +193,13 @@ class CentraClient:
         except (requests.ConnectionError, requests.Timeout,
                 requests.exceptions.ChunkedEncodingError) as exc:
             outcome["error"] = type(exc).__name__
-            raise self._scrub(CentraUnavailable(f"Centra unreachable: {type(exc).__name__}: {exc}")
-                              ) from exc
+            raise self._scrub(CentraUnavailable(
+                f"Centra unreachable: {type(exc).__name__}: {exc}")) from _detached(exc)
         except requests.RequestException as exc:
             outcome["error"] = type(exc).__name__
             raise self._scrub(CentraProtocolError(
-                f"HTTP exchange with Centra failed: {type(exc).__name__}: {exc}")) from exc
+                f"HTTP exchange with Centra failed: {type(exc).__name__}: {exc}"
+            )) from _detached(exc)
 
     def _scrub(self, exc: CentraError) -> CentraError:
         """Blank the password out of ``exc``'s message, should anything have echoed it."""
@@ -209,3 +210,9 @@ class CentraClient:
                 for arg in exc.args
             )
         return exc
+
+
+def _detached(exc: requests.RequestException) -> requests.RequestException:
+    """``exc`` without the request it carries: its body holds the login."""
+    exc.request = None
+    return exc

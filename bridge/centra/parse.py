@@ -1,7 +1,7 @@
 """Centra's SOAP answers → records. Pure: status and bytes in, records or a CentraError out.
 
-Answers are read with lxml directly rather than through zeep: zeep's objects cost about 30 times the
-parse and drop elements the WSDL does not declare, while Centra adds fields without notice
+Answers are read with lxml directly rather than through zeep: zeep's objects cost about 30 times
+the parse and drop elements the WSDL does not declare, while Centra adds fields without notice
 (centra-soap.md §7.2). Elements are matched by namespace and local name, never by prefix.
 """
 

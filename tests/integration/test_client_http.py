@@ -181,6 +181,8 @@ def assert_secret_free(exc: BaseException) -> None:
     while seen is not None:
         assert PASSWORD not in str(seen)
         assert PASSWORD not in repr(seen)
+        request = getattr(seen, "request", None)
+        assert request is None or PASSWORD.encode() not in (request.body or b"")
         seen = seen.__cause__ or seen.__context__
 
 
@@ -247,6 +249,24 @@ class TestSuccess:
         assert customer.findtext(f"{{{CENTRA_NS}}}firstname") == "Åsa"
         assert client.calls == {"events_GetByMarkets": 1, "customers_Update": 1}
 
+    def test_orders_update_and_refused_keys(
+        self, server: ScriptedServer, make_client: Factory
+    ) -> None:
+        """orders_Update carries the cookbook's lock; a key the WSDL lacks is refused unsent."""
+        server.replies.append(Reply(body=xml(RESULT)))
+        client = make_client()
+        with pytest.raises(ValueError, match=r"orders\[0\]\.shipments\[0\]\.colour"):
+            client.update_orders([{"id": "30", "shipments": [{"id": "30-1", "colour": "red"}]}])
+        with pytest.raises(ValueError, match="no operation"):
+            client.update("gadgets", [{"id": "1"}])
+        assert server.received == []
+        client.update_orders([{"id": "30", "type": "retail", "store": 1, "locked": "yes"}])
+        (got,) = server.received
+        assert got.headers["SOAPAction"] == f'"{CENTRA_NS}Orders_Update"'
+        (order,) = got.request.iter(f"{{{CENTRA_NS}}}order")
+        assert [(etree.QName(el).localname, el.text) for el in order] == [
+            ("id", "30"), ("type", "retail"), ("store", "1"), ("locked", "yes")]
+
     def test_navision_api_basic_auth(self, server: ScriptedServer, make_client: Factory) -> None:
         """navision-api sends Basic auth and no <login>; a 401 is CentraAuthError."""
         server.replies += [Reply(body=xml(PAGE, SILKVMS_NS)),
@@ -294,6 +314,7 @@ class TestFailures:
             make_client(endpoint=f"http://127.0.0.1:{port}/soap").get_events()
         assert caught.value.__cause__ is not None
         assert caught.value.retryable
+        assert_secret_free(caught.value)
 
     def test_bad_gateway_page(self, server: ScriptedServer, make_client: Factory) -> None:
         """HTTP 502 with an HTML page is CentraUnavailable(status_code=502), request id kept."""

@@ -86,6 +86,14 @@ def local_names(element: etree._Element) -> list[str]:
     return [etree.QName(child).localname for child in element]
 
 
+def leaf_paths(element: etree._Element, prefix: str = "") -> list[str]:
+    """Slash paths of local names to every element holding text, in document order."""
+    path = f"{prefix}{etree.QName(element).localname}"
+    if len(element) == 0:
+        return [path] if (element.text or "").strip() else []
+    return [leaf for child in element for leaf in leaf_paths(child, f"{path}/")]
+
+
 def shape(node: Node, seen: frozenset[int] = frozenset()) -> Any:
     """A namespace-free picture of a node tree; recursive types stop at their name."""
     if id(node) in seen:
@@ -221,10 +229,7 @@ class TestEachWsdl:
             {"id": "S", "warehouseitems": [{"id": "W1", "qty": "5"}]}]}]}], products, "products")
         service = client.create_service(f"{{{namespace}}}CentraBinding", "http://127.0.0.1:9/x")
         message = client.create_message(service, "products_Update", products=shaped)
-        paths = ["/".join(etree.QName(a).localname for a in reversed(list(el.iterancestors()))
-                          if a.tag != f"{{{SOAP_ENV}}}Envelope" and a.tag != f"{{{SOAP_ENV}}}Body")
-                 + "/" + etree.QName(el).localname
-                 for el in body_of(message).iter() if el.text and el.text.strip()]
+        paths = leaf_paths(body_of(message))
         size = "products_Update/products/product/variations/variation/sizes/size"
         assert paths == [
             "products_Update/products/product/id",
