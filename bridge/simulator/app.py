@@ -105,10 +105,9 @@ class Call:
 
 @dataclass(frozen=True, slots=True)
 class Request:
-    """What a fault hook sees before the simulator answers."""
+    """A SOAP POST as a fault hook sees it, before the simulator answers."""
 
     flavor: Flavor
-    method: str
     headers: dict[str, str]
     body: bytes
     operation: str
@@ -124,8 +123,9 @@ class Reply:
     fault: str | None = None
 
 
-#: Sees every request first; returns a Reply to answer instead of the simulator (an HTTP 503, a
-#: truncated body), or None to let it answer. A hook may also block (latency) before returning.
+#: Sees every SOAP POST first (operation already parsed, "" if the body is not usable SOAP);
+#: returns a Reply to answer instead of the simulator (an HTTP 503, a truncated body), or None to
+#: let it answer. A hook may also block (latency) before returning; hooks run in list order.
 FaultHook = Callable[[Request], Reply | None]
 
 
@@ -205,7 +205,7 @@ class SoapApp:
         with self._state.changed:
             self._state.calls.append(call)
             self._state.changed.notify_all()
-        start_response(f"{reply.status} {HTTPStatus(reply.status).phrase}", [
+        start_response(_status_line(reply.status), [
             ("Content-Type", reply.content_type),
             ("Content-Length", str(len(reply.body))),
             ("X-Centra-Request-ID", request_id),
@@ -229,7 +229,7 @@ class SoapApp:
         element = parsed.operation if isinstance(parsed, SoapRequest) else ""
         operation = _OPERATION_OF_ELEMENT.get(element, element)
         for hook in list(self._state.faults):
-            injected = hook(Request(flavor, "POST", headers, body, operation))
+            injected = hook(Request(flavor, headers, body, operation))
             if injected is not None:
                 return body, operation, injected
         if isinstance(parsed, SoapClientError):
@@ -316,6 +316,14 @@ class SoapApp:
         except WsdlUnavailable as exc:
             return Reply(404, f"{exc}\n".encode(), TEXT_CONTENT_TYPE)
         return Reply(200, body)
+
+
+def _status_line(status: int) -> str:
+    """``"503 Service Unavailable"``; a hook may use a code the stdlib does not name."""
+    try:
+        return f"{status} {HTTPStatus(status).phrase}"
+    except ValueError:
+        return f"{status} Unknown"
 
 
 def _event_type(operation: etree._Element) -> str | Reply:

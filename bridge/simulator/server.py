@@ -21,7 +21,7 @@ from bridge.simulator.soap import Payload, build, child_text, safe_parser
 from bridge.simulator.wsdl import find_wsdl_dir
 
 DEFAULT_HOST = "127.0.0.1"
-DEFAULT_PORT = 8585
+DEFAULT_PORT = 8765
 DEFAULT_USERNAME = "demo"
 DEFAULT_PASSWORD = "demo-password"  # noqa: S105 (the simulator's published demo login)
 DEFAULT_EVENTS = 300
