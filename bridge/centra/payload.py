@@ -16,7 +16,6 @@ pricelist and a single reference in an order line, as Centra sends them.
 
 from __future__ import annotations
 
-from collections import Counter
 from collections.abc import Mapping
 from decimal import Decimal
 from typing import Any
@@ -42,20 +41,23 @@ def element_value(el: etree._Element, node: Node | None) -> Any:
     if not children:
         text = el.text or ""
         return [] if item is not None and not text.strip() else text
-    if item is not None and all(local_name(child.tag) == item.name for child in children):
+    names = [local_name(child.tag) for child in children]
+    if item is not None and all(name == item.name for name in names):
         return [element_value(child, item.node) for child in children]
-    return _as_dict(children, node)
+    return _as_dict(children, names, node)
 
 
-def _as_dict(children: list[etree._Element], node: Node | None) -> Payload:
+def _as_dict(children: list[etree._Element], names: list[str], node: Node | None) -> Payload:
     declared = node.children if node is not None else {}
-    counts = Counter(local_name(child.tag) for child in children)
+    seen: set[str] = set()
+    repeated: set[str] = set()
+    for name in names:
+        (repeated if name in seen else seen).add(name)
     out: Payload = {}
-    for child in children:
-        name = local_name(child.tag)
+    for child, name in zip(children, names, strict=True):
         declared_field = declared.get(name)
         value = element_value(child, declared_field.node if declared_field else None)
-        if counts[name] > 1 or (declared_field is not None and declared_field.repeated):
+        if name in repeated or (declared_field is not None and declared_field.repeated):
             out.setdefault(name, []).append(value)
         else:
             out[name] = value

@@ -9,7 +9,7 @@ stays the one description of the wire.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from functools import lru_cache
+from functools import cached_property, lru_cache
 from pathlib import Path
 
 from lxml import etree
@@ -30,9 +30,12 @@ class Node:
     open: bool = False
     children: dict[str, Field] = field(default_factory=dict)
 
-    @property
+    @cached_property
     def item(self) -> Field | None:
-        """The repeated child if this is a list wrapper (one child, repeating), else None."""
+        """The repeated child if this is a list wrapper (one child, repeating), else None.
+
+        Cached: read only once the schema is complete, and asked for every element parsed.
+        """
         if len(self.children) == 1:
             (only,) = self.children.values()
             if only.repeated:
