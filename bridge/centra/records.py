@@ -23,7 +23,7 @@ class Event:
     #: The child of ``<data>`` as a dict (every element kept, known or not).
     payload: Payload
     #: The ``<event>`` element re-serialised on its own (namespace declarations included).
-    xml: str
+    xml: str = field(repr=False)
 
 
 @dataclass(frozen=True, slots=True)
@@ -32,7 +32,7 @@ class EventPage:
 
     events: list[Event]
     #: The HTTP body exactly as Centra sent it.
-    raw: bytes
+    raw: bytes = field(repr=False)
     #: Centra's ``X-Centra-Request-ID`` header, for support cases.
     request_id: str | None = None
 
@@ -48,4 +48,4 @@ class UpdateResult:
     errors: list[str] = field(default_factory=list)
     notices: list[str] = field(default_factory=list)
     request_id: str | None = None
-    raw: bytes = b""
+    raw: bytes = field(default=b"", repr=False)

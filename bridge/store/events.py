@@ -12,6 +12,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from bridge.centra.records import EventPage
+from bridge.centra.redact import mask_payload, mask_xml
 from bridge.store.models import CentraResponse, EventStatus, StoredEvent
 
 #: Statuses whose events still wait for a handler.
@@ -27,7 +28,10 @@ class StoredPage:
 
 
 def store_page(session: Session, page: EventPage, operation: str, now: datetime) -> StoredPage:
-    """Insert the page's events that are not stored yet; an id seen before is left untouched."""
+    """Insert the page's events that are not stored yet; an id seen before is left untouched.
+
+    What Centra sent is kept as sent, except secrets inside it (buyers' passwords), masked.
+    """
     unique = {event.event_id: event for event in page.events}
     if not unique:
         return StoredPage(new_seqs=[], duplicates=0)
@@ -38,7 +42,7 @@ def store_page(session: Session, page: EventPage, operation: str, now: datetime)
     if not fresh:
         return StoredPage(new_seqs=[], duplicates=len(page.events))
     response = CentraResponse(
-        operation=operation, request_id=page.request_id, received_at=now, body=page.raw
+        operation=operation, request_id=page.request_id, received_at=now, body=mask_xml(page.raw)
     )
     session.add(response)
     session.flush()
@@ -50,8 +54,8 @@ def store_page(session: Session, page: EventPage, operation: str, now: datetime)
             "mission": event.mission,
             "centra_date": event.date,
             "payload_kind": event.payload_kind,
-            "payload": event.payload,
-            "xml": event.xml,
+            "payload": mask_payload(event.payload),
+            "xml": mask_xml(event.xml),
             "response_id": response.id,
             "status": EventStatus.NEW,
             "attempts": 0,

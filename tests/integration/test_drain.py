@@ -17,7 +17,7 @@ from bridge.config import CentraSettings, DatabaseSettings, HandlerSettings, Sec
 from bridge.inbox import DrainOptions
 from bridge.simulator import Simulator
 from bridge.simulator.app import Reply, Request
-from bridge.store.models import Order, OrderLine, StoredEvent
+from bridge.store.models import CentraResponse, Order, OrderLine, StoredEvent
 
 PASSWORD = "pw-4f9a-very-secret"
 
@@ -225,3 +225,34 @@ def test_unknown_element_in_order_keeps_known_fields(
     assert payload["giftwrap"] == {"paper": "gold", "message": "Happy birthday"}
     assert payload["products"][0]["carbonfootprint"] == "2.4kg"
     assert "giftwrap" in xml
+
+
+ACCOUNT_WITH_BUYER = """
+<ns1:account xmlns:ns1="http://www.centra.com/webservices/">
+  <ns1:id>ACC-9</ns1:id>
+  <ns1:description>Boutique Nord AB</ns1:description>
+  <ns1:buyers>
+    <ns1:buyer>
+      <ns1:id>B-1</ns1:id><ns1:email>buyer@nord.example</ns1:email>
+      <ns1:password>buyer-secret-77</ns1:password>
+    </ns1:buyer>
+  </ns1:buyers>
+</ns1:account>
+"""
+
+
+def test_buyer_passwords_never_stored(simulator: Simulator, database_url: str) -> None:
+    """An account event's buyer password is masked in the raw answer, the XML and the payload."""
+    simulator.add_event("account", None, entry="ACC-9", payload_xml=ACCOUNT_WITH_BUYER)
+    app = App.open(make_settings(simulator, database_url))
+    try:
+        app.inbox().drain()
+        with app.store.transaction() as session:
+            row = session.scalars(select(StoredEvent)).one()
+            kept = [row.xml, str(row.payload)]
+            kept += [body.decode() for body in session.scalars(select(CentraResponse.body))]
+    finally:
+        app.close()
+    assert row.status == "ignored"
+    assert "buyer@nord.example" in kept[0]
+    assert all("buyer-secret-77" not in text for text in kept)
