@@ -28,7 +28,8 @@ def run_demo(*, events: int, seed: int, database: Path) -> int:
     password = secrets.token_urlsafe(16)
     with Simulator(username="demo", password=password, seed=seed) as simulator:
         event_ids = simulator.add_generated(events)
-        print(f"simulator: {len(event_ids)} events queued at {simulator.url}")
+        kinds = ", ".join(f"{kind} {n}" for kind, n in sorted(simulator.events_added.items()))
+        print(f"simulator: {len(event_ids)} events queued at {simulator.url} ({kinds})")
         settings = Settings(
             centra=CentraSettings(
                 endpoint=simulator.url, username="demo", password=Secret(password)
