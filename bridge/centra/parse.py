@@ -106,6 +106,22 @@ def fault_error(fault: etree._Element, *, request_id: str | None = None) -> Cent
     return kind(f"Centra SOAP Fault {code or '?'}: {message}", code=code, request_id=request_id)
 
 
+def _expect(element: etree._Element, name: str, ns: str, request_id: str | None) -> None:
+    if element.tag != f"{{{ns}}}{name}":
+        raise CentraProtocolError(f"expected {name} in {ns}, Centra sent {element.tag}",
+                                  request_id=request_id)
+
+
+def _required_child(
+    element: etree._Element, name: str, ns: str, request_id: str | None
+) -> etree._Element:
+    found = _child(element, name, ns)
+    if found is None:
+        raise CentraProtocolError(f"{etree.QName(element).localname} has no <{name}>",
+                                  request_id=request_id)
+    return found
+
+
 def parse_event_page(
     element: etree._Element, schema: Schema, *, raw: bytes, request_id: str | None = None
 ) -> EventPage:
@@ -113,12 +129,8 @@ def parse_event_page(
     ns = schema.namespace
     if element.tag == f"{{{ns}}}result":
         raise _refusal(parse_result(element, schema, raw=raw, request_id=request_id))
-    if element.tag != f"{{{ns}}}events_Get":
-        raise CentraProtocolError(f"expected events_Get in {ns}, Centra sent {element.tag}",
-                                  request_id=request_id)
-    container = _child(element, "events", ns)
-    if container is None:
-        raise CentraProtocolError("events_Get has no <events>", request_id=request_id)
+    _expect(element, "events_Get", ns, request_id)
+    container = _required_child(element, "events", ns, request_id)
     event_node = schema.element("events_Get").child("events/event")
     events = [
         _event(el, position, event_node, ns, request_id)
@@ -169,12 +181,8 @@ def parse_result(
 ) -> UpdateResult:
     """Centra's shared ``result`` answer (events_Done, every ``*_Update``) as an UpdateResult."""
     ns = schema.namespace
-    if element.tag != f"{{{ns}}}result":
-        raise CentraProtocolError(f"expected result in {ns}, Centra sent {element.tag}",
-                                  request_id=request_id)
-    success = _child(element, "success", ns)
-    if success is None:
-        raise CentraProtocolError("result has no <success>", request_id=request_id)
+    _expect(element, "result", ns, request_id)
+    success = _required_child(element, "success", ns, request_id)
     return UpdateResult(
         success=(success.text or "").strip().lower() in ("true", "1"),
         errors=_messages(_child(element, "errors", ns)),

@@ -7,8 +7,9 @@ cancellations arrive as later events of the same order and show up in the lines'
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Callable
 from decimal import Decimal
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy.orm import Session
 
@@ -16,6 +17,8 @@ from bridge.handlers.base import EventRecord, Outcome
 from bridge.handlers.copies import keep_copy
 from bridge.handlers.payload import items, plain, quantity, text
 from bridge.store.models import Order, OrderLine, OrderShipment
+
+Row = TypeVar("Row", OrderLine, OrderShipment)
 
 
 def handle_order(session: Session, event: EventRecord) -> Outcome:
@@ -88,16 +91,7 @@ def _lines(data: dict[str, Any], order_id: str) -> dict[str, dict[str, str]]:
 
 
 def _sync_lines(order: Order, lines: dict[str, dict[str, str]]) -> None:
-    """Update rows in place by key (no delete-then-insert of the same key in one flush)."""
-    existing = {line.line_key: line for line in order.lines}
-    for key, values in lines.items():
-        line = existing.get(key)
-        if line is None:
-            order.lines.append(OrderLine(line_key=key, **values))
-        else:
-            for name, value in values.items():
-                setattr(line, name, value)
-    order.lines[:] = [line for line in order.lines if line.line_key in lines]
+    _sync(order.lines, lines, "line_key", OrderLine)
 
 
 def _sync_shipments(order: Order, data: dict[str, Any]) -> None:
@@ -112,12 +106,23 @@ def _sync_shipments(order: Order, data: dict[str, Any]) -> None:
         for shipment in items(data, "shipments")
         if text(shipment, "id")
     }
-    existing = {shipment.shipment_id: shipment for shipment in order.shipments}
-    for shipment_id, values in wanted.items():
-        row = existing.get(shipment_id)
+    _sync(order.shipments, wanted, "shipment_id", OrderShipment)
+
+
+def _sync(
+    rows: list[Row], wanted: dict[str, dict[str, str]], key: str, make: Callable[..., Row]
+) -> None:
+    """Make ``rows`` match ``wanted`` (key → values), updating rows in place by key.
+
+    In place, because deleting a row and inserting one with the same key in one flush
+    would break the unique constraint on the key.
+    """
+    existing = {getattr(row, key): row for row in rows}
+    for value, fields in wanted.items():
+        row = existing.get(value)
         if row is None:
-            order.shipments.append(OrderShipment(shipment_id=shipment_id, **values))
+            rows.append(make(**{key: value}, **fields))
         else:
-            for name, value in values.items():
-                setattr(row, name, value)
-    order.shipments[:] = [s for s in order.shipments if s.shipment_id in wanted]
+            for name, field_value in fields.items():
+                setattr(row, name, field_value)
+    rows[:] = [row for row in rows if getattr(row, key) in wanted]

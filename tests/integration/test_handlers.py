@@ -275,3 +275,22 @@ def test_dedupe_on_event_id(store: Store) -> None:
     assert len(again.new_seqs) == 1
     with store.transaction() as session:
         assert session.scalar(select(func.count()).select_from(StoredEvent)) == 2
+
+
+def test_lines_follow_the_newest_event(store: Store) -> None:
+    """A size row gone from a newer event is removed; a changed quantity is updated in place."""
+    smaller = order("30", "confirmed")
+    smaller["products"][0]["sizes"] = [
+        {"id": "S", "sku": "TURTLE001RED01", "qty": "3", "orderitem": {"id": "101"}}
+    ]
+    seqs = put(store, event("1", "order", order("30", "confirmed")), event("2", "order", smaller))
+    work = dispatcher(store)
+    work.run(seqs[:1])
+    with store.transaction() as session:
+        first_row_id = session.scalars(
+            select(OrderLine.id).where(OrderLine.line_key == "101")
+        ).one()
+    work.run(seqs[1:])
+    with store.transaction() as session:
+        assert lines(session, "30") == {"101": ("3", "0", "0")}
+        assert session.scalars(select(OrderLine.id)).all() == [first_row_id]
