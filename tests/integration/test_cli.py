@@ -115,10 +115,14 @@ def test_drain_status_and_replay(tmp_path: Path, simulator: Simulator) -> None:
     """drain-events answers one line; status --json is clean JSON; replay never calls Centra."""
     simulator.add_generated(60)
     config = write_config(tmp_path, simulator.url)
-    drained = bridge("--config", str(config), "drain-events")
+    drained = bridge("--config", str(config), "--log-level", "debug", "drain-events")
     assert drained.returncode == 0, drained.stderr
     assert drained.stdout.startswith("drained: fetched=60 new=60")
     assert len(drained.stdout.strip().splitlines()) == 1
+    assert "poll_id" in drained.stderr and "event_id" in drained.stderr
+    assert PASSWORD not in drained.stderr, "the password is never logged, not even at debug"
+    for database_file in tmp_path.glob("bridge.db*"):
+        assert PASSWORD.encode() not in database_file.read_bytes()
 
     status = json.loads(bridge("--config", str(config), "status", "--json").stdout)
     assert status["events"]["total"] == 60
