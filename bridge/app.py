@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from bridge.centra.client import CentraClient
-from bridge.config import Settings
+from bridge.config import CentraSettings, HandlerSettings, Settings
 from bridge.handlers.dispatch import Dispatcher
 from bridge.handlers.registry import Registry
 from bridge.inbox import Inbox
@@ -27,11 +27,7 @@ class App:
         """Load handlers first (a bad dotted path fails before the database is touched)."""
         registry = Registry.from_config(settings.handlers.custom)
         store = Store.open(settings.database.url, migrate=migrate)
-        policy = RetryPolicy(
-            base_s=settings.handlers.retry_base_s,
-            max_s=settings.handlers.retry_max_s,
-            max_attempts=settings.handlers.max_attempts,
-        )
+        policy = retry_policy(settings.handlers)
         return cls(settings=settings, store=store, dispatcher=Dispatcher(store, registry, policy))
 
     @property
@@ -41,9 +37,16 @@ class App:
         return self._client
 
     def inbox(self) -> Inbox:
-        return Inbox(self.client, self.store, self.dispatcher)
+        return Inbox(self.client, self.store, self.dispatcher, retry_policy(self.settings.centra))
 
     def close(self) -> None:
         if self._client is not None:
             self._client.close()
         self.store.close()
+
+
+def retry_policy(section: CentraSettings | HandlerSettings) -> RetryPolicy:
+    """The retry policy a settings section describes (``max_attempts``, ``retry_base/max``)."""
+    return RetryPolicy(
+        base_s=section.retry_base_s, max_s=section.retry_max_s, max_attempts=section.max_attempts
+    )

@@ -29,6 +29,7 @@ from bridge.config import EVENT_TYPES, ConfigError, Settings
 from bridge.demo import DEFAULT_DATABASE, run_demo
 from bridge.handlers.registry import HandlerLoadError
 from bridge.inbox import DrainOptions, QueueStalled
+from bridge.simulator import FAULT_KINDS, Fault, FaultPlan, serve
 from bridge.store import Store, schema
 from bridge.store import events as repo
 from bridge.store.models import EventStatus
@@ -124,6 +125,12 @@ def _parser() -> argparse.ArgumentParser:
     simulate.add_argument("--seed", type=int, default=1)
     simulate.add_argument("--username", default="demo")
     simulate.add_argument("--password", default="demo-password")
+    simulate.add_argument(
+        "--fault", action="append", default=[], metavar="KIND[:OPS[:RATE[:TIMES]]]",
+        help="inject a fault, e.g. http-503:events_Get:0.2 (repeatable; kinds: "
+        + ", ".join(sorted(FAULT_KINDS)) + ")",
+    )
+    simulate.add_argument("--latency", type=float, metavar="SECONDS", help="delay every answer")
     simulate.set_defaults(run=_simulate)
 
     demo = commands.add_parser(
@@ -261,11 +268,16 @@ def _db_upgrade(args: argparse.Namespace) -> int:
 
 def _simulate(args: argparse.Namespace) -> int:
     _configure_logging(args, None)
-    from bridge.simulator import serve
-
+    try:
+        faults = [Fault.parse(spec) for spec in args.fault]
+    except ValueError as exc:
+        raise ConfigError(f"simulate --fault: {exc}") from None
+    if args.latency:
+        faults.append(Fault("latency", delay_s=args.latency))
     serve(
         host=args.host, port=args.port, events=args.events, seed=args.seed,
         username=args.username, password=args.password,
+        faults=FaultPlan(faults, seed=args.seed) if faults else None,
     )
     return exitcodes.OK
 

@@ -31,6 +31,9 @@ DEFAULT_TIMEOUT_S = 30.0
 #: Far above a real page of 100 events, far below what would hurt memory.
 DEFAULT_MAX_RESPONSE_BYTES = 50 * 1024 * 1024
 DEFAULT_DATABASE_URL = "sqlite:///centra-bridge.db"
+DEFAULT_CENTRA_ATTEMPTS = 5
+DEFAULT_CENTRA_RETRY_BASE_S = 1.0
+DEFAULT_CENTRA_RETRY_MAX_S = 30.0
 DEFAULT_MAX_ATTEMPTS = 8
 DEFAULT_RETRY_BASE_S = 30.0
 DEFAULT_RETRY_MAX_S = 3600.0
@@ -81,6 +84,10 @@ class CentraSettings:
     max_response_bytes: int = DEFAULT_MAX_RESPONSE_BYTES
     #: Only for flavor "navision-api": "basic" (HTTP Basic auth) or "body" (a <login> element).
     navision_api_login: str = "basic"
+    #: Tries per SOAP call when Centra is unreachable, times out or answers 5xx/429.
+    max_attempts: int = DEFAULT_CENTRA_ATTEMPTS
+    retry_base_s: float = DEFAULT_CENTRA_RETRY_BASE_S
+    retry_max_s: float = DEFAULT_CENTRA_RETRY_MAX_S
 
 
 @dataclass(frozen=True, slots=True)
@@ -107,11 +114,81 @@ class LoggingSettings:
 
 
 @dataclass(frozen=True, slots=True)
+class ScheduleSettings:
+    """How often the daemon (``centra-bridge run``) does each job; seconds, fractions allowed."""
+
+    poll_s: float = 10.0
+    #: Each poll starts up to this much later, so many bridges do not hit Centra in step.
+    poll_jitter_s: float = 1.0
+    retry_s: float = 30.0
+    push_s: float = 30.0
+    housekeeping_s: float = 3600.0
+    #: Handled, ignored and superseded events are deleted this long after handling.
+    retention_days: float = 30.0
+    #: Polls that fail on an unreachable Centra back off, doubling up to this.
+    backoff_max_s: float = 300.0
+    #: After Centra refused the login, the next try waits this long.
+    auth_retry_s: float = 300.0
+    #: No poll finished (or page stored) for this long: systemd's watchdog is no longer fed.
+    stall_after_s: float = 600.0
+
+
+@dataclass(frozen=True, slots=True)
+class MetricsSettings:
+    """Prometheus metrics over HTTP; port 0 (the default) serves none."""
+
+    host: str = "127.0.0.1"
+    port: int = 0
+
+
+#: Records per products_Update / customers_Update call.
+DEFAULT_OUTBOX_BATCH_SIZE = 50
+#: A pushed field is expected back in an event for this long (seconds); see bridge.sinks.echo.
+DEFAULT_ECHO_WINDOW_S = 86400.0
+SINK_KINDS = ("directory", "database", "python")
+SINK_FORMATS = ("json", "xml")
+
+
+@dataclass(frozen=True, slots=True)
+class OutboxSettings:
+    """How ERP updates reach Centra: batch size, the drop directory, retries, echoes."""
+
+    batch_size: int = DEFAULT_OUTBOX_BATCH_SIZE
+    #: Watched for ``*.jsonl`` files; None: no drop directory.
+    directory: Path | None = None
+    max_attempts: int = DEFAULT_MAX_ATTEMPTS
+    retry_base_s: float = DEFAULT_RETRY_BASE_S
+    retry_max_s: float = DEFAULT_RETRY_MAX_S
+    echo_window_s: float = DEFAULT_ECHO_WINDOW_S
+
+
+@dataclass(frozen=True, slots=True)
+class SinkSettings:
+    """Where the events of one type are delivered to the ERP, behind its handler."""
+
+    kind: str
+    #: directory: the folder files are written to.
+    path: Path | None = None
+    #: directory: "json" (the parsed object) or "xml" (the ``<event>`` as Centra sent it).
+    format: str = "json"
+    #: database: SQLAlchemy URL of the ERP's staging database, and the table (centra_<type>).
+    url: str = ""
+    table: str = ""
+    #: python: "package.module:callable", called with the event.
+    target: str = ""
+
+
+@dataclass(frozen=True, slots=True)
 class Settings:
     centra: CentraSettings
     database: DatabaseSettings = DatabaseSettings()
     handlers: HandlerSettings = HandlerSettings()
     logging: LoggingSettings = LoggingSettings()
+    schedule: ScheduleSettings = ScheduleSettings()
+    metrics: MetricsSettings = MetricsSettings()
+    outbox: OutboxSettings = OutboxSettings()
+    #: Event type → its delivery sink.
+    sinks: Mapping[str, SinkSettings] = field(default_factory=dict)
     #: The file these settings came from, for messages.
     source: str = "<defaults>"
 
@@ -122,6 +199,11 @@ def config_path(explicit: str | None, environ: Mapping[str, str] = os.environ) -
     if not chosen:
         raise ConfigError(f"no configuration: pass --config FILE or set {CONFIG_ENV}")
     return Path(chosen)
+
+
+def journal_stream(environ: Mapping[str, str] = os.environ) -> str | None:
+    """``$JOURNAL_STREAM`` ("device:inode"): systemd's sign of where it connected stderr."""
+    return environ.get("JOURNAL_STREAM") or None
 
 
 def load(path: Path, environ: Mapping[str, str] = os.environ) -> Settings:
@@ -148,7 +230,10 @@ def from_mapping(
 ) -> Settings:
     """Build Settings from parsed TOML; relative file paths resolve against ``base_dir``."""
     reader = _Reader(source)
-    reader.only_sections(data, ("centra", "database", "handlers", "logging"))
+    reader.only_sections(
+        data, ("centra", "database", "handlers", "logging", "schedule", "metrics", "outbox",
+               "sinks")
+    )
     centra = reader.section(data, "centra", required=True)
     database = reader.section(data, "database")
     handlers = reader.section(data, "handlers")
@@ -158,6 +243,10 @@ def from_mapping(
         database=_database(reader, database, base_dir),
         handlers=_handlers(reader, handlers),
         logging=_logging(reader, logging_),
+        schedule=_schedule(reader, reader.section(data, "schedule")),
+        metrics=_metrics(reader, reader.section(data, "metrics")),
+        outbox=_outbox(reader, reader.section(data, "outbox"), base_dir),
+        sinks=_sinks(reader, reader.section(data, "sinks"), base_dir),
         source=source,
     )
 
@@ -168,6 +257,7 @@ def _centra(
     r.only_keys(t, "centra", (
         "endpoint", "flavor", "username", "password", "password_file", "timeout",
         "event_type", "markets", "max_response_bytes", "navision_api_login",
+        "max_attempts", "retry_base", "retry_max",
     ))
     endpoint = r.string(t, "centra", "endpoint", required=True)
     if not endpoint.startswith(("http://", "https://")):
@@ -191,6 +281,9 @@ def _centra(
         navision_api_login=r.choice(
             t, "centra", "navision_api_login", NAVISION_API_LOGINS, "basic"
         ),
+        **_retry_keys(r, t, "centra", (
+            DEFAULT_CENTRA_ATTEMPTS, DEFAULT_CENTRA_RETRY_BASE_S, DEFAULT_CENTRA_RETRY_MAX_S
+        )),
     )
 
 
@@ -244,16 +337,26 @@ def _handlers(r: _Reader, t: Mapping[str, Any]) -> HandlerSettings:
     for event_type, target in custom.items():
         if not isinstance(target, str) or ":" not in target:
             r.fail("handlers", f"custom.{event_type}", "must be 'package.module:callable'")
-    max_attempts = r.get(t, "handlers", "max_attempts", int, DEFAULT_MAX_ATTEMPTS)
-    if max_attempts < 1:
-        r.fail("handlers", "max_attempts", f"must be at least 1, got {max_attempts}")
-    base = r.positive(t, "handlers", "retry_base", DEFAULT_RETRY_BASE_S)
-    cap = r.positive(t, "handlers", "retry_max", DEFAULT_RETRY_MAX_S)
-    if cap < base:
-        r.fail("handlers", "retry_max", f"must be at least retry_base ({base}), got {cap}")
     return HandlerSettings(
-        custom=dict(custom), max_attempts=max_attempts, retry_base_s=base, retry_max_s=cap
+        custom=dict(custom),
+        **_retry_keys(r, t, "handlers", (
+            DEFAULT_MAX_ATTEMPTS, DEFAULT_RETRY_BASE_S, DEFAULT_RETRY_MAX_S
+        )),
     )
+
+
+def _retry_keys(
+    r: _Reader, t: Mapping[str, Any], section: str, defaults: tuple[int, float, float]
+) -> dict[str, Any]:
+    """``max_attempts``, ``retry_base`` and ``retry_max`` of one section, checked together."""
+    max_attempts = r.get(t, section, "max_attempts", int, defaults[0])
+    if max_attempts < 1:
+        r.fail(section, "max_attempts", f"must be at least 1, got {max_attempts}")
+    base = r.positive(t, section, "retry_base", defaults[1])
+    cap = r.positive(t, section, "retry_max", defaults[2])
+    if cap < base:
+        r.fail(section, "retry_max", f"must be at least retry_base ({base}), got {cap}")
+    return {"max_attempts": max_attempts, "retry_base_s": base, "retry_max_s": cap}
 
 
 def _logging(r: _Reader, t: Mapping[str, Any]) -> LoggingSettings:
@@ -262,6 +365,85 @@ def _logging(r: _Reader, t: Mapping[str, Any]) -> LoggingSettings:
         level=r.choice(t, "logging", "level", ("debug", "info", "warning", "error"), "info"),
         format=r.choice(t, "logging", "format", ("auto", "json", "console"), "auto"),
     )
+
+
+_SCHEDULE_KEYS = {
+    "poll": "poll_s", "poll_jitter": "poll_jitter_s", "retry": "retry_s", "push": "push_s",
+    "housekeeping": "housekeeping_s", "retention_days": "retention_days",
+    "backoff_max": "backoff_max_s", "auth_retry": "auth_retry_s", "stall_after": "stall_after_s",
+}
+
+
+def _schedule(r: _Reader, t: Mapping[str, Any]) -> ScheduleSettings:
+    r.only_keys(t, "schedule", tuple(_SCHEDULE_KEYS))
+    defaults = ScheduleSettings()
+    values: dict[str, float] = {}
+    for key, attribute in _SCHEDULE_KEYS.items():
+        if key == "poll_jitter" and t.get(key) == 0:
+            values[attribute] = 0.0  # the one interval that may be zero
+            continue
+        values[attribute] = r.positive(t, "schedule", key, getattr(defaults, attribute))
+    return ScheduleSettings(**values)
+
+
+def _metrics(r: _Reader, t: Mapping[str, Any]) -> MetricsSettings:
+    r.only_keys(t, "metrics", ("host", "port"))
+    port = r.get(t, "metrics", "port", int, 0)
+    if not 0 <= port <= 65535:
+        r.fail("metrics", "port", f"must be 0 (off) to 65535, got {port}")
+    return MetricsSettings(host=r.string(t, "metrics", "host") or "127.0.0.1", port=port)
+
+
+def _outbox(r: _Reader, t: Mapping[str, Any], base_dir: Path) -> OutboxSettings:
+    r.only_keys(t, "outbox", ("batch_size", "directory", "max_attempts", "retry_base",
+                              "retry_max", "echo_window"))
+    batch_size = r.get(t, "outbox", "batch_size", int, DEFAULT_OUTBOX_BATCH_SIZE)
+    if batch_size < 1:
+        r.fail("outbox", "batch_size", f"must be at least 1, got {batch_size}")
+    directory = r.string(t, "outbox", "directory", required="directory" in t)
+    return OutboxSettings(
+        batch_size=batch_size,
+        directory=base_dir / directory if directory else None,
+        echo_window_s=r.positive(t, "outbox", "echo_window", DEFAULT_ECHO_WINDOW_S),
+        **_retry_keys(r, t, "outbox", (
+            DEFAULT_MAX_ATTEMPTS, DEFAULT_RETRY_BASE_S, DEFAULT_RETRY_MAX_S
+        )),
+    )
+
+
+def _sinks(r: _Reader, t: Mapping[str, Any], base_dir: Path) -> dict[str, SinkSettings]:
+    """``[sinks.<event type>]`` tables: ``kind`` and the keys that kind needs."""
+    sinks: dict[str, SinkSettings] = {}
+    for event_type, table in t.items():
+        section = f"sinks.{event_type}"
+        if not isinstance(table, dict):
+            raise ConfigError(f"{r.source}: {section}: must be a [{section}] table")
+        kind = r.choice(table, section, "kind", SINK_KINDS, "")
+        needed = {"directory": ("path", "format"), "database": ("url", "table"),
+                  "python": ("target",)}[kind]
+        r.only_keys(table, section, ("kind", *needed))
+        sinks[event_type] = _sink(r, table, section, kind, base_dir)
+    return sinks
+
+
+def _sink(
+    r: _Reader, t: Mapping[str, Any], section: str, kind: str, base_dir: Path
+) -> SinkSettings:
+    if kind == "directory":
+        return SinkSettings(
+            kind=kind, path=base_dir / r.string(t, section, "path", required=True),
+            format=r.choice(t, section, "format", SINK_FORMATS, "json"),
+        )
+    if kind == "database":
+        url = r.string(t, section, "url", required=True)
+        prefix = "sqlite:///"
+        if url.startswith(prefix) and not url.startswith(prefix + "/"):
+            url = prefix + str(base_dir / url[len(prefix):])
+        return SinkSettings(kind=kind, url=url, table=r.string(t, section, "table"))
+    target = r.string(t, section, "target", required=True)
+    if ":" not in target:
+        r.fail(section, "target", "must be 'package.module:callable'")
+    return SinkSettings(kind=kind, target=target)
 
 
 class _Reader:

@@ -8,6 +8,7 @@ back from Centra and dedupe on their id; stored-but-unhandled ones are handled o
 
 from __future__ import annotations
 
+import random
 import threading
 import time
 import uuid
@@ -15,6 +16,7 @@ from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import TypeVar
 
 import structlog
 
@@ -22,10 +24,12 @@ from bridge.centra.client import CentraClient
 from bridge.centra.errors import CentraError
 from bridge.handlers.base import utcnow
 from bridge.handlers.dispatch import Dispatcher
+from bridge.retry import RetryPolicy, call_with_retry
 from bridge.store import Store
 from bridge.store import events as repo
 
 log = structlog.get_logger(__name__)
+T = TypeVar("T")
 
 #: Centra hands out at most this many events per events_Get.
 PAGE_SIZE = 100
@@ -95,13 +99,18 @@ class Inbox:
         client: CentraClient,
         store: Store,
         dispatcher: Dispatcher,
+        retry: RetryPolicy,
         *,
         clock: Callable[[], datetime] = utcnow,
+        rng: random.Random | None = None,
     ) -> None:
         self.client = client
         self.store = store
         self.dispatcher = dispatcher
+        #: For Centra calls that fail in a way worth repeating (see CentraError.retryable).
+        self.retry = retry
         self._clock = clock
+        self._rng = rng or random.Random()
 
     def drain(
         self, options: DrainOptions = DrainOptions(), stop: threading.Event | None = None
@@ -120,7 +129,7 @@ class Inbox:
                 if options.max_pages is not None and report.pages >= options.max_pages:
                     report.stopped = f"page limit {options.max_pages} reached"
                     break
-                page_ids = self.drain_page(options, report)
+                page_ids = self.drain_page(options, report, stop)
                 if len(page_ids) == PAGE_SIZE and page_ids == previous:
                     raise QueueStalled(
                         "Centra returned the same page again after confirming events_Done "
@@ -136,11 +145,15 @@ class Inbox:
             report.seconds = time.monotonic() - started
         return report
 
-    def drain_page(self, options: DrainOptions, report: DrainReport) -> list[str]:
+    def drain_page(
+        self, options: DrainOptions, report: DrainReport, stop: threading.Event | None = None
+    ) -> list[str]:
         """One events_Get → store → events_Done → handle; returns the page's event ids."""
         poll_id = uuid.uuid4().hex[:12]
         with structlog.contextvars.bound_contextvars(poll_id=poll_id):
-            page = self.client.get_events(options.event_type, options.markets)
+            page = self._call(
+                lambda: self.client.get_events(options.event_type, options.markets), stop
+            )
             operation = "events_GetByMarkets" if _markets(self.client, options) else "events_Get"
             now = self._clock()
             with self.store.transaction() as session:
@@ -150,7 +163,7 @@ class Inbox:
             page_ids = list(dict.fromkeys(event.event_id for event in page.events))
             to_ack = list(dict.fromkeys(page_ids + older))
             if to_ack:
-                self._acknowledge(to_ack, page.request_id)
+                self._acknowledge(to_ack, page.request_id, stop)
             report.pages += 1
             report.fetched += len(page.events)
             report.new += len(stored.new_seqs)
@@ -167,8 +180,22 @@ class Inbox:
             report.add_outcomes(self.dispatcher.run(stored.new_seqs))
             return [event.event_id for event in page.events]
 
-    def _acknowledge(self, event_ids: list[str], request_id: str | None) -> None:
-        result = self.client.events_done(event_ids)
+    def _call(self, call: Callable[[], T], stop: threading.Event | None) -> T:
+        """A Centra call, repeated with back-off while Centra is unreachable or answers 5xx."""
+        return call_with_retry(
+            call,
+            self.retry,
+            retryable=lambda exc: isinstance(exc, CentraError) and exc.retryable,
+            wait=(stop or threading.Event()).wait,
+            rng=self._rng,
+            on_retry=_log_retry,
+        )
+
+    def _acknowledge(
+        self, event_ids: list[str], request_id: str | None, stop: threading.Event | None
+    ) -> None:
+        # Acknowledging is idempotent at Centra (done ids are ignored), so repeating is safe.
+        result = self._call(lambda: self.client.events_done(event_ids), stop)
         if not result.success:
             raise CentraError(
                 f"events_Done refused {len(event_ids)} events: {'; '.join(result.errors)}",
@@ -176,6 +203,16 @@ class Inbox:
             )
         with self.store.transaction() as session:
             repo.mark_acknowledged(session, event_ids, self._clock())
+
+
+def _log_retry(exc: Exception, attempt: int, delay_s: float) -> None:
+    log.warning(
+        "centra call failed; trying again",
+        error=str(exc),
+        request_id=getattr(exc, "request_id", None),
+        attempt=attempt,
+        retry_in_s=round(delay_s, 2),
+    )
 
 
 def _markets(client: CentraClient, options: DrainOptions) -> Sequence[str]:

@@ -1,12 +1,16 @@
 """The one retry policy: how long to wait before the next attempt, and when to give up.
 
-Pure arithmetic, no clock and no sleeping, so it is tested without either.
+No clock and no sleeping of its own (waiting is passed in), so it is tested without either.
 """
 
 from __future__ import annotations
 
 import random
+from collections.abc import Callable
 from dataclasses import dataclass
+from typing import TypeVar
+
+T = TypeVar("T")
 
 
 @dataclass(frozen=True, slots=True)
@@ -34,3 +38,31 @@ class RetryPolicy:
         """
         ceiling = min(self.max_s, self.base_s * 2 ** max(attempts - 1, 0))
         return rng.uniform(ceiling / 2, ceiling)
+
+
+def call_with_retry(
+    call: Callable[[], T],
+    policy: RetryPolicy,
+    *,
+    retryable: Callable[[Exception], bool],
+    wait: Callable[[float], bool],
+    rng: random.Random,
+    on_retry: Callable[[Exception, int, float], None] = lambda exc, attempt, delay: None,
+) -> T:
+    """Run ``call``, repeating it after a back-off while it fails with a retryable error.
+
+    ``wait(seconds)`` sleeps and returns True if the sleep was cut short (a shutdown: give up
+    at once and re-raise). Errors that are not retryable are raised on first sight.
+    """
+    attempt = 1
+    while True:
+        try:
+            return call()
+        except Exception as exc:
+            if not retryable(exc) or policy.exhausted(attempt):
+                raise
+            delay = policy.delay_s(attempt, rng)
+            on_retry(exc, attempt, delay)
+            if wait(delay):
+                raise
+            attempt += 1

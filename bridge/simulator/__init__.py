@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from bridge.simulator.app import FLAVORS, LOGIN_FAILED, Call, FaultHook, Flavor, Reply, Request
 from bridge.simulator.data import GeneratedEvent, Generator
+from bridge.simulator.faults import KINDS as FAULT_KINDS
+from bridge.simulator.faults import Fault, FaultPlan
 from bridge.simulator.queue import WINDOW_SIZE
 from bridge.simulator.server import (
     DEFAULT_EVENTS,
@@ -21,11 +23,14 @@ __all__ = [
     "DEFAULT_PASSWORD",
     "DEFAULT_PORT",
     "DEFAULT_USERNAME",
+    "FAULT_KINDS",
     "FLAVORS",
     "LOGIN_FAILED",
     "WINDOW_SIZE",
     "Call",
+    "Fault",
     "FaultHook",
+    "FaultPlan",
     "Flavor",
     "GeneratedEvent",
     "Generator",

@@ -121,12 +121,18 @@ class Reply:
     body: bytes
     content_type: str = XML_CONTENT_TYPE
     fault: str | None = None
+    #: Send only this many bytes of ``body`` (with its full Content-Length), then close:
+    #: a connection broken in the middle of the answer.
+    cut_after: int | None = None
 
 
 #: Sees every SOAP POST first (operation already parsed, "" if the body is not usable SOAP);
 #: returns a Reply to answer instead of the simulator (an HTTP 503, a truncated body), or None to
 #: let it answer. A hook may also block (latency) before returning; hooks run in list order.
 FaultHook = Callable[[Request], Reply | None]
+#: Sees every SOAP POST after the simulator answered it (its state already changed) and returns
+#: the Reply to send: the same one, or another (events_Done done, but its answer lost).
+AfterHook = Callable[[Request, Reply], Reply]
 
 
 @dataclass
@@ -137,6 +143,9 @@ class SimState:
     store: ObjectStore = field(default_factory=ObjectStore)
     calls: list[Call] = field(default_factory=list)
     faults: list[FaultHook] = field(default_factory=list)
+    after: list[AfterHook] = field(default_factory=list)
+    #: Set when the simulator stops, so a hook holding a request back lets go.
+    stopping: threading.Event = field(default_factory=threading.Event)
     changed: threading.Condition = field(default_factory=lambda: threading.Condition(
         threading.RLock()))
 
@@ -212,6 +221,9 @@ class SoapApp:
             ("X-Correlation-ID", f"centra_{request_id}"),
             *_CACHE_HEADERS,
         ])
+        if reply.cut_after is not None:
+            # HTTP/1.0: the connection closes after this, short of its Content-Length.
+            return [reply.body[: reply.cut_after]]
         return [reply.body]
 
     def _post(self, flavor: Flavor, environ: WSGIEnvironment, headers: dict[str, str]
@@ -228,17 +240,21 @@ class SoapApp:
             parsed = exc
         element = parsed.operation if isinstance(parsed, SoapRequest) else ""
         operation = _OPERATION_OF_ELEMENT.get(element, element)
+        request = Request(flavor, headers, body, operation)
         for hook in list(self._state.faults):
-            injected = hook(Request(flavor, headers, body, operation))
+            injected = hook(request)
             if injected is not None:
                 return body, operation, injected
         if isinstance(parsed, SoapClientError):
             return body, operation, fault(str(parsed))
         try:
-            return body, operation, self._dispatch(flavor, parsed, headers)
+            reply = self._dispatch(flavor, parsed, headers)
         except Exception as exc:
             log.exception("simulator failed on %s", operation)
             return body, operation, fault(f"Internal error: {exc}", "SOAP-ENV:Server")
+        for after in list(self._state.after):
+            reply = after(request, reply)
+        return body, operation, reply
 
     def _dispatch(self, flavor: Flavor, request: SoapRequest, headers: dict[str, str]) -> Reply:
         """Find the handler by body element (not SOAPAction, U5), check the login, answer."""

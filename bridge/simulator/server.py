@@ -17,6 +17,7 @@ from lxml import etree
 
 from bridge.simulator.app import FLAVORS, Call, FaultHook, SimState, SoapApp
 from bridge.simulator.data import Generator
+from bridge.simulator.faults import FaultPlan
 from bridge.simulator.soap import Payload, build, child_text, safe_parser
 from bridge.simulator.wsdl import find_wsdl_dir
 
@@ -85,6 +86,7 @@ class Simulator:
 
     def stop(self) -> None:
         """Stop serving and release the port; safe to call twice."""
+        self._state.stopping.set()
         server, thread = self._server, self._thread
         self._server = self._thread = None
         if server is not None:
@@ -188,6 +190,13 @@ class Simulator:
         """Hooks that may answer a request instead of the simulator; append to inject faults."""
         return self._state.faults
 
+    def inject(self, plan: FaultPlan) -> FaultPlan:
+        """Let ``plan`` strike from now on (before and after the simulator answers)."""
+        plan.bind(self._state.stopping)
+        self._state.faults.append(plan.before)
+        self._state.after.append(plan.after)
+        return plan
+
     @property
     def products(self) -> dict[str, Payload]:
         """Products stored by products_Update, by ERP id (a copy)."""
@@ -225,8 +234,8 @@ class Simulator:
 
 
 def serve(host: str = DEFAULT_HOST, port: int = DEFAULT_PORT, events: int = DEFAULT_EVENTS,
-          seed: int = 1, username: str = DEFAULT_USERNAME, password: str = DEFAULT_PASSWORD
-          ) -> None:
+          seed: int = 1, username: str = DEFAULT_USERNAME, password: str = DEFAULT_PASSWORD,
+          faults: FaultPlan | None = None) -> None:
     """Run a simulator until SIGINT or SIGTERM (``centra-bridge simulate``).
 
     Prints the endpoints and login to stdout, the answer of the command.
@@ -241,12 +250,17 @@ def serve(host: str = DEFAULT_HOST, port: int = DEFAULT_PORT, events: int = DEFA
         with Simulator(username=username, password=password, seed=seed, host=host,
                        port=port) as sim:
             sim.add_generated(events)
+            if faults is not None:
+                sim.inject(faults)
             print(f"Centra SOAP simulator listening on {sim.url}", flush=True)
             for flavor in FLAVORS:
                 print(f"  {flavor:<14} {sim.endpoint(flavor)}  (WSDL: ?wsdl)", flush=True)
             print(f"  username: {username}  password: {password}", flush=True)
             summary = ", ".join(f"{kind} {n}" for kind, n in sorted(sim.events_added.items()))
             print(f"  queued {events} events: {summary}", flush=True)
+            if faults is not None:
+                kinds = ", ".join(f"{f.kind} ({f.rate:.0%})" for f in faults.faults)
+                print(f"  injecting faults: {kinds}", flush=True)
             stop.wait()
     finally:
         for sig, handler in previous.items():

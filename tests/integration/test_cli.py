@@ -3,15 +3,15 @@
 from __future__ import annotations
 
 import json
-import os
 import signal
 import subprocess
-import sys
 import threading
 from collections.abc import Iterator
 from pathlib import Path
 
+import bridge_process
 import pytest
+from bridge_process import bridge_command, child_env
 from erp_double import LEDGER_ENV, deliveries
 
 from bridge import exitcodes
@@ -19,7 +19,7 @@ from bridge.simulator import Simulator
 from bridge.simulator.app import Reply, Request
 
 PASSWORD = "pw-77c1-never-print-me"
-HERE = Path(__file__).parent
+bridge = bridge_process.run_bridge
 
 
 @pytest.fixture
@@ -29,32 +29,7 @@ def simulator() -> Iterator[Simulator]:
 
 
 def write_config(tmp_path: Path, endpoint: str, password: str = PASSWORD, extra: str = "") -> Path:
-    path = tmp_path / "bridge.toml"
-    path.write_text(
-        f'[centra]\nendpoint = "{endpoint}"\nusername = "erp"\npassword = "{password}"\n'
-        f'timeout = 5\n[database]\nurl = "sqlite:///bridge.db"\n{extra}',
-        encoding="utf-8",
-    )
-    return path
-
-
-def bridge(
-    *args: str, env: dict[str, str] | None = None, timeout: float = 60
-) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "bridge", *args],
-        capture_output=True,
-        text=True,
-        timeout=timeout,
-        env=child_env(env),
-        check=False,
-    )
-
-
-def child_env(extra: dict[str, str] | None = None) -> dict[str, str]:
-    env = {key: value for key, value in os.environ.items() if not key.startswith("CENTRA_")}
-    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(HERE), env.get("PYTHONPATH")]))
-    return env | (extra or {})
+    return bridge_process.write_config(tmp_path, endpoint, password, extra)
 
 
 def assert_one_line_error(result: subprocess.CompletedProcess[str], code: int, text: str) -> None:
@@ -168,7 +143,7 @@ def test_crash_between_commit_and_acknowledge(tmp_path: Path, simulator: Simulat
 
     simulator.faults.append(hold_events_done)
     child = subprocess.Popen(
-        [sys.executable, "-m", "bridge", "--config", str(config), "drain-events"],
+        bridge_command("--config", str(config), "drain-events"),
         env=child_env({LEDGER_ENV: str(ledger)}),
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import collections
+import threading
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -31,7 +32,13 @@ def simulator() -> Iterator[Simulator]:
 def make_settings(simulator: Simulator, database_url: str, **handlers: Any) -> Settings:
     return Settings(
         centra=CentraSettings(
-            endpoint=simulator.url, username="erp", password=Secret(PASSWORD), timeout_s=10
+            endpoint=simulator.url,
+            username="erp",
+            password=Secret(PASSWORD),
+            timeout_s=10,
+            max_attempts=3,
+            retry_base_s=0.01,
+            retry_max_s=0.05,
         ),
         database=DatabaseSettings(url=database_url),
         handlers=HandlerSettings(**handlers),
@@ -106,11 +113,11 @@ def test_resent_events_dedupe_and_are_handled_once(
 ) -> None:
     """events_Done fails after the page is stored; Centra re-sends it; nothing is doubled."""
     ids = simulator.add_generated(150)
-    failing_done = {"left": 1}
+    centra_down = threading.Event()
+    centra_down.set()
 
     def lose_events_done(request: Request) -> Reply | None:
-        if request.operation == "events_Done" and failing_done["left"]:
-            failing_done["left"] -= 1
+        if request.operation == "events_Done" and centra_down.is_set():
             return Reply(503, b"<html><body>Service Unavailable</body></html>", "text/html")
         return None
 
@@ -121,6 +128,8 @@ def test_resent_events_dedupe_and_are_handled_once(
         with pytest.raises(CentraUnavailable):
             app.inbox().drain()
         assert len(simulator.queue()) == 150, "Centra never got the acknowledgement"
+        assert operations(simulator)["events_Done"] == 3, "tried max_attempts times"
+        centra_down.clear()
         report = app.inbox().drain()
         with app.store.transaction() as session:
             stored = session.scalar(select(func.count()).select_from(StoredEvent))
