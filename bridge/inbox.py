@@ -33,8 +33,10 @@ T = TypeVar("T")
 
 #: Centra hands out at most this many events per events_Get.
 PAGE_SIZE = 100
-#: Events from earlier runs whose events_Done was never confirmed, re-sent with each page.
-MAX_REACKNOWLEDGE = 400
+#: Events from earlier runs whose events_Done was never confirmed, re-sent after each page.
+MAX_REACKNOWLEDGE = 500
+STOPPED_BY_SHUTDOWN = "shutdown requested"
+STOPPED_BY_LIMIT = "page limit reached:"
 
 
 class QueueStalled(Exception):
@@ -54,6 +56,11 @@ class DrainReport:
     seconds: float = 0.0
     #: Why the drain stopped early, or "" when the queue was drained.
     stopped: str = ""
+
+    @property
+    def complete(self) -> bool:
+        """Drained, or stopped at the page limit it was asked for."""
+        return not self.stopped or self.stopped.startswith(STOPPED_BY_LIMIT)
 
     def add_outcomes(self, counts: Counter[str]) -> None:
         self.outcomes.update(counts)
@@ -89,6 +96,8 @@ class DrainOptions:
     markets: Sequence[str] | None = None
     #: Stop after this many pages even if the queue is not empty (None: no limit).
     max_pages: int | None = None
+    #: Run the handlers once the queue is drained (a scheduler may do that in its own job).
+    handle: bool = True
 
 
 class Inbox:
@@ -117,67 +126,78 @@ class Inbox:
     ) -> DrainReport:
         """Poll until Centra's queue is empty, a page limit is hit, or ``stop`` is set.
 
-        CentraError propagates (with the report so far in the log); handler failures do not.
+        Every page is stored and acknowledged before any handler runs, so a handler that
+        hangs or kills the process never holds Centra's queue back. CentraError propagates;
+        handler failures do not. The report is logged however the drain ends.
         """
         report = DrainReport()
         started = time.monotonic()
-        # Events stored by a run that died before handling them come first.
-        report.add_outcomes(self.dispatcher.run_due())
-        previous: list[str] = []
         try:
-            while not (stop and stop.is_set()):
-                if options.max_pages is not None and report.pages >= options.max_pages:
-                    report.stopped = f"page limit {options.max_pages} reached"
-                    break
-                page_ids = self.drain_page(options, report, stop)
-                if len(page_ids) == PAGE_SIZE and page_ids == previous:
-                    raise QueueStalled(
-                        "Centra returned the same page again after confirming events_Done "
-                        f"for it (events {page_ids[0]}..{page_ids[-1]}); its queue is not moving"
-                    )
-                if len(page_ids) < PAGE_SIZE:
-                    break
-                previous = page_ids
-            else:
-                report.stopped = "shutdown requested"
-            report.add_outcomes(self.dispatcher.run_due())
+            self._fetch_pages(options, report, stop)
+            if options.handle and report.stopped != STOPPED_BY_SHUTDOWN:
+                report.add_outcomes(self.dispatcher.run_due())
+        except BaseException as exc:
+            report.stopped = f"{type(exc).__name__}: {exc}"
+            raise
         finally:
             report.seconds = time.monotonic() - started
+            log.info("drain finished", **report.as_dict())
         return report
+
+    def _fetch_pages(
+        self, options: DrainOptions, report: DrainReport, stop: threading.Event | None
+    ) -> None:
+        previous: set[str] = set()
+        while True:
+            if stop is not None and stop.is_set():
+                report.stopped = STOPPED_BY_SHUTDOWN
+                return
+            if options.max_pages is not None and report.pages >= options.max_pages:
+                report.stopped = f"{STOPPED_BY_LIMIT} {options.max_pages}"
+                return
+            page_ids = self.drain_page(options, report, stop)
+            if len(page_ids) < PAGE_SIZE:
+                return
+            if set(page_ids) == previous:
+                raise QueueStalled(
+                    "Centra returned the same page again after confirming events_Done "
+                    f"for it (events {page_ids[0]}..{page_ids[-1]}); its queue is not moving"
+                )
+            previous = set(page_ids)
 
     def drain_page(
         self, options: DrainOptions, report: DrainReport, stop: threading.Event | None = None
     ) -> list[str]:
-        """One events_Get → store → events_Done → handle; returns the page's event ids."""
+        """One events_Get → store (committed) → events_Done; returns the page's event ids."""
         poll_id = uuid.uuid4().hex[:12]
         with structlog.contextvars.bound_contextvars(poll_id=poll_id):
             page = self._call(
                 lambda: self.client.get_events(options.event_type, options.markets), stop
             )
-            operation = "events_GetByMarkets" if _markets(self.client, options) else "events_Get"
-            now = self._clock()
+            for reason in page.unreadable:
+                log.error("event cannot be stored or acknowledged", reason=reason,
+                          request_id=page.request_id)
             with self.store.transaction() as session:
-                stored = repo.store_page(session, page, operation, now)
-                older = repo.unacknowledged_ids(session, PAGE_SIZE + MAX_REACKNOWLEDGE)
+                stored = repo.store_page(session, page, page.operation, self._clock())
+                older = repo.unacknowledged_ids(session, MAX_REACKNOWLEDGE)
             # Only after the commit above: everything Centra sent is stored now.
             page_ids = list(dict.fromkeys(event.event_id for event in page.events))
-            to_ack = list(dict.fromkeys(page_ids + older))
-            if to_ack:
-                self._acknowledge(to_ack, page.request_id, stop)
+            if page_ids:
+                self._acknowledge(page_ids, page.request_id, stop)
+            in_page = set(page_ids)
+            self._reacknowledge([i for i in older if i not in in_page], stop)
             report.pages += 1
             report.fetched += len(page.events)
             report.new += len(stored.new_seqs)
             report.duplicates += stored.duplicates
-            report.acknowledged += len(to_ack)
+            report.acknowledged += len(page_ids)
             log.info(
                 "page stored and acknowledged" if page.events else "queue empty",
                 request_id=page.request_id,
                 fetched=len(page.events),
                 new=len(stored.new_seqs),
                 duplicates=stored.duplicates,
-                acknowledged=len(to_ack),
             )
-            report.add_outcomes(self.dispatcher.run(stored.new_seqs))
             return [event.event_id for event in page.events]
 
     def _call(self, call: Callable[[], T], stop: threading.Event | None) -> T:
@@ -204,6 +224,20 @@ class Inbox:
         with self.store.transaction() as session:
             repo.mark_acknowledged(session, event_ids, self._clock())
 
+    def _reacknowledge(self, event_ids: list[str], stop: threading.Event | None) -> None:
+        """Events stored earlier whose events_Done was never confirmed (a crash, a lost answer).
+
+        Sent in a call of their own, whose refusal is only logged: Centra's answer to ids it
+        already forgot is not documented, and it must never hold back the page in hand.
+        """
+        if not event_ids:
+            return
+        try:
+            self._acknowledge(event_ids, None, stop)
+        except CentraError as exc:
+            log.warning("re-acknowledging older events failed", count=len(event_ids),
+                        error=str(exc), request_id=exc.request_id)
+
 
 def _log_retry(exc: Exception, attempt: int, delay_s: float) -> None:
     log.warning(
@@ -213,9 +247,3 @@ def _log_retry(exc: Exception, attempt: int, delay_s: float) -> None:
         attempt=attempt,
         retry_in_s=round(delay_s, 2),
     )
-
-
-def _markets(client: CentraClient, options: DrainOptions) -> Sequence[str]:
-    if options.markets is not None:
-        return options.markets
-    return client.settings.markets

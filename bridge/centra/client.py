@@ -7,6 +7,7 @@ error is mapped to the ``CentraError`` tree in one place, ``CentraClient._call``
 
 from __future__ import annotations
 
+import dataclasses
 import time
 from collections import Counter
 from collections.abc import Callable, Iterator, Sequence
@@ -91,8 +92,9 @@ class CentraClient:
         wanted = self.settings.markets if markets is None else tuple(markets)
         if wanted:
             by_markets = {"market": [{"id": market} for market in wanted]}
-            return self._call("events_GetByMarkets", self._parse_page, type=kind,
+            page = self._call("events_GetByMarkets", self._parse_page, type=kind,
                               markets=by_markets)
+            return dataclasses.replace(page, operation="events_GetByMarkets")
         return self._call("events_Get", self._parse_page, type=kind)
 
     def events_done(self, event_ids: Sequence[str]) -> UpdateResult:

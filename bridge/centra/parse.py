@@ -125,37 +125,39 @@ def _required_child(
 def parse_event_page(
     element: etree._Element, schema: Schema, *, raw: bytes, request_id: str | None = None
 ) -> EventPage:
-    """An ``events_Get`` answer as an EventPage; every event keeps its full payload."""
+    """An ``events_Get`` answer as an EventPage; every event keeps its full payload.
+
+    One broken event never costs its neighbours: an event without ``<id>`` is left out and
+    described in ``unreadable``; one without ``<type>`` comes with type "".
+    """
     ns = schema.namespace
     if element.tag == f"{{{ns}}}result":
         raise _refusal(parse_result(element, schema, raw=raw, request_id=request_id))
     _expect(element, "events_Get", ns, request_id)
     container = _required_child(element, "events", ns, request_id)
     event_node = schema.element("events_Get").child("events/event")
-    events = [
-        _event(el, position, event_node, ns, request_id)
-        for position, el in enumerate(_children(container, "event", ns), start=1)
-    ]
-    return EventPage(events=events, raw=raw, request_id=request_id)
+    events: list[Event] = []
+    unreadable: list[str] = []
+    for position, el in enumerate(_children(container, "event", ns), start=1):
+        event = _event(el, event_node, ns)
+        if event.event_id:
+            events.append(event)
+        else:
+            unreadable.append(f"event #{position} of the page has no <id>: {event.xml[:500]}")
+    return EventPage(events=events, raw=raw, request_id=request_id, unreadable=unreadable)
 
 
-def _event(
-    el: etree._Element, position: int, node: Node, ns: str, request_id: str | None
-) -> Event:
+def _event(el: etree._Element, node: Node, ns: str) -> Event:
     fields: dict[str, etree._Element] = {}
     for child in el:
         if isinstance(child.tag, str) and _in_service(child.tag, ns):
             fields.setdefault(local_name(child.tag), child)
 
-    def text(name: str, *, required: bool = False) -> str:
+    def text(name: str) -> str:
         found = fields.get(name)
-        value = "" if found is None else (found.text or "").strip()
-        if required and not value:
-            raise CentraProtocolError(f"event #{position} of the page has no <{name}>",
-                                      request_id=request_id)
-        return value
+        return "" if found is None else (found.text or "").strip()
 
-    event_id, event_type = text("id", required=True), text("type", required=True)
+    event_id, event_type = text("id"), text("type")
     data = fields.get("data")
     content = None if data is None else _first_element(data)
     kind, payload = "", {}

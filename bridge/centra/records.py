@@ -35,6 +35,10 @@ class EventPage:
     raw: bytes = field(repr=False)
     #: Centra's ``X-Centra-Request-ID`` header, for support cases.
     request_id: str | None = None
+    #: "events_Get" or "events_GetByMarkets": the call that fetched this page.
+    operation: str = "events_Get"
+    #: Events left out because they carry no ``<id>`` (nothing can acknowledge them), described.
+    unreadable: list[str] = field(default_factory=list)
 
 
 @dataclass(frozen=True, slots=True)

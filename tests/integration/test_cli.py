@@ -83,7 +83,7 @@ def test_unreachable_centra(tmp_path: Path) -> None:
     """Nothing listening: exit code 4 with a one-line reason."""
     config = write_config(tmp_path, "http://127.0.0.1:9/ams/system/service/module/soap/api")
     result = bridge("--config", str(config), "drain-events")
-    assert_one_line_error(result, exitcodes.UNAVAILABLE, "Centra is unreachable")
+    assert_one_line_error(result, exitcodes.UNAVAILABLE, "Centra unreachable")
 
 
 def test_drain_status_and_replay(tmp_path: Path, simulator: Simulator) -> None:

@@ -96,7 +96,7 @@ def test_type_filter_and_page_limit(simulator: Simulator, database_url: str) -> 
     try:
         one_page = app.inbox().drain(DrainOptions(event_type="order", max_pages=1))
         assert one_page.pages == 1
-        assert one_page.stopped == "page limit 1 reached"
+        assert one_page.stopped == "page limit reached: 1"
         rest = app.inbox().drain(DrainOptions(event_type="order"))
         with app.store.transaction() as session:
             types = set(session.scalars(select(StoredEvent.type)))

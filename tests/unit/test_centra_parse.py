@@ -181,13 +181,19 @@ class TestEventPage:
         got = read_page(page(event("7"), event("7")), schema)
         assert [e.event_id for e in got.events] == ["7", "7"]
 
-    @pytest.mark.parametrize("missing", ["id", "type"])
-    def test_missing_id_or_type_names_the_position(self, schema: Schema, missing: str) -> None:
-        """An event without <id> or <type> is a protocol error naming where it is."""
-        broken = event("8").replace(f"<ns1:{missing}>", "<ns1:x>", 1).replace(
-            f"</ns1:{missing}>", "</ns1:x>", 1)
-        with pytest.raises(CentraProtocolError, match=rf"event #2 .*<{missing}>"):
-            read_page(page(event("7"), broken), schema)
+    def test_event_without_id_is_left_out_not_its_neighbours(self, schema: Schema) -> None:
+        """An event nobody could acknowledge is described; the rest of the page still counts."""
+        broken = event("8").replace("<ns1:id>8</ns1:id>", "", 1)
+        got = read_page(page(event("7"), broken, event("9")), schema)
+        assert [e.event_id for e in got.events] == ["7", "9"]
+        (reason,) = got.unreadable
+        assert reason.startswith("event #2 of the page has no <id>")
+
+    def test_event_without_type_comes_with_empty_type(self, schema: Schema) -> None:
+        """A type-less event is kept (and later ignored) rather than refusing the page."""
+        broken = event("8").replace("<ns1:type>order</ns1:type>", "", 1)
+        (got,) = read_page(page(broken), schema).events
+        assert (got.event_id, got.type, got.payload["id"]) == ("8", "", "30")
 
     def test_event_without_data(self, schema: Schema) -> None:
         """A delete-style event with no <data> still comes through, with an empty payload."""
