@@ -66,3 +66,10 @@ def file_order(session: Session, event: EventRecord) -> Outcome:
     temporary.replace(sink / f"order-{event.object_id}-{event.event_id}.xml")
     _record(event)
     return outcome
+
+
+def die_on_poison(session: Session, event: EventRecord) -> Outcome:
+    """The poison order kills the whole process, like a segfault or the OOM killer would."""
+    if event.object_id == os.environ.get(POISON_ENV):
+        os._exit(70)
+    return handle_order(session, event)

@@ -28,7 +28,8 @@ def keep_copy(
         raise ValueError(
             f"event {event.event_id}: {event.type} has no <id> and the event no <entry>"
         )
-    row = session.get(model, object_id)
+    # Locked (on PostgreSQL) so a concurrent run cannot slip an older state in between.
+    row = session.get(model, object_id, with_for_update=True)
     if row is not None and row.event_seq > event.seq:
         return Outcome.SUPERSEDED
     if row is None:

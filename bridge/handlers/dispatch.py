@@ -10,21 +10,30 @@ import random
 from collections import Counter
 from collections.abc import Callable, Iterable
 from datetime import datetime, timedelta
+from enum import Enum
 
 import structlog
+from sqlalchemy.orm import Session
 
 from bridge.handlers.base import EventRecord, Outcome, PermanentError, utcnow
 from bridge.handlers.registry import Registry
 from bridge.retry import RetryPolicy
 from bridge.store import Store
 from bridge.store import events as repo
-from bridge.store.models import EventStatus, StoredEvent
+from bridge.store.models import PENDING, EventStatus, StoredEvent
 
 log = structlog.get_logger(__name__)
 
 #: Stored error texts are cut here; the full traceback is in the log.
 MAX_ERROR_CHARS = 2000
-_RUNNABLE = (EventStatus.NEW, EventStatus.FAILED)
+
+
+class _Claim(Enum):
+    RUN = "run"
+    #: Not runnable (handled meanwhile, or gone).
+    SKIP = "skip"
+    #: Its attempts ran out without a recorded failure; parked as dead.
+    DEAD = "dead"
 
 
 class Dispatcher:
@@ -50,12 +59,28 @@ class Dispatcher:
 
         Outside a replay only ``new`` and ``failed`` events run, so a crash and a second
         drain never handle an event twice. A replay runs any event again, whatever its status.
+
+        Each event's attempt is counted before its handler starts, in the transaction that
+        recorded the previous event, so a handler that kills the process uses up its own
+        attempts (and ends ``dead``) without costing its neighbours anything.
         """
+        order = list(seqs)
         counts: Counter[str] = Counter()
-        for seq in seqs:
-            status = self.handle(seq, replay=replay)
-            if status is not None:
+        if not order:
+            return counts
+        with self.store.transaction() as session:
+            claim = self._claim(session, order[0], replay)
+        for index, seq in enumerate(order):
+            following = order[index + 1] if index + 1 < len(order) else None
+            if claim is _Claim.RUN:
+                status, claim = self._handle(seq, following, replay)
                 counts[status] += 1
+                continue
+            if claim is _Claim.DEAD:
+                counts[EventStatus.DEAD.value] += 1
+            if following is not None:
+                with self.store.transaction() as session:
+                    claim = self._claim(session, following, replay)
         return counts
 
     def run_due(self, limit: int | None = None) -> Counter[str]:
@@ -64,37 +89,64 @@ class Dispatcher:
             seqs = repo.due_seqs(session, self._clock(), limit)
         return self.run(seqs)
 
-    def handle(self, seq: int, *, replay: bool = False) -> str | None:
-        """Run one event's handler; None if it was not runnable (already done elsewhere)."""
+    def _claim(self, session: Session, seq: int | None, replay: bool) -> _Claim:
+        """Count an attempt on ``seq`` before its handler starts, or say why it must not run.
+
+        An event whose attempts are used up without a recorded failure made the process die
+        every time it was handled: it is parked as dead instead of being run again.
+        """
+        if seq is None:
+            return _Claim.SKIP
+        row = session.get(StoredEvent, seq, with_for_update=True)
+        if row is None or (not replay and row.status not in PENDING):
+            return _Claim.SKIP
+        if not replay and self.policy.exhausted(row.attempts):
+            repo.mark_failed(
+                row,
+                f"handler did not finish in {row.attempts} attempts "
+                "(the process died or was killed while handling it)",
+                None,
+                self._clock(),
+            )
+            log.error("event parked as dead", event_id=row.event_id, attempts=row.attempts)
+            return _Claim.DEAD
+        row.attempts += 1
+        return _Claim.RUN
+
+    def _handle(self, seq: int, following: int | None, replay: bool) -> tuple[str, _Claim]:
+        """Run one claimed event's handler and claim the next event in the same commit.
+
+        Returns the event's new status and the next event's claim.
+        """
         try:
             with self.store.transaction() as session:
-                row = session.get_one(StoredEvent, seq)
-                if not replay and row.status not in _RUNNABLE:
-                    return None
+                row = session.get_one(StoredEvent, seq, with_for_update=True)
                 record = EventRecord.from_stored(row)
                 with structlog.contextvars.bound_contextvars(
                     event_id=record.event_id, event_type=record.type, object_id=record.object_id
                 ):
                     outcome = self.registry.for_type(record.type)(session, record)
-                    status = str(outcome or Outcome.HANDLED)
+                    status = Outcome(outcome or Outcome.HANDLED).value
                     repo.mark_outcome(row, status, self._clock())
                     log.debug("event handled", status=status)
-                return status
+                return status, self._claim(session, following, replay)
         except Exception as exc:
-            return self._record_failure(seq, exc)
+            return self._record_failure(seq, exc, following, replay)
 
-    def _record_failure(self, seq: int, exc: Exception) -> str:
+    def _record_failure(
+        self, seq: int, exc: Exception, following: int | None, replay: bool
+    ) -> tuple[str, _Claim]:
         now = self._clock()
         with self.store.transaction() as session:
-            attempts = session.get_one(StoredEvent, seq).attempts + 1
-            give_up = isinstance(exc, PermanentError) or self.policy.exhausted(attempts)
+            row = session.get_one(StoredEvent, seq, with_for_update=True)
+            give_up = isinstance(exc, PermanentError) or self.policy.exhausted(row.attempts)
             retry_at = (
                 None
                 if give_up
-                else now + timedelta(seconds=self.policy.delay_s(attempts, self._rng))
+                else now + timedelta(seconds=self.policy.delay_s(row.attempts, self._rng))
             )
             error = f"{type(exc).__name__}: {exc}"[:MAX_ERROR_CHARS]
-            row = repo.mark_failed(session, seq, error, retry_at, now)
+            repo.mark_failed(row, error, retry_at, now)
             log.warning(
                 "handler failed",
                 event_id=row.event_id,
@@ -105,4 +157,4 @@ class Dispatcher:
                 retry_at=retry_at.isoformat() if retry_at else None,
                 exc_info=exc,
             )
-            return row.status
+            return row.status, self._claim(session, following, replay)

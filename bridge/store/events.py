@@ -15,9 +15,6 @@ from bridge.centra.records import EventPage
 from bridge.centra.redact import mask_payload, mask_xml
 from bridge.store.models import CentraResponse, EventStatus, StoredEvent
 
-#: Statuses whose events still wait for a handler.
-PENDING = (EventStatus.NEW, EventStatus.FAILED)
-
 
 @dataclass(frozen=True, slots=True)
 class StoredPage:
@@ -126,16 +123,13 @@ def mark_outcome(event: StoredEvent, status: str, now: datetime) -> None:
 
 
 def mark_failed(
-    session: Session, seq: int, error: str, retry_at: datetime | None, now: datetime
-) -> StoredEvent:
-    """Count a failed attempt; ``retry_at`` None means no attempts are left: the event is dead."""
-    event = session.get_one(StoredEvent, seq)
-    event.attempts += 1
+    event: StoredEvent, error: str, retry_at: datetime | None, now: datetime
+) -> None:
+    """A handler attempt failed; ``retry_at`` None means none are left: the event is dead."""
     event.last_error = error
     event.status = EventStatus.FAILED if retry_at is not None else EventStatus.DEAD
     event.next_attempt_at = retry_at
     event.handled_at = now
-    return event
 
 
 def count_by_status(session: Session) -> dict[str, int]:

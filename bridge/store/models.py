@@ -67,6 +67,10 @@ class EventStatus(StrEnum):
     DEAD = "dead"
 
 
+#: Statuses whose events still wait for a handler.
+PENDING = (EventStatus.NEW, EventStatus.FAILED)
+
+
 class CentraResponse(Base):
     """An events_Get answer body exactly as Centra sent it, kept for audit and support."""
 

@@ -294,3 +294,34 @@ def test_lines_follow_the_newest_event(store: Store) -> None:
     with store.transaction() as session:
         assert lines(session, "30") == {"101": ("3", "0", "0")}
         assert session.scalars(select(OrderLine.id)).all() == [first_row_id]
+
+
+def test_handler_returning_nonsense_is_a_failure(store: Store) -> None:
+    """A custom handler must return an Outcome or None; anything else is recorded as failed."""
+
+    def sloppy(session: Session, record: EventRecord) -> Any:
+        return True
+
+    seqs = put(store, event("1", "warehouse", {"id": "W1"}))
+    assert dispatcher(store, Registry({"warehouse": sloppy})).run(seqs) == {"failed": 1}
+    with store.transaction() as session:
+        assert "ValueError" in (session.get_one(StoredEvent, seqs[0]).last_error or "")
+
+
+def test_attempt_counted_before_handler_runs(store: Store) -> None:
+    """An event whose handler never returns (the process died) uses up attempts, then is dead."""
+    seqs = put(
+        store,
+        event("1", "order", order("30", "confirmed")),
+        event("2", "order", order("31", "confirmed")),
+    )
+    work = dispatcher(store, max_attempts=2)
+    with store.transaction() as session:
+        # What a run that died inside event 1's handler leaves behind, twice over.
+        session.get_one(StoredEvent, seqs[0]).attempts = 2
+    assert work.run(seqs) == {"dead": 1, "handled": 1}
+    with store.transaction() as session:
+        poisoned = session.get_one(StoredEvent, seqs[0])
+        assert poisoned.status == "dead"
+        assert "process died" in (poisoned.last_error or "")
+        assert session.get_one(StoredEvent, seqs[1]).attempts == 1
