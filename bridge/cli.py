@@ -19,7 +19,7 @@ from typing import Any
 import structlog
 from sqlalchemy.exc import SQLAlchemyError
 
-from bridge import __version__, exitcodes
+from bridge import __version__, daemon, exitcodes
 from bridge import config as config_module
 from bridge import logging as bridge_logging
 from bridge import status as status_module
@@ -29,8 +29,9 @@ from bridge.config import EVENT_TYPES, ConfigError, Settings
 from bridge.demo import DEFAULT_DATABASE, run_demo
 from bridge.handlers.registry import HandlerLoadError
 from bridge.inbox import DrainOptions, QueueStalled
+from bridge.lock import LockHeld, StoreLock, for_database
 from bridge.simulator import FAULT_KINDS, Fault, FaultPlan, serve
-from bridge.store import Store, schema
+from bridge.store import Store, schema, state
 from bridge.store import events as repo
 from bridge.store.models import EventStatus
 
@@ -47,6 +48,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return int(args.run(args))
     except KeyboardInterrupt:
         return 130
+    except LockHeld as exc:
+        return _fail(exitcodes.LOCKED, str(exc))
     except (ConfigError, HandlerLoadError) as exc:
         return _fail(exitcodes.CONFIG, str(exc))
     except CentraAuthError as exc:
@@ -110,8 +113,21 @@ def _parser() -> argparse.ArgumentParser:
     replay.add_argument("--json", action="store_true", help="answer with JSON")
     replay.set_defaults(run=_replay)
 
+    run = commands.add_parser(
+        "run", help="the service: poll Centra, retry failed events, prune old ones, until SIGTERM"
+    )
+    run.add_argument(
+        "--standby", action="store_true",
+        help="if another process polls this store, wait and take over when it stops",
+    )
+    run.set_defaults(run=_run)
+
     status = commands.add_parser("status", help="what the store holds and what is stuck")
     status.add_argument("--json", action="store_true", help="answer with JSON")
+    status.add_argument(
+        "--max-age", type=_seconds, metavar="SECONDS",
+        help=f"exit {exitcodes.STALE} if the last successful poll is older (for monitoring)",
+    )
     status.set_defaults(run=_status)
 
     db = commands.add_parser("db", help="database maintenance")
@@ -153,6 +169,16 @@ def _positive_int(text: str) -> int:
     return value
 
 
+def _seconds(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number of seconds") from None
+    if value <= 0:
+        raise argparse.ArgumentTypeError(f"must be more than 0, got {text}")
+    return value
+
+
 def _timestamp(text: str) -> datetime:
     try:
         value = datetime.fromisoformat(text)
@@ -173,7 +199,7 @@ def _configure_logging(args: argparse.Namespace, settings: Settings | None) -> N
     level = args.log_level or (settings.logging.level if settings else "info")
     fmt = args.log_format or (settings.logging.format if settings else "auto")
     secrets = [settings.centra.password.reveal()] if settings else []
-    bridge_logging.configure(level, fmt, secrets)
+    bridge_logging.configure(level, fmt, secrets, config_module.journal_stream())
 
 
 @contextmanager
@@ -183,6 +209,18 @@ def _app(settings: Settings) -> Iterator[App]:
         yield app
     finally:
         app.close()
+
+
+@contextmanager
+def _store_lock(settings: Settings) -> Iterator[StoreLock]:
+    """One poller per store: a drain does not run beside ``run`` or another drain."""
+    lock = for_database(settings.database.url)
+    if not lock.acquire():
+        raise LockHeld(lock)
+    try:
+        yield lock
+    finally:
+        lock.release()
 
 
 @contextmanager
@@ -209,8 +247,11 @@ def _answer(args: argparse.Namespace, data: dict[str, Any], text: str) -> None:
 def _drain(args: argparse.Namespace) -> int:
     settings = _settings(args)
     options = DrainOptions(event_type=args.type, markets=args.market, max_pages=args.max_pages)
-    with _app(settings) as app, _stop_on_signals() as stop:
+    with _store_lock(settings), _app(settings) as app, _stop_on_signals() as stop:
         report = app.inbox().drain(options, stop)
+        if report.pages:
+            with app.store.transaction() as session:
+                state.poll_succeeded(session, datetime.now(UTC))
     _answer(args, report.as_dict(), report.summary())
     return exitcodes.OK if not report.stopped or args.max_pages else exitcodes.PARTIAL
 
@@ -250,9 +291,15 @@ def _replay(args: argparse.Namespace) -> int:
 def _status(args: argparse.Namespace) -> int:
     settings = _settings(args)
     with _app(settings) as app, app.store.transaction() as session:
-        data = status_module.report(session)
+        data = status_module.report(session, datetime.now(UTC))
     _answer(args, data, status_module.render(data))
-    return exitcodes.OK
+    problem = status_module.stale(data, args.max_age) if args.max_age else None
+    return _fail(exitcodes.STALE, problem) if problem else exitcodes.OK
+
+
+def _run(args: argparse.Namespace) -> int:
+    settings = _settings(args)
+    return daemon.run(settings, load=lambda: _settings(args), standby=args.standby)
 
 
 def _db_upgrade(args: argparse.Namespace) -> int:

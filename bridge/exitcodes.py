@@ -16,3 +16,7 @@ CENTRA_ERROR = 5
 PARTIAL = 6
 #: The bridge's own database could not be opened or written.
 DATABASE = 7
+#: Another process already polls this store (``run`` without ``--standby``, or ``drain-events``).
+LOCKED = 8
+#: ``status --max-age``: the last successful poll is older than allowed, or there was none.
+STALE = 9

@@ -7,6 +7,7 @@ answers. Secrets are masked by a processor before any renderer sees the event.
 from __future__ import annotations
 
 import logging
+import os
 import re
 import sys
 from collections.abc import Iterable
@@ -27,7 +28,12 @@ _QUIET_LOGGERS = {
     "sqlalchemy.engine": logging.WARNING,
     "alembic": logging.WARNING,
     "apscheduler": logging.INFO,
+    # Every run of every job at INFO; the daemon logs what matters about its jobs itself.
+    "apscheduler.executors.default": logging.WARNING,
+    "apscheduler.scheduler": logging.ERROR,
 }
+#: syslog priorities journald reads from a ``<N>`` line prefix (sd-daemon(3)).
+_PRIORITIES = ((logging.CRITICAL, 2), (logging.ERROR, 3), (logging.WARNING, 4), (logging.INFO, 6))
 
 
 class Redactor:
@@ -51,8 +57,36 @@ class Redactor:
         return text
 
 
-def configure(level: str = "info", fmt: str = "auto", secrets: Iterable[str] = ()) -> None:
-    """Route structlog and stdlib logging (zeep, SQLAlchemy, APScheduler) to one stderr stream."""
+class JournalFormatter(structlog.stdlib.ProcessorFormatter):
+    """Prefixes each line with ``<N>``, so ``journalctl -p warning`` selects by level."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        priority = next((p for level, p in _PRIORITIES if record.levelno >= level), 7)
+        return f"<{priority}>" + super().format(record)
+
+
+def stderr_is_journal(journal_stream: str | None) -> bool:
+    """Whether stderr is the stream systemd names in ``$JOURNAL_STREAM`` ("device:inode")."""
+    if not journal_stream:
+        return False
+    try:
+        status = os.fstat(sys.stderr.fileno())
+    except (OSError, ValueError):
+        return False
+    return journal_stream == f"{status.st_dev}:{status.st_ino}"
+
+
+def configure(
+    level: str = "info",
+    fmt: str = "auto",
+    secrets: Iterable[str] = (),
+    journal_stream: str | None = None,
+) -> None:
+    """Route structlog and stdlib logging (zeep, SQLAlchemy, APScheduler) to one stderr stream.
+
+    Exceptions are rendered as plain tracebacks (``format_exc_info``), never with frame locals,
+    and pass the redactor like any other value. JSON lines to the journal carry a priority.
+    """
     redact = Redactor(secrets)
     shared: list[Processor] = [
         structlog.contextvars.merge_contextvars,
@@ -66,7 +100,8 @@ def configure(level: str = "info", fmt: str = "auto", secrets: Iterable[str] = (
         if as_json
         else structlog.dev.ConsoleRenderer(colors=sys.stderr.isatty())
     )
-    formatter = structlog.stdlib.ProcessorFormatter(
+    journal = as_json and stderr_is_journal(journal_stream)
+    formatter = (JournalFormatter if journal else structlog.stdlib.ProcessorFormatter)(
         foreign_pre_chain=shared,
         processors=[
             structlog.stdlib.ProcessorFormatter.remove_processors_meta,

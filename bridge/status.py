@@ -2,17 +2,22 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from bridge.store import events as repo
+from bridge.store import state
 from bridge.store.models import EventStatus, IdMapping, OutboxRecord, StoredEvent
 
 
-def report(session: Session) -> dict[str, Any]:
-    """A JSON-ready picture of the store; ``events.total`` and ``events.by_status`` always set."""
+def report(session: Session, now: datetime | None = None) -> dict[str, Any]:
+    """A JSON-ready picture of the store; ``events.total`` and ``events.by_status`` always set.
+
+    With ``now``, ``poll`` says how long ago the last successful poll was.
+    """
     by_status = repo.count_by_status(session)
     oldest_failed = session.scalars(
         select(StoredEvent)
@@ -41,7 +46,28 @@ def report(session: Session) -> dict[str, Any]:
         },
         "outbox": {"total": sum(outbox.values()), "by_status": outbox},
         "id_map": {"total": session.scalar(select(func.count()).select_from(IdMapping)) or 0},
+        "poll": _poll(state.poll_state(session), now),
     }
+
+
+def _poll(polls: state.PollState, now: datetime | None) -> dict[str, Any]:
+    age = polls.age_s(now) if now else None
+    return {
+        "last_success_at": polls.succeeded_at.isoformat() if polls.succeeded_at else None,
+        "age_s": round(age, 1) if age is not None else None,
+        "last_failure_at": polls.failed_at.isoformat() if polls.failed_at else None,
+        "last_error": polls.error,
+    }
+
+
+def stale(data: dict[str, Any], max_age_s: float) -> str | None:
+    """Why the last successful poll is too old for monitoring, or None when it is recent."""
+    age = data["poll"]["age_s"]
+    if age is None:
+        return "no successful poll recorded"
+    if age > max_age_s:
+        return f"last successful poll {age:.0f} s ago, more than {max_age_s:g} s"
+    return None
 
 
 def _failed(event: StoredEvent | None) -> dict[str, Any] | None:
@@ -60,7 +86,12 @@ def _failed(event: StoredEvent | None) -> dict[str, Any] | None:
 def render(data: dict[str, Any]) -> str:
     """The report as a short table for people."""
     events = data["events"]
-    lines = [f"events             {events['total']}"]
+    poll = data["poll"]
+    lines = [f"last poll ok       {_ago(poll)}"]
+    if poll["last_error"] and (poll["last_failure_at"] or "") > (poll["last_success_at"] or ""):
+        lines.append(f"last poll failed   {poll['last_failure_at']}: {poll['last_error']}")
+    lines.append(f"backlog            {events['pending']}")
+    lines.append(f"events             {events['total']}")
     lines += [f"  {status:<16} {count}" for status, count in events["by_status"].items()]
     lines.append(f"  {'unacknowledged':<16} {events['unacknowledged']}")
     lines.append(f"last received      {events['last_received_at'] or '-'}")
@@ -79,3 +110,10 @@ def render(data: dict[str, Any]) -> str:
     lines += [f"  {status:<16} {count}" for status, count in sorted(outbox["by_status"].items())]
     lines.append(f"id map             {data['id_map']['total']}")
     return "\n".join(lines)
+
+
+def _ago(poll: dict[str, Any]) -> str:
+    if poll["last_success_at"] is None:
+        return "never"
+    age = f" ({poll['age_s']:.0f} s ago)" if poll["age_s"] is not None else ""
+    return poll["last_success_at"] + age

@@ -245,3 +245,13 @@ class Product(Base):
     data: Mapped[dict[str, Any]] = mapped_column(JSON)
     event_seq: Mapped[int] = mapped_column(Integer)
     updated_at: Mapped[datetime] = mapped_column(UtcDateTime)
+
+
+class BridgeState(Base):
+    """Moments the bridge records about itself (last successful poll, last failed one)."""
+
+    __tablename__ = "bridge_state"
+
+    name: Mapped[str] = mapped_column(String(64), primary_key=True)
+    at: Mapped[datetime] = mapped_column(UtcDateTime)
+    detail: Mapped[str | None] = mapped_column(Text)

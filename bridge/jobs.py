@@ -1,0 +1,277 @@
+"""The daemon's jobs (poll, retry, housekeeping, health), thin wrappers over inbox and store.
+
+Each job catches everything it can meet: a job never takes the daemon down, it logs, counts
+and leaves the next tick to try again. Poll and retry never dispatch at the same time, so one
+event is never handled by two threads at once.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+import structlog
+from sqlalchemy import func, select
+from sqlalchemy.exc import SQLAlchemyError
+
+from bridge.app import App
+from bridge.centra.errors import CentraAuthError, CentraError, CentraUnavailable
+from bridge.config import ScheduleSettings
+from bridge.handlers.base import utcnow
+from bridge.inbox import PAGE_SIZE, DrainOptions, DrainReport, QueueStalled
+from bridge.metrics import Metrics
+from bridge.store import retention, state
+from bridge.store.models import EventStatus, OutboxRecord, StoredEvent
+
+log = structlog.get_logger(__name__)
+
+#: The poll drains page by page, so that every stored page counts as progress for the watchdog.
+_ONE_PAGE = DrainOptions(max_pages=1)
+#: Full pages that bring nothing new, in a row, before the queue counts as stuck.
+STALLED_PAGES = 3
+#: Events handled per retry batch; the stop flag is read between batches.
+RETRY_BATCH = 50
+#: Rows deleted per housekeeping transaction, so writers are never held up for long.
+PRUNE_BATCH = 1000
+
+
+@dataclass
+class Health:
+    """What the poll loop last did; written by jobs, read by the supervising main thread."""
+
+    monotonic: Callable[[], float] = time.monotonic
+    progress_at: float = field(default_factory=time.monotonic)
+    succeeded_at: datetime | None = None
+    error: str | None = None
+    backlog: int = 0
+    failed: int = 0
+    dead: int = 0
+    _lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def progressed(self) -> None:
+        with self._lock:
+            self.progress_at = self.monotonic()
+
+    def stalled_for(self) -> float:
+        with self._lock:
+            return self.monotonic() - self.progress_at
+
+    def succeeded(self, at: datetime) -> None:
+        with self._lock:
+            self.succeeded_at, self.error = at, None
+        self.progressed()
+
+    def failed_with(self, error: str) -> None:
+        with self._lock:
+            self.error = error
+
+    def counted(self, backlog: int, failed: int, dead: int) -> None:
+        with self._lock:
+            self.backlog, self.failed, self.dead = backlog, failed, dead
+
+    def describe(self, now: datetime) -> str:
+        """One line for systemd's STATUS= (``systemctl status`` shows it)."""
+        with self._lock:
+            if self.succeeded_at is None:
+                last = "no successful poll yet"
+            else:
+                last = f"last poll ok {int((now - self.succeeded_at).total_seconds())} s ago"
+            counts = f"backlog {self.backlog}, failed {self.failed}, dead {self.dead}"
+            return f"{last}; {counts}" + (f"; last error: {self.error}" if self.error else "")
+
+
+class Jobs:
+    """The work one configuration does; the daemon schedules these methods."""
+
+    def __init__(
+        self,
+        app: App,
+        schedule: ScheduleSettings,
+        stop: threading.Event,
+        metrics: Metrics,
+        health: Health,
+        *,
+        clock: Callable[[], datetime] = utcnow,
+    ) -> None:
+        self.app = app
+        self.schedule = schedule
+        self.stop = stop
+        self.metrics = metrics
+        self.health = health
+        self._clock = clock
+        self._dispatching = threading.Lock()
+        self._failures = 0
+        self._resume_at = 0.0
+
+    # -- poll --------------------------------------------------------------------------------
+
+    def poll(self) -> None:
+        """Drain Centra's queue page by page; on failure, back off without sleeping."""
+        if self.health.monotonic() < self._resume_at:
+            self.health.progressed()  # waiting out a back-off is the loop working as meant
+            return
+        with structlog.contextvars.bound_contextvars(job="poll", poll_id=uuid.uuid4().hex[:12]):
+            started = time.monotonic()
+            try:
+                pages = self._drain()
+            except Exception as exc:  # a poll never takes the daemon down
+                self._poll_failed(exc)
+            else:
+                self._failures = 0
+                if pages:
+                    self.metrics.observe(
+                        "centra_bridge_poll_duration_seconds", time.monotonic() - started
+                    )
+                    self.metrics.inc("centra_bridge_polls_total", result="ok")
+            finally:
+                self.health.progressed()
+
+    def _drain(self) -> int:
+        inbox = self.app.inbox()
+        pages = stalled = 0
+        with self._dispatching:
+            while not self.stop.is_set():
+                report = inbox.drain(_ONE_PAGE, self.stop)
+                self._page_done(report)
+                pages += report.pages
+                if report.fetched < PAGE_SIZE:
+                    break
+                stalled = stalled + 1 if report.new == 0 else 0
+                if stalled >= STALLED_PAGES:
+                    raise QueueStalled(
+                        f"{stalled} full pages in a row brought no new event although each was "
+                        "acknowledged; Centra's queue is not moving"
+                    )
+        return pages
+
+    def _page_done(self, report: DrainReport) -> None:
+        self.metrics.inc("centra_bridge_events_fetched_total", report.fetched)
+        self.metrics.inc("centra_bridge_events_acknowledged_total", report.acknowledged)
+        for status, count in report.outcomes.items():
+            self.metrics.inc("centra_bridge_handler_outcomes_total", count, status=status)
+        if not report.pages:
+            return
+        now = self._clock()
+        with self.app.store.transaction() as session:
+            state.poll_succeeded(session, now)
+        self.metrics.set("centra_bridge_last_poll_success_timestamp_seconds", now.timestamp())
+        self.health.succeeded(now)
+
+    def _poll_failed(self, exc: Exception) -> None:
+        self._failures += 1
+        result, delay_s = self._classify(exc)
+        self._resume_at = self.health.monotonic() + delay_s
+        request_id = getattr(exc, "request_id", None)
+        fields = {"error": str(exc), "request_id": request_id, "failures": self._failures,
+                  "next_try_in_s": round(delay_s, 1)}
+        if isinstance(exc, CentraUnavailable):
+            log.warning("poll failed: Centra unreachable", **fields)
+        elif isinstance(exc, CentraError | QueueStalled | SQLAlchemyError):
+            log.error(f"poll failed: {result}", **fields)
+        else:
+            log.error("poll failed unexpectedly", **fields, exc_info=exc)
+        self.metrics.inc("centra_bridge_polls_total", result=result)
+        text = f"{type(exc).__name__}: {exc}"
+        self.health.failed_with(text)
+        try:
+            with self.app.store.transaction() as session:
+                state.poll_failed(session, self._clock(), text)
+        except SQLAlchemyError as db_exc:
+            log.warning("could not record the failed poll", error=str(db_exc))
+
+    def _classify(self, exc: Exception) -> tuple[str, float]:
+        """The metric label for a failure, and how long the poll waits before trying again."""
+        if isinstance(exc, CentraAuthError):
+            return "login refused", self.schedule.auth_retry_s
+        if isinstance(exc, QueueStalled):
+            return "queue stalled", self.schedule.auth_retry_s
+        backoff = min(self.schedule.backoff_max_s, self.schedule.poll_s * 2 ** (self._failures - 1))
+        if isinstance(exc, CentraUnavailable):
+            return "unavailable", backoff
+        if isinstance(exc, CentraError):
+            return "centra error", backoff
+        if isinstance(exc, SQLAlchemyError):
+            return "database error", backoff
+        return "internal error", backoff
+
+    # -- retry -------------------------------------------------------------------------------
+
+    def retry(self) -> None:
+        """Handle failed events whose back-off has passed, a batch at a time."""
+        with structlog.contextvars.bound_contextvars(job="retry"), self._dispatching:
+            try:
+                while not self.stop.is_set():
+                    counts = self.app.dispatcher.run_due(limit=RETRY_BATCH)
+                    for status, count in counts.items():
+                        self.metrics.inc("centra_bridge_handler_outcomes_total", count,
+                                         status=status)
+                    if sum(counts.values()) < RETRY_BATCH:
+                        break
+            except Exception as exc:
+                log.error("retry failed", error=str(exc), exc_info=exc)
+
+    # -- housekeeping ------------------------------------------------------------------------
+
+    def housekeeping(self) -> None:
+        """Delete finished events past the retention period, then answers nothing refers to."""
+        with structlog.contextvars.bound_contextvars(job="housekeeping"):
+            before = self._clock() - timedelta(days=self.schedule.retention_days)
+            try:
+                events = self._prune(lambda s: retention.prune_events(s, before, PRUNE_BATCH))
+                answers = self._prune(lambda s: retention.prune_responses(s, PRUNE_BATCH))
+            except Exception as exc:
+                log.error("housekeeping failed", error=str(exc), exc_info=exc)
+                return
+            self.metrics.inc("centra_bridge_events_pruned_total", events)
+            if events or answers:
+                log.info("housekeeping pruned", events=events, responses=answers,
+                         handled_before=before.isoformat())
+
+    def _prune(self, step: Callable[..., int]) -> int:
+        total = 0
+        while not self.stop.is_set():
+            with self.app.store.transaction() as session:
+                deleted = step(session)
+            total += deleted
+            if deleted < PRUNE_BATCH:
+                break
+        return total
+
+    # -- health ------------------------------------------------------------------------------
+
+    def refresh(self) -> None:
+        """Read backlog and counts from the store for STATUS= and the metrics gauges."""
+        try:
+            with self.app.store.transaction() as session:
+                by_type = session.execute(
+                    select(StoredEvent.type, StoredEvent.status, func.count())
+                    .group_by(StoredEvent.type, StoredEvent.status)
+                ).all()
+                unacknowledged = session.scalar(
+                    select(func.count()).where(StoredEvent.acknowledged_at.is_(None))
+                )
+                outbox = session.execute(
+                    select(OutboxRecord.status, func.count()).group_by(OutboxRecord.status)
+                ).all()
+        except SQLAlchemyError as exc:
+            log.warning("could not read the store's health", error=str(exc))
+            return
+        self.metrics.replace("centra_bridge_events", {
+            (("status", status), ("type", kind)): count for kind, status, count in by_type
+        })
+        self.metrics.set("centra_bridge_events_unacknowledged", unacknowledged or 0)
+        self.metrics.replace("centra_bridge_outbox", {
+            (("status", status),): count for status, count in outbox
+        })
+        totals = {status: 0 for status in EventStatus}
+        for _, status, count in by_type:
+            totals[status] = totals.get(status, 0) + count
+        self.health.counted(
+            backlog=totals[EventStatus.NEW] + totals[EventStatus.FAILED],
+            failed=totals[EventStatus.FAILED],
+            dead=totals[EventStatus.DEAD],
+        )

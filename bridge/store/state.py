@@ -1,0 +1,62 @@
+"""What the bridge records about its own polling, for ``status`` and monitoring."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from bridge.store.models import BridgeState
+
+POLL_SUCCEEDED = "poll.succeeded"
+POLL_FAILED = "poll.failed"
+#: Stored error texts are cut here; the whole error is in the log.
+MAX_DETAIL_CHARS = 500
+
+
+@dataclass(frozen=True, slots=True)
+class PollState:
+    """The last poll that reached Centra and stored its page, and the last one that failed."""
+
+    succeeded_at: datetime | None = None
+    failed_at: datetime | None = None
+    error: str | None = None
+
+    def age_s(self, now: datetime) -> float | None:
+        """Seconds since the last successful poll; None if there never was one."""
+        if self.succeeded_at is None:
+            return None
+        return max(0.0, (now - self.succeeded_at).total_seconds())
+
+
+def record(session: Session, name: str, at: datetime, detail: str | None = None) -> None:
+    row = session.get(BridgeState, name)
+    if row is None:
+        session.add(BridgeState(name=name, at=at, detail=detail))
+    else:
+        row.at, row.detail = at, detail
+
+
+def poll_succeeded(session: Session, at: datetime) -> None:
+    record(session, POLL_SUCCEEDED, at)
+
+
+def poll_failed(session: Session, at: datetime, error: str) -> None:
+    record(session, POLL_FAILED, at, error[:MAX_DETAIL_CHARS])
+
+
+def poll_state(session: Session) -> PollState:
+    rows = {
+        row.name: row
+        for row in session.scalars(
+            select(BridgeState).where(BridgeState.name.in_((POLL_SUCCEEDED, POLL_FAILED)))
+        )
+    }
+    ok, failed = rows.get(POLL_SUCCEEDED), rows.get(POLL_FAILED)
+    return PollState(
+        succeeded_at=ok.at if ok else None,
+        failed_at=failed.at if failed else None,
+        error=failed.detail if failed else None,
+    )

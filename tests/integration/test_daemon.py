@@ -1,0 +1,248 @@
+"""``centra-bridge run`` as a user runs it: a child process, real signals, the simulator, a file."""
+
+from __future__ import annotations
+
+import json
+import signal
+import socket
+import threading
+import urllib.request
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+from daemon_harness import Daemon, NotifySocket, bridge, write_config
+from sqlalchemy import create_engine, func, select, update
+
+from bridge import exitcodes
+from bridge.simulator import Simulator
+from bridge.simulator.app import Reply, Request
+from bridge.store.models import BridgeState, StoredEvent
+
+PASSWORD = "pw-daemon-5e1f-never-print-me"
+
+
+@pytest.fixture
+def simulator() -> Iterator[Simulator]:
+    with Simulator(username="erp", password=PASSWORD, seed=9) as running:
+        yield running
+
+
+@pytest.fixture
+def notify(tmp_path: Path) -> Iterator[NotifySocket]:
+    socket_ = NotifySocket(tmp_path)
+    yield socket_
+    socket_.close()
+
+
+def stored(tmp_path: Path) -> tuple[set[str], int]:
+    """Event ids in the SQLite file, and how many of them are not acknowledged."""
+    engine = create_engine(f"sqlite:///{tmp_path / 'bridge.db'}")
+    try:
+        with engine.connect() as connection:
+            ids = set(connection.scalars(select(StoredEvent.event_id)))
+            open_ = connection.scalar(
+                select(func.count()).where(StoredEvent.acknowledged_at.is_(None))
+            )
+    finally:
+        engine.dispose()
+    return ids, open_ or 0
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+def scrape(port: int) -> str:
+    with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=5) as answer:
+        return str(answer.read().decode())
+
+
+def test_run_picks_up_new_events_and_stops_on_sigterm(
+    tmp_path: Path, simulator: Simulator
+) -> None:
+    """Given a running daemon, events added later arrive; SIGTERM exits 0 with all acknowledged."""
+    first = simulator.add_generated(150)
+    port = free_port()
+    config = write_config(tmp_path, simulator.url, PASSWORD,
+                          extra=f"[metrics]\nport = {port}\n")
+    daemon = Daemon(config)
+    try:
+        assert simulator.wait_for(lambda: not simulator.queue(), timeout=30), daemon.output()
+        later = [simulator.add_event("order", {"id": f"late-{n}"}) for n in range(5)]
+        assert simulator.wait_for(lambda: not simulator.queue()), daemon.output()
+        assert simulator.wait_for(lambda: "fetched_total 155" in scrape(port)), scrape(port)
+        metrics = scrape(port)
+    finally:
+        code = daemon.stop()
+    assert code == exitcodes.OK, daemon.output()
+    ids, unacknowledged = stored(tmp_path)
+    assert set(first + later) <= ids
+    assert unacknowledged == 0
+    assert set(simulator.acknowledged) == ids
+    assert 'centra_bridge_polls_total{result="ok"}' in metrics
+    assert 'centra_bridge_events{status="handled",type="order"}' in metrics
+    assert "Traceback" not in daemon.output()
+
+
+def test_sigterm_during_a_page_finishes_it(tmp_path: Path, simulator: Simulator) -> None:
+    """SIGTERM while events_Get is answered: that page is stored and acknowledged, then exit 0."""
+    simulator.add_generated(40)
+    config = write_config(tmp_path, simulator.url, PASSWORD)
+    arrived, release = threading.Event(), threading.Event()
+
+    def hold_get(request: Request) -> Reply | None:
+        if request.operation == "events_Get" and not release.is_set():
+            arrived.set()
+            release.wait(30)
+        return None
+
+    simulator.faults.append(hold_get)
+    daemon = Daemon(config)
+    try:
+        assert arrived.wait(30), daemon.output()
+        daemon.signal(signal.SIGTERM)
+        daemon.wait_log(lambda line: "stop requested" in line)
+        release.set()
+        code = daemon.wait()
+    finally:
+        release.set()
+        daemon.stop()
+    assert code == exitcodes.OK, daemon.output()
+    ids, unacknowledged = stored(tmp_path)
+    assert len(ids) == 40 and unacknowledged == 0
+    assert simulator.queue() == []
+
+
+def test_second_signal_exits_at_once(tmp_path: Path, simulator: Simulator) -> None:
+    """A second SIGTERM while a page hangs exits now (128+15); nothing unacknowledged is lost."""
+    simulator.add_generated(10)
+    config = write_config(tmp_path, simulator.url, PASSWORD)
+    arrived, release = threading.Event(), threading.Event()
+
+    def hang_get(request: Request) -> Reply | None:
+        if request.operation == "events_Get" and not release.is_set():
+            arrived.set()
+            release.wait(30)
+        return None
+
+    simulator.faults.append(hang_get)
+    daemon = Daemon(config)
+    try:
+        assert arrived.wait(30), daemon.output()
+        daemon.signal(signal.SIGTERM)
+        daemon.wait_log(lambda line: "stop requested" in line)
+        daemon.signal(signal.SIGTERM)
+        code = daemon.wait()
+    finally:
+        release.set()
+    assert code == 128 + signal.SIGTERM
+    assert len(simulator.queue()) == 10, "nothing was acknowledged that was not stored"
+
+
+@pytest.mark.parametrize("command", [("run",), ("drain-events",)])
+def test_second_poller_on_the_same_store_is_refused(
+    tmp_path: Path, simulator: Simulator, database_url: str, command: tuple[str, ...]
+) -> None:
+    """While one run polls a store, another run or drain-events refuses: one line, exit 8."""
+    config = write_config(tmp_path, simulator.url, PASSWORD, database=database_url)
+    daemon = Daemon(config)
+    try:
+        daemon.wait_log(lambda line: '"running"' in line)
+        second = bridge(config, *command)
+    finally:
+        assert daemon.stop() == exitcodes.OK, daemon.output()
+    assert second.returncode == exitcodes.LOCKED, second.stderr
+    last = second.stderr.strip().splitlines()[-1]
+    assert last.startswith("centra-bridge: another centra-bridge already polls this store")
+    assert "--standby" in last
+
+
+def test_standby_takes_over_when_the_poller_stops(
+    tmp_path: Path, simulator: Simulator, notify: NotifySocket
+) -> None:
+    """A --standby run reports READY and waits; when the poller stops, it polls the store."""
+    config = write_config(tmp_path, simulator.url, PASSWORD)
+    active = Daemon(config)
+    standby: Daemon | None = None
+    try:
+        active.wait_log(lambda line: '"running"' in line)
+        standby = Daemon(config, "--standby", env={"NOTIFY_SOCKET": str(notify.path)})
+        assert "STATUS=standby" in notify.wait_for("READY=1")
+        assert active.stop() == exitcodes.OK
+        notify.wait_for("STATUS=started")
+        simulator.add_generated(20)
+        assert simulator.wait_for(lambda: not simulator.queue()), standby.output()
+    finally:
+        active.stop()
+        code = standby.stop() if standby else None
+    assert code == exitcodes.OK
+    assert stored(tmp_path) == (set(simulator.acknowledged), 0)
+
+
+def test_standby_stops_on_sigterm_while_waiting(tmp_path: Path, simulator: Simulator) -> None:
+    """A standby that never got the lock exits 0 on SIGTERM at once."""
+    config = write_config(tmp_path, simulator.url, PASSWORD)
+    active = Daemon(config)
+    try:
+        active.wait_log(lambda line: '"running"' in line)
+        standby = Daemon(config, "--standby")
+        standby.wait_log(lambda line: "standby" in line)
+        assert standby.stop() == exitcodes.OK
+    finally:
+        assert active.stop() == exitcodes.OK
+
+
+def test_sighup_reloads_a_rotated_password(tmp_path: Path, simulator: Simulator) -> None:
+    """A refused login is retried; after the password is fixed, SIGHUP makes the next poll work."""
+    simulator.add_generated(12)
+    config = write_config(tmp_path, simulator.url, "old-" + PASSWORD)
+    daemon = Daemon(config)
+    try:
+        daemon.wait_log(lambda line: "poll failed: login refused" in line)
+        config.write_text(config.read_text().replace("old-" + PASSWORD, PASSWORD))
+        daemon.signal(signal.SIGHUP)
+        daemon.wait_log(lambda line: "configuration reloaded" in line)
+        assert simulator.wait_for(lambda: not simulator.queue()), daemon.output()
+    finally:
+        assert daemon.stop() == exitcodes.OK, daemon.output()
+    assert PASSWORD not in daemon.output()
+
+
+def test_unreachable_centra_never_stops_the_daemon(tmp_path: Path) -> None:
+    """Nothing listening: polls fail and are logged, the daemon keeps running, SIGTERM exits 0."""
+    config = write_config(tmp_path, f"http://127.0.0.1:{free_port()}/soap", PASSWORD)
+    daemon = Daemon(config)
+    daemon.wait_log(lambda line: "Centra unreachable" in line)
+    assert daemon.process.poll() is None
+    assert daemon.stop() == exitcodes.OK, daemon.output()
+
+
+def test_status_exit_code_follows_the_last_successful_poll(
+    tmp_path: Path, simulator: Simulator
+) -> None:
+    """status --max-age: exit 9 before any poll and when the last one is old, 0 when recent."""
+    simulator.add_generated(5)
+    config = write_config(tmp_path, simulator.url, PASSWORD)
+    never = bridge(config, "status", "--max-age", "60")
+    assert never.returncode == exitcodes.STALE
+    assert "no successful poll recorded" in never.stderr
+
+    assert bridge(config, "drain-events").returncode == exitcodes.OK
+    fresh = bridge(config, "status", "--json", "--max-age", "60")
+    assert fresh.returncode == exitcodes.OK, fresh.stderr
+    assert json.loads(fresh.stdout)["poll"]["age_s"] < 60
+
+    engine = create_engine(f"sqlite:///{tmp_path / 'bridge.db'}")
+    with engine.begin() as connection:
+        connection.execute(update(BridgeState).values(
+            at=datetime.now(UTC) - timedelta(hours=2)
+        ))
+    engine.dispose()
+    old = bridge(config, "status", "--max-age", "60")
+    assert old.returncode == exitcodes.STALE
+    assert "last successful poll 720" in old.stderr.strip().splitlines()[-1]
+    assert "last poll ok" in old.stdout
