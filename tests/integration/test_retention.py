@@ -1,0 +1,46 @@
+"""Housekeeping on both databases: finished old events go, failed, dead and fresh ones stay."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+from sqlalchemy import select
+
+from bridge.store import Store, retention
+from bridge.store.models import CentraResponse, EventStatus, StoredEvent
+
+NOW = datetime(2026, 11, 26, 12, 0, tzinfo=UTC)
+OLD = NOW - timedelta(days=90)
+
+
+def add(store: Store, event_id: str, status: str, handled: datetime, *, acked: bool = True) -> None:
+    with store.transaction() as session:
+        response = CentraResponse(operation="events_Get", request_id=None, received_at=handled,
+                                  body=b"<x/>")
+        session.add(response)
+        session.flush()
+        session.add(StoredEvent(
+            event_id=event_id, type="order", entry="1", mission="update", centra_date="",
+            payload_kind="order", payload={}, xml="<event/>", response_id=response.id,
+            status=status, attempts=0, received_at=handled, handled_at=handled,
+            acknowledged_at=handled if acked else None,
+        ))
+
+
+def test_prune_keeps_what_still_matters(store: Store) -> None:
+    """Old finished events and their answers go; failed, dead, unacked, recent, newest stay."""
+    add(store, "handled-old", EventStatus.HANDLED, OLD)
+    add(store, "ignored-old", EventStatus.IGNORED, OLD)
+    add(store, "failed-old", EventStatus.FAILED, OLD)
+    add(store, "dead-old", EventStatus.DEAD, OLD)
+    add(store, "unacked-old", EventStatus.HANDLED, OLD, acked=False)
+    add(store, "handled-new", EventStatus.HANDLED, NOW)
+    add(store, "newest-old", EventStatus.HANDLED, OLD)
+    with store.transaction() as session:
+        assert retention.prune_events(session, NOW - timedelta(days=30), 100) == 2
+        assert retention.prune_responses(session, 100) == 2
+    with store.transaction() as session:
+        left = set(session.scalars(select(StoredEvent.event_id)))
+        answers = len(session.scalars(select(CentraResponse.id)).all())
+    assert left == {"failed-old", "dead-old", "unacked-old", "handled-new", "newest-old"}
+    assert answers == 5
