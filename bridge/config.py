@@ -6,12 +6,14 @@ so a typo in ``/etc/centra-bridge/config.toml`` is a one-line fix, not a traceba
 
 from __future__ import annotations
 
+import math
 import os
 import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 CONFIG_ENV = "CENTRA_BRIDGE_CONFIG"
 PASSWORD_ENV = "CENTRA_BRIDGE_PASSWORD"  # noqa: S105 (a variable name)
@@ -260,9 +262,10 @@ def _centra(
         "max_attempts", "retry_base", "retry_max",
     ))
     endpoint = r.string(t, "centra", "endpoint", required=True)
-    if not endpoint.startswith(("http://", "https://")):
+    url = urlsplit(endpoint)
+    if url.scheme not in ("http", "https") or not url.hostname:
         r.fail("centra", "endpoint", f"must be an http:// or https:// URL, got {endpoint!r}")
-    if "@" in endpoint.split("//", 1)[1].split("/", 1)[0]:
+    if url.username or url.password:
         r.fail("centra", "endpoint", "must not carry credentials; use username and password")
     markets = r.get(t, "centra", "markets", list, [])
     if not all(isinstance(m, str) and m for m in markets):
@@ -505,7 +508,12 @@ class _Reader:
 
     def positive(self, t: Mapping[str, Any], section: str, key: str, default: float) -> float:
         value = t.get(key, default)
-        if isinstance(value, bool) or not isinstance(value, int | float) or value <= 0:
+        if (
+            isinstance(value, bool)
+            or not isinstance(value, int | float)
+            or not math.isfinite(value)
+            or value <= 0
+        ):
             self.fail(section, key, f"must be a positive number, got {value!r}")
         return float(value)
 

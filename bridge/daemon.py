@@ -213,10 +213,10 @@ def _scheduler(jobs: Jobs, settings: Settings) -> BackgroundScheduler:
 
 def _on_job_event(event: JobExecutionEvent) -> None:
     if event.code == EVENT_JOB_MISSED:
-        log.warning("job run missed (the process was busy or suspended)", job=event.job_id,
+        log.warning("job run missed (the process was busy or suspended)", job_id=event.job_id,
                     scheduled=event.scheduled_run_time.isoformat())
     else:  # still running from the last tick: a long drain, not a fault
-        log.debug("job still running; tick skipped", job=event.job_id)
+        log.debug("job still running; tick skipped", job_id=event.job_id)
 
 
 def _reloaded(settings: Settings, load: Callable[[], Settings]) -> Settings:

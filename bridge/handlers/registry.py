@@ -57,8 +57,10 @@ def load_handler(target: str, key: str) -> Handler:
         obj: Any = importlib.import_module(module_name)
         for part in attribute.split("."):
             obj = getattr(obj, part)
-    except (ImportError, AttributeError) as exc:
-        raise HandlerLoadError(f"{key}: cannot load {target!r}: {exc}") from None
+    except Exception as exc:  # a broken module can raise anything at import time
+        raise HandlerLoadError(
+            f"{key}: cannot load {target!r}: {type(exc).__name__}: {exc}"
+        ) from None
     if isinstance(obj, type):
         obj = obj()
     if not callable(obj):

@@ -58,9 +58,18 @@ def _sqlite_engine(url: str, database: str | None) -> Engine:
     return engine
 
 
+class DatabaseFileError(Exception):
+    """The SQLite file (or its folder) cannot be created or opened."""
+
+
 def _create_private_file(path: Path) -> None:
     """Create the SQLite file readable by its owner only: it holds customers' addresses."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    if not path.exists():
-        fd = os.open(path, os.O_CREAT | os.O_WRONLY, 0o600)
-        os.close(fd)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        if not path.exists():
+            fd = os.open(path, os.O_CREAT | os.O_WRONLY, 0o600)
+            os.close(fd)
+    except OSError as exc:
+        raise DatabaseFileError(
+            f"cannot create the SQLite database {path}: {exc.strerror}"
+        ) from None

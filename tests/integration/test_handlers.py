@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import random
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -325,3 +326,13 @@ def test_attempt_counted_before_handler_runs(store: Store) -> None:
         assert poisoned.status == "dead"
         assert "process died" in (poisoned.last_error or "")
         assert session.get_one(StoredEvent, seqs[1]).attempts == 1
+
+
+def test_handler_module_that_breaks_on_import(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A syntax error in the site's module is one line naming the key, not a traceback."""
+    (tmp_path / "site_erp_broken.py").write_text("def handle(:\n")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    with pytest.raises(HandlerLoadError, match=r"custom.order: cannot load .* SyntaxError"):
+        load_handler("site_erp_broken:handle", "[handlers] custom.order")
