@@ -36,19 +36,31 @@ _QUIET_LOGGERS = {
 _PRIORITIES = ((logging.CRITICAL, 2), (logging.ERROR, 3), (logging.WARNING, 4), (logging.INFO, 6))
 
 
+#: Shorter secrets are not searched for in text: masking every "pw" in a log line would
+#: mangle it and, by where the stars fall, give the secret away.
+MIN_MASKED_SECRET = 6
+
+
 class Redactor:
-    """Masks secret keys, known secret values and ``user:pass@`` in URLs."""
+    """Masks secret keys, known secret values and ``user:pass@`` in URLs, at any depth."""
 
     def __init__(self, secrets: Iterable[str] = ()) -> None:
-        self._secrets = [s for s in secrets if s]
+        self._secrets = [s for s in secrets if len(s) >= MIN_MASKED_SECRET]
 
     def __call__(self, logger: Any, method: str, event_dict: EventDict) -> EventDict:
-        for key, value in list(event_dict.items()):
-            if key.lower() in SECRET_KEYS:
-                event_dict[key] = "********"
-            elif isinstance(value, str):
-                event_dict[key] = self.scrub(value)
-        return event_dict
+        return self._clean(event_dict)
+
+    def _clean(self, value: Any) -> Any:
+        if isinstance(value, dict):
+            return {
+                key: "********" if str(key).lower() in SECRET_KEYS else self._clean(item)
+                for key, item in value.items()
+            }
+        if isinstance(value, list | tuple):
+            return [self._clean(item) for item in value]
+        if isinstance(value, str):
+            return self.scrub(value)
+        return value
 
     def scrub(self, text: str) -> str:
         text = _URL_CREDENTIALS.sub(r"\g<scheme>***:***@", text)

@@ -29,6 +29,7 @@ from bridge.centra.records import EventPage, Payload, UpdateResult
 from bridge.centra.schema import load_schema
 from bridge.centra.transport import REQUEST_ID_HEADER, CappedTransport
 from bridge.config import CentraSettings
+from bridge.logging import MIN_MASKED_SECRET
 
 log = structlog.get_logger(__name__)
 
@@ -206,7 +207,7 @@ class CentraClient:
     def _scrub(self, exc: CentraError) -> CentraError:
         """Blank the password out of ``exc``'s message, should anything have echoed it."""
         secret = self.settings.password.reveal()
-        if secret:
+        if len(secret) >= MIN_MASKED_SECRET:
             exc.args = tuple(
                 arg.replace(secret, _REDACTED) if isinstance(arg, str) else arg
                 for arg in exc.args

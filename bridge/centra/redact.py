@@ -14,10 +14,13 @@ SECRET_ELEMENTS = ("password",)
 MASK = "********"
 
 _NAMES = "|".join(SECRET_ELEMENTS)
+#: The element's text: plain characters and CDATA sections.
+_TEXT = r"(?:[^<]|<!\[CDATA\[.*?\]\]>)*"
 _ELEMENT = re.compile(
-    rf"(<(?P<prefix>[\w.-]+:)?(?P<name>{_NAMES})(?:\s[^>]*)?>)[^<]*(</(?P=prefix)?(?P=name)\s*>)"
+    rf"(<(?P<prefix>[\w.-]+:)?(?P<name>{_NAMES})(?:\s[^>]*)?>){_TEXT}(</(?P=prefix)?(?P=name)\s*>)",
+    re.DOTALL,
 )
-_ELEMENT_BYTES = re.compile(_ELEMENT.pattern.encode())
+_ELEMENT_BYTES = re.compile(_ELEMENT.pattern.encode(), re.DOTALL)
 
 Text = TypeVar("Text", str, bytes)
 

@@ -29,3 +29,9 @@ def test_password_keys_masked_at_any_depth() -> None:
         "buyers": [{"id": "B1", "password": MASK}],
         "password": "",
     }
+
+
+def test_cdata_password_masked() -> None:
+    """A password wrapped in CDATA loses its text too."""
+    masked = mask_xml("<ns1:password><![CDATA[a<b>c]]></ns1:password><ns1:id>1</ns1:id>")
+    assert masked == f"<ns1:password>{MASK}</ns1:password><ns1:id>1</ns1:id>"
