@@ -76,6 +76,8 @@ def _lines(data: dict[str, Any], order_id: str) -> dict[str, dict[str, str]]:
     for product in items(data, "products"):
         for size in items(product, "sizes"):
             key = _line_key(product, size)
+            if key in lines:
+                raise ValueError(f"{where}: two order rows share the key {key!r}; neither is kept")
             lines[key] = {
                 "product_id": text(product, "id"),
                 "variation_id": text(product, "variation", "id"),

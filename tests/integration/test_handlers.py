@@ -336,3 +336,15 @@ def test_handler_module_that_breaks_on_import(
     monkeypatch.syspath_prepend(str(tmp_path))
     with pytest.raises(HandlerLoadError, match=r"custom.order: cannot load .* SyntaxError"):
         load_handler("site_erp_broken:handle", "[handlers] custom.order")
+
+
+def test_two_rows_with_one_key_fail_loudly(store: Store) -> None:
+    """Rows without order-item ids that collide are an error, not a silently lost quantity."""
+    doubled = order("30", "confirmed")
+    doubled["products"][0]["sizes"] = [{"id": "S", "qty": "1"}, {"id": "S", "qty": "2"}]
+    seqs = put(store, event("1", "order", doubled))
+    assert dispatcher(store).run(seqs) == {"failed": 1}
+    with store.transaction() as session:
+        assert "share the key 'TURTLE001/RED/S'" in (
+            session.get_one(StoredEvent, seqs[0]).last_error or ""
+        )
