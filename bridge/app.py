@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 
 from bridge.centra.client import CentraClient
 from bridge.config import CentraSettings, HandlerSettings, Settings
 from bridge.handlers.dispatch import Dispatcher
 from bridge.handlers.registry import Registry
 from bridge.inbox import Inbox
+from bridge.outbox import Outbox
 from bridge.retry import RetryPolicy
+from bridge.sinks import Sink, make_sink
+from bridge.sinks.delivery import with_delivery
 from bridge.store import Store
 
 
@@ -21,14 +25,19 @@ class App:
     store: Store
     dispatcher: Dispatcher
     _client: CentraClient | None = None
+    sinks: Mapping[str, Sink] = field(default_factory=dict)
 
     @classmethod
     def open(cls, settings: Settings, *, migrate: bool = True) -> App:
         """Load handlers first (a bad dotted path fails before the database is touched)."""
-        registry = Registry.from_config(settings.handlers.custom)
+        sinks = {kind: make_sink(kind, sink) for kind, sink in settings.sinks.items()}
+        registry = with_delivery(
+            Registry.from_config(settings.handlers.custom), sinks, settings.outbox.echo_window_s
+        )
         store = Store.open(settings.database.url, migrate=migrate)
         policy = retry_policy(settings.handlers)
-        return cls(settings=settings, store=store, dispatcher=Dispatcher(store, registry, policy))
+        return cls(settings=settings, store=store, sinks=sinks,
+                   dispatcher=Dispatcher(store, registry, policy))
 
     @property
     def client(self) -> CentraClient:
@@ -39,9 +48,17 @@ class App:
     def inbox(self) -> Inbox:
         return Inbox(self.client, self.store, self.dispatcher, retry_policy(self.settings.centra))
 
+    def outbox(self) -> Outbox:
+        """ERP updates → Centra; ``outbox().push_job(stop)`` is the daemon's push job."""
+        return Outbox(self.store, self.client, self.settings.outbox)
+
     def close(self) -> None:
         if self._client is not None:
             self._client.close()
+        for sink in self.sinks.values():
+            close = getattr(sink, "close", None)
+            if close is not None:
+                close()
         self.store.close()
 
 

@@ -19,7 +19,7 @@ from typing import Any
 import structlog
 from sqlalchemy.exc import SQLAlchemyError
 
-from bridge import __version__, daemon, exitcodes
+from bridge import __version__, daemon, exitcodes, ids, push
 from bridge import config as config_module
 from bridge import logging as bridge_logging
 from bridge import status as status_module
@@ -27,7 +27,9 @@ from bridge.app import App
 from bridge.centra.errors import CentraAuthError, CentraError, CentraUnavailable
 from bridge.config import EVENT_TYPES, ConfigError, Settings
 from bridge.demo import DEFAULT_DATABASE, run_demo
+from bridge.erp_input import InputError
 from bridge.handlers.registry import HandlerLoadError
+from bridge.idmap import ENTITY_TYPES, IdConflict
 from bridge.inbox import DrainOptions, QueueStalled
 from bridge.lock import LockHeld, StoreLock, for_database
 from bridge.simulator import FAULT_KINDS, Fault, FaultPlan, serve
@@ -159,7 +161,45 @@ def _parser() -> argparse.ArgumentParser:
         help=f"a new SQLite file (default: {DEFAULT_DATABASE}, replaced on each run)",
     )
     demo.set_defaults(run=_demo)
+    _erp_commands(commands)
     return parser
+
+
+def _erp_commands(commands: Any) -> None:
+    pushing = commands.add_parser(
+        "push", help="queue ERP updates (JSON Lines) and send them with products/customers_Update"
+    )
+    pushing.add_argument("files", nargs="*", type=Path, metavar="FILE",
+                         help="JSON Lines files; none: pick up the drop directory")
+    mode = pushing.add_mutually_exclusive_group()
+    mode.add_argument("--queue-only", action="store_true", help="store, send nothing")
+    mode.add_argument("--dry-run", action="store_true",
+                      help="print the SOAP requests (password masked); store and send nothing")
+    pushing.add_argument("--retry", action="store_true", help="send failed and dead records again")
+    pushing.add_argument("--json", action="store_true", help="answer with JSON")
+    pushing.set_defaults(run=_push)
+
+    id_map = commands.add_parser("ids", help="the ERP id ↔ Centra id map")
+    actions = id_map.add_subparsers(dest="ids_command", metavar="ACTION", required=True)
+    listing = actions.add_parser("list", help="show mappings")
+    listing.add_argument("--type", choices=ENTITY_TYPES)
+    listing.add_argument("--json", action="store_true", help="answer with JSON")
+    listing.set_defaults(run=_ids_list)
+    setting = actions.add_parser("set", help="map an ERP id to a Centra id")
+    removing = actions.add_parser("remove", help="forget the mapping of an ERP id")
+    for action in (setting, removing):
+        action.add_argument("type", choices=ENTITY_TYPES)
+        action.add_argument("erp_id")
+    setting.add_argument("centra_id")
+    setting.set_defaults(run=_ids_set)
+    removing.set_defaults(run=_ids_remove)
+    importing = actions.add_parser("import", help="add mappings from a CSV file (all or none)")
+    importing.add_argument("file", type=Path)
+    importing.set_defaults(run=_ids_import)
+    exporting = actions.add_parser("export", help="write the map as CSV (to stdout by default)")
+    exporting.add_argument("file", type=Path, nargs="?")
+    exporting.add_argument("--type", choices=ENTITY_TYPES)
+    exporting.set_defaults(run=_ids_export)
 
 
 def _positive_int(text: str) -> int:
@@ -332,3 +372,77 @@ def _simulate(args: argparse.Namespace) -> int:
 def _demo(args: argparse.Namespace) -> int:
     _configure_logging(args, None)
     return run_demo(events=args.events, seed=args.seed, database=args.database)
+
+
+def _push(args: argparse.Namespace) -> int:
+    if args.dry_run and not args.files:
+        raise ConfigError("push --dry-run: name the files to show")
+    settings = _settings(args)
+    try:
+        with _app(settings) as app, _stop_on_signals() as stop:
+            if args.dry_run:
+                print("\n".join(push.dry_run(app, args.files)), end="")
+                return exitcodes.OK
+            report = push.push(app, args.files, queue_only=args.queue_only, retry=args.retry,
+                               stop=stop)
+    except InputError as exc:
+        for problem in exc.problems:
+            print(f"centra-bridge: {problem}", file=sys.stderr)
+        return _fail(exitcodes.CONFIG, "nothing queued: fix the lines above and push again")
+    except IdConflict as exc:
+        return _fail(exitcodes.CONFIG, str(exc))
+    _answer(args, report.as_dict(), report.summary())
+    if report.stopped == "Centra unreachable":
+        return exitcodes.UNAVAILABLE
+    return exitcodes.OK if report.ok else exitcodes.PARTIAL
+
+
+def _ids_list(args: argparse.Namespace) -> int:
+    with _app(_settings(args)) as app:
+        links = ids.listing(app.store, args.type)
+    _answer(args, {"mappings": ids.as_rows(links)}, ids.render(links))
+    return exitcodes.OK
+
+
+def _ids_set(args: argparse.Namespace) -> int:
+    try:
+        with _app(_settings(args)) as app:
+            change = ids.set_link(app.store, args.type, args.erp_id, args.centra_id)
+    except IdConflict as exc:
+        return _fail(exitcodes.CONFIG, str(exc))
+    print(f"{args.type} {args.erp_id} -> {args.centra_id} ({change})")
+    return exitcodes.OK
+
+
+def _ids_remove(args: argparse.Namespace) -> int:
+    try:
+        with _app(_settings(args)) as app:
+            removed = ids.remove(app.store, args.type, args.erp_id)
+    except LookupError as exc:
+        return _fail(exitcodes.CONFIG, str(exc.args[0]))
+    print(f"removed {removed.entity_type} {removed.erp_id} -> {removed.centra_id}")
+    return exitcodes.OK
+
+
+def _ids_import(args: argparse.Namespace) -> int:
+    try:
+        with _app(_settings(args)) as app:
+            counts = ids.import_csv(app.store, args.file)
+    except ValueError as exc:
+        for line in str(exc).splitlines()[:-1]:
+            print(f"centra-bridge: {line}", file=sys.stderr)
+        return _fail(exitcodes.CONFIG, str(exc).splitlines()[-1])
+    except IdConflict as exc:
+        return _fail(exitcodes.CONFIG, str(exc))
+    print("imported: " + " ".join(f"{k}={counts[k]}" for k in ("added", "linked", "unchanged")))
+    return exitcodes.OK
+
+
+def _ids_export(args: argparse.Namespace) -> int:
+    with _app(_settings(args)) as app:
+        text = ids.export_csv(app.store, args.type)
+    if args.file is None:
+        print(text, end="")
+    else:
+        args.file.write_text(text, encoding="utf-8")
+    return exitcodes.OK

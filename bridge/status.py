@@ -9,8 +9,12 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from bridge.store import events as repo
+from bridge.store import outbox as outbox_repo
 from bridge.store import state
 from bridge.store.models import EventStatus, IdMapping, OutboxRecord, StoredEvent
+
+#: Failed or dead outbox records listed by ``status``, oldest first.
+TROUBLED_SHOWN = 10
 
 
 def report(session: Session, now: datetime | None = None) -> dict[str, Any]:
@@ -44,7 +48,12 @@ def report(session: Session, now: datetime | None = None) -> dict[str, Any]:
             "last_received_at": last_received.isoformat() if last_received else None,
             "oldest_failed": _failed(oldest_failed),
         },
-        "outbox": {"total": sum(outbox.values()), "by_status": outbox},
+        "outbox": {
+            "total": sum(outbox.values()),
+            "by_status": outbox,
+            # The oldest failed and dead records, each with Centra's own messages.
+            "troubled": outbox_repo.troubled(session, TROUBLED_SHOWN),
+        },
         "id_map": {"total": session.scalar(select(func.count()).select_from(IdMapping)) or 0},
         "poll": _poll(state.poll_state(session), now),
     }
@@ -108,6 +117,12 @@ def render(data: dict[str, Any]) -> str:
     outbox = data["outbox"]
     lines.append(f"outbox             {outbox['total']}")
     lines += [f"  {status:<16} {count}" for status, count in sorted(outbox["by_status"].items())]
+    lines += [
+        f"  #{record['id']} {record['type']} {record['erp_id']} ({record['status']}, "
+        f"{record['attempts']} attempts, {record['source'] or '-'}): "
+        f"{'; '.join(record['errors']) or record['last_error']}"
+        for record in outbox.get("troubled", [])
+    ]
     lines.append(f"id map             {data['id_map']['total']}")
     return "\n".join(lines)
 

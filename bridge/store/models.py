@@ -71,6 +71,17 @@ class EventStatus(StrEnum):
 PENDING = (EventStatus.NEW, EventStatus.FAILED)
 
 
+class OutboxStatus(StrEnum):
+    """Where an ERP update is; ``queued`` and ``failed`` ones are sent when due."""
+
+    QUEUED = "queued"
+    SENT = "sent"
+    #: Centra said no (``success=false``) or could not be reached; tried again after a back-off.
+    FAILED = "failed"
+    #: Out of attempts, or refused for good; ``push --retry`` queues it again.
+    DEAD = "dead"
+
+
 class CentraResponse(Base):
     """An events_Get answer body exactly as Centra sent it, kept for audit and support."""
 
@@ -122,7 +133,8 @@ class IdMapping(Base):
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     entity_type: Mapped[str] = mapped_column(String(32))
-    erp_id: Mapped[str] = mapped_column(ID)
+    #: None for a Centra id seen in an event that no ERP id is linked to yet.
+    erp_id: Mapped[str | None] = mapped_column(ID)
     centra_id: Mapped[str] = mapped_column(ID)
     #: "erp", "centra" or "manual": who made this mapping known.
     origin: Mapped[str] = mapped_column(String(16))
@@ -134,11 +146,18 @@ class OutboxRecord(Base):
     """One ERP update waiting for, or answered by, Centra."""
 
     __tablename__ = "outbox"
-    __table_args__ = (Index("ix_outbox_status_next_attempt_at", "status", "next_attempt_at"),)
+    __table_args__ = (
+        Index("ix_outbox_status_next_attempt_at", "status", "next_attempt_at"),
+        Index("ix_outbox_entity_type_erp_id", "entity_type", "erp_id"),
+        Index("ix_outbox_entity_type_centra_id", "entity_type", "centra_id"),
+        Index("ix_outbox_input_key", "input_key"),
+    )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     entity_type: Mapped[str] = mapped_column(String(32))
     erp_id: Mapped[str] = mapped_column(ID)
+    #: The id the record was last sent under (the ERP id translated through the id map).
+    centra_id: Mapped[str | None] = mapped_column(ID)
     fields: Mapped[dict[str, Any]] = mapped_column(JSON)
     status: Mapped[str] = mapped_column(String(16))
     attempts: Mapped[int] = mapped_column(Integer, default=0)
@@ -146,6 +165,12 @@ class OutboxRecord(Base):
     notices: Mapped[list[str]] = mapped_column(JSON, default=list)
     last_error: Mapped[str | None] = mapped_column(Text)
     source: Mapped[str | None] = mapped_column(Text)
+    #: Names the input (a drop-directory file) the record came from, so it is queued once.
+    input_key: Mapped[str | None] = mapped_column(String(255))
+    #: Centra's ``X-Centra-Request-ID`` of the last answer, for support cases.
+    request_id: Mapped[str | None] = mapped_column(String(128))
+    #: The first Centra event that showed this push back (not delivered if that was all it did).
+    echo_event_id: Mapped[str | None] = mapped_column(ID)
     created_at: Mapped[datetime] = mapped_column(UtcDateTime)
     next_attempt_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
     sent_at: Mapped[datetime | None] = mapped_column(UtcDateTime)

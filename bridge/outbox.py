@@ -1,0 +1,258 @@
+"""ERP updates to Centra: stored first, ids translated, sent in batches, every answer recorded.
+
+Every record is committed to the ``outbox`` table before anything is sent, and stays
+``queued`` or ``failed`` until Centra's answer for it is committed, so a crash at any moment
+loses nothing; a record whose answer was lost is sent again, which Centra's upserts absorb.
+
+How one answer maps to the records of a batch (Centra answers one ``result`` per call):
+
+* ``success=true``: every record of the batch is ``sent``; the call's notices are kept on each.
+* ``success=false``, or a Fault or unreadable answer: a batch of several is sent again one
+  record per call, so each record gets its own answer; a single record is ``failed`` with
+  Centra's messages and tried again after a back-off; after ``max_attempts`` it is ``dead``.
+* Centra unreachable (``CentraUnavailable``): the batch counts a failed attempt with back-off
+  and the push stops; the next one tries again.
+* A refused login raises ``CentraAuthError`` and leaves the records as they were.
+
+Records of one object go out in the order they were queued: a record waits while an older one
+for the same object is pending, so a retry never overwrites a newer update.
+"""
+
+from __future__ import annotations
+
+import random
+import threading
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+import structlog
+
+from bridge.centra.client import CentraClient
+from bridge.centra.errors import CentraAuthError, CentraError, CentraUnavailable
+from bridge.centra.flavors import MAIN_WSDL, wsdl_dir
+from bridge.centra.records import UpdateResult
+from bridge.centra.schema import Schema, load_schema
+from bridge.config import OutboxSettings
+from bridge.dropdir import DropDirectory, DropReport
+from bridge.erp_input import WRAPPERS, ErpRecord, check_records
+from bridge.handlers.base import utcnow
+from bridge.idmap import IdConflict
+from bridge.retry import RetryPolicy
+from bridge.store import Store
+from bridge.store import idmap as idmap_repo
+from bridge.store import outbox as repo
+from bridge.store.models import OutboxRecord, OutboxStatus
+
+log = structlog.get_logger(__name__)
+
+#: Stored error texts are cut here.
+MAX_ERROR_CHARS = 2000
+
+
+def queue_updates(
+    store: Store,
+    records: Iterable[Mapping[str, Any]],
+    *,
+    source: str = "api",
+    schema: Schema | None = None,
+) -> list[int]:
+    """The Python API: check ``records`` (dicts shaped like one JSON line each) and queue them.
+
+    All or nothing: ``bridge.erp_input.InputError`` lists every bad record and nothing is
+    queued. Returns the outbox ids; the daemon's push job (or ``centra-bridge push``) sends them.
+    """
+    checked = check_records(records, source, schema or load_schema(wsdl_dir() / MAIN_WSDL))
+    with store.transaction() as session:
+        return repo.add_records(session, checked, utcnow())
+
+
+def queue_checked(store: Store, records: list[ErpRecord], input_key: str | None = None
+                  ) -> list[int]:
+    """Queue records already checked (``push FILE``, the drop directory) in one transaction."""
+    with store.transaction() as session:
+        return repo.add_records(session, records, utcnow(), input_key)
+
+
+@dataclass(frozen=True, slots=True)
+class Prepared:
+    """One outbox record ready to go: its payload carries the id Centra knows."""
+
+    outbox_id: int
+    entity_type: str
+    erp_id: str
+    centra_id: str
+    #: False when the ERP id went unmapped and is sent as-is (registered once Centra accepts).
+    mapped: bool
+    payload: dict[str, Any]
+
+
+@dataclass(slots=True)
+class PushReport:
+    """What one push did, for the summary line, ``--json`` and the exit code."""
+
+    #: Drop-directory files picked up and the records queued from them.
+    files: int = 0
+    queued: int = 0
+    failed_files: list[str] = field(default_factory=list)
+    sent: int = 0
+    failed: int = 0
+    dead: int = 0
+    calls: int = 0
+    #: Why the push stopped before everything due was sent ("" when it was not).
+    stopped: str = ""
+    failed_ids: list[int] = field(default_factory=list)
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"files": self.files, "queued": self.queued, "failed_files": self.failed_files,
+                "sent": self.sent, "failed": self.failed, "dead": self.dead,
+                "calls": self.calls, "stopped": self.stopped}
+
+    def summary(self) -> str:
+        head = "pushed" if not self.stopped else f"stopped ({self.stopped})"
+        picked = f"files={self.files} " if self.files else ""
+        rejected = f" rejected={','.join(self.failed_files)}" if self.failed_files else ""
+        return (f"{head}: {picked}queued={self.queued} sent={self.sent} failed={self.failed} "
+                f"dead={self.dead} calls={self.calls}{rejected}")
+
+    @property
+    def ok(self) -> bool:
+        return not (self.failed or self.dead or self.stopped or self.failed_files)
+
+
+def prepare(session: Any, row: OutboxRecord) -> Prepared:
+    """The record with its id translated through the id map (IdConflict if it cannot be)."""
+    centra_id, mapped = idmap_repo.translate(session, row.entity_type, row.erp_id)
+    return Prepared(row.id, row.entity_type, row.erp_id, centra_id, mapped,
+                    {**row.fields, "id": centra_id})
+
+
+class Outbox:
+    """Sends due outbox records to Centra and records each answer."""
+
+    def __init__(
+        self,
+        store: Store,
+        client: CentraClient,
+        settings: OutboxSettings,
+        *,
+        rng: random.Random | None = None,
+        clock: Callable[[], datetime] = utcnow,
+    ) -> None:
+        self.store = store
+        self.client = client
+        self.settings = settings
+        self.policy = RetryPolicy(base_s=settings.retry_base_s, max_s=settings.retry_max_s,
+                                  max_attempts=settings.max_attempts)
+        self._rng = rng or random.Random()
+        self._clock = clock
+
+    def push_job(self, stop: threading.Event | None = None) -> PushReport:
+        """One tick of the daemon: pick up the drop directory (if set), then push what is due."""
+        picked = DropReport()
+        if self.settings.directory is not None:
+            schema = load_schema(self.client.flavor.wsdl_path)
+            picked = DropDirectory(self.settings.directory, self.store, schema).pick_up(stop)
+        report = self.push_due(stop)
+        report.files, report.queued = picked.files, picked.records
+        report.failed_files = picked.failed_files
+        return report
+
+    def push_due(self, stop: threading.Event | None = None) -> PushReport:
+        """Send every due record, one batch per call, until none is due or ``stop`` is set.
+
+        Records that fail now come due again after their back-off, so one run ends.
+        """
+        report = PushReport()
+        while not report.stopped:
+            if stop is not None and stop.is_set():
+                report.stopped = "shutdown requested"
+                break
+            due, batches = self._next_batches(report)
+            if not due:
+                break
+            for batch in batches:
+                self._send(batch, report)
+                if report.stopped:
+                    break
+        log.info("outbox pushed", **report.as_dict())
+        return report
+
+    def _next_batches(self, report: PushReport) -> tuple[int, list[list[Prepared]]]:
+        """How many records were due, and those that can go grouped per entity type (one call
+        each); a record whose id cannot be translated goes dead on the spot."""
+        batches: dict[str, list[Prepared]] = {}
+        with self.store.transaction() as session:
+            due = repo.due_records(session, self._clock(), self.settings.batch_size)
+            for row in due:
+                try:
+                    prepared = prepare(session, row)
+                except IdConflict as exc:
+                    repo.mark_failed(row, str(exc), None)
+                    report.dead += 1
+                    log.warning("outbox record refused", outbox_id=row.id, error=str(exc))
+                    continue
+                batches.setdefault(row.entity_type, []).append(prepared)
+        return len(due), list(batches.values())
+
+    def _send(self, batch: list[Prepared], report: PushReport) -> None:
+        wrapper = WRAPPERS[batch[0].entity_type]
+        report.calls += 1
+        try:
+            result = self.client.update(wrapper, [item.payload for item in batch])
+        except CentraAuthError:
+            raise
+        except CentraUnavailable as exc:
+            self._record_failures(batch, report, f"Centra unreachable: {exc}")
+            report.stopped = "Centra unreachable"
+            return
+        except (CentraError, ValueError) as exc:
+            result = UpdateResult(success=False, errors=[f"{type(exc).__name__}: {exc}"],
+                                  request_id=getattr(exc, "request_id", None))
+        if result.success:
+            self._record_sent(batch, result, report)
+        elif len(batch) > 1:
+            log.info("batch refused; sending its records one by one", records=len(batch),
+                     request_id=result.request_id)
+            for item in batch:
+                self._send([item], report)
+        else:
+            self._record_failures(batch, report, "; ".join(result.errors) or "success=false",
+                                  result)
+
+    def _record_sent(self, batch: list[Prepared], result: UpdateResult,
+                     report: PushReport) -> None:
+        now = self._clock()
+        with self.store.transaction() as session:
+            for item in batch:
+                repo.mark_sent(session.get_one(OutboxRecord, item.outbox_id), result,
+                               item.centra_id, now)
+                if not item.mapped:
+                    idmap_repo.register_sent(session, item.entity_type, item.erp_id, now)
+        report.sent += len(batch)
+
+    def _record_failures(self, batch: list[Prepared], report: PushReport, error: str,
+                         result: UpdateResult | None = None) -> None:
+        now = self._clock()
+        with self.store.transaction() as session:
+            for item in batch:
+                row = session.get_one(OutboxRecord, item.outbox_id)
+                attempts = row.attempts + 1
+                retry_at = None if self.policy.exhausted(attempts) else now + timedelta(
+                    seconds=self.policy.delay_s(attempts, self._rng))
+                repo.mark_failed(
+                    row, error[:MAX_ERROR_CHARS], retry_at,
+                    errors=result.errors if result else (),
+                    notices=result.notices if result else (),
+                    request_id=result.request_id if result else None,
+                    centra_id=item.centra_id,
+                )
+                if row.status == OutboxStatus.DEAD:
+                    report.dead += 1
+                else:
+                    report.failed += 1
+                report.failed_ids.append(item.outbox_id)
+                log.warning("outbox record failed", outbox_id=item.outbox_id,
+                            entity_type=item.entity_type, erp_id=item.erp_id,
+                            status=row.status, attempts=row.attempts, error=row.last_error)

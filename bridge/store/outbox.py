@@ -1,0 +1,162 @@
+"""Outbox transitions, one function per transition, each run inside the caller's transaction."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import exists, func, select, update
+from sqlalchemy.orm import Session, aliased
+
+from bridge.centra.records import UpdateResult
+from bridge.erp_input import ErpRecord
+from bridge.store.models import OutboxRecord, OutboxStatus
+
+#: Statuses of records that still wait for Centra.
+PENDING = (OutboxStatus.QUEUED, OutboxStatus.FAILED)
+
+
+def add_records(
+    session: Session, records: Iterable[ErpRecord], now: datetime, input_key: str | None = None
+) -> list[int]:
+    """Queue ``records`` in the given order; returns their outbox ids."""
+    rows = [
+        OutboxRecord(
+            entity_type=record.entity_type, erp_id=record.erp_id, fields=record.fields,
+            status=OutboxStatus.QUEUED, attempts=0, errors=[], notices=[],
+            source=record.source or None, input_key=input_key, created_at=now,
+            next_attempt_at=now,
+        )
+        for record in records
+    ]
+    session.add_all(rows)
+    session.flush()
+    return [row.id for row in rows]
+
+
+def input_queued(session: Session, input_key: str) -> bool:
+    """Whether records from this input were queued already (a pick-up that crashed midway)."""
+    return bool(session.scalar(select(exists().where(OutboxRecord.input_key == input_key))))
+
+
+def due_records(session: Session, now: datetime, limit: int) -> list[OutboxRecord]:
+    """Records to send now, oldest first: queued or failed ones whose back-off has passed.
+
+    A record waits while an older record for the same object is still pending, so updates
+    reach Centra in the order the ERP made them and a retried old one never overwrites a
+    newer one.
+    """
+    older = aliased(OutboxRecord)
+    blocked = exists().where(
+        older.entity_type == OutboxRecord.entity_type,
+        older.erp_id == OutboxRecord.erp_id,
+        older.id < OutboxRecord.id,
+        older.status.in_(PENDING),
+    )
+    return list(
+        session.scalars(
+            select(OutboxRecord)
+            .where(OutboxRecord.status.in_(PENDING), OutboxRecord.next_attempt_at <= now)
+            .where(~blocked)
+            .order_by(OutboxRecord.id)
+            .limit(limit)
+        )
+    )
+
+
+def mark_sent(row: OutboxRecord, result: UpdateResult, centra_id: str, now: datetime) -> None:
+    """Centra accepted the record (its notices kept, the errors of earlier tries cleared)."""
+    row.status = OutboxStatus.SENT
+    row.attempts += 1
+    row.centra_id = centra_id
+    row.errors = list(result.errors)
+    row.notices = list(result.notices)
+    row.request_id = result.request_id
+    row.last_error = None
+    row.next_attempt_at = None
+    row.sent_at = now
+
+
+def mark_failed(
+    row: OutboxRecord,
+    error: str,
+    retry_at: datetime | None,
+    *,
+    errors: Sequence[str] = (),
+    notices: Sequence[str] = (),
+    request_id: str | None = None,
+    centra_id: str | None = None,
+) -> None:
+    """Count a failed attempt; ``retry_at`` None means none are left: the record is dead."""
+    row.attempts += 1
+    row.status = OutboxStatus.FAILED if retry_at is not None else OutboxStatus.DEAD
+    row.errors = list(errors)
+    row.notices = list(notices)
+    row.last_error = error
+    row.request_id = request_id
+    row.next_attempt_at = retry_at
+    if centra_id is not None:
+        row.centra_id = centra_id
+
+
+def requeue(session: Session, statuses: Sequence[str], now: datetime,
+            ids: Sequence[int] = ()) -> int:
+    """Make failed or dead records due now, attempts reset (``push --retry``)."""
+    query = update(OutboxRecord).where(OutboxRecord.status.in_(statuses))
+    if ids:
+        query = query.where(OutboxRecord.id.in_(ids))
+    result = session.execute(
+        query.values(status=OutboxStatus.QUEUED, attempts=0, next_attempt_at=now)
+    )
+    return int(getattr(result, "rowcount", 0) or 0)
+
+
+def count_by_status(session: Session) -> dict[str, int]:
+    rows = session.execute(
+        select(OutboxRecord.status, func.count()).group_by(OutboxRecord.status)
+    ).all()
+    return {status: count for status, count in rows}
+
+
+def troubled(session: Session, limit: int) -> list[dict[str, Any]]:
+    """Failed and dead records, oldest first, with Centra's messages (for ``status``)."""
+    rows = session.scalars(
+        select(OutboxRecord)
+        .where(OutboxRecord.status.in_((OutboxStatus.FAILED, OutboxStatus.DEAD)))
+        .order_by(OutboxRecord.id)
+        .limit(limit)
+    )
+    return [
+        {
+            "id": row.id,
+            "type": row.entity_type,
+            "erp_id": row.erp_id,
+            "status": row.status,
+            "attempts": row.attempts,
+            "errors": row.errors,
+            "last_error": row.last_error,
+            "source": row.source,
+            "request_id": row.request_id,
+            "next_attempt_at": row.next_attempt_at.isoformat() if row.next_attempt_at else None,
+        }
+        for row in rows
+    ]
+
+
+def unechoed(session: Session, entity_type: str, centra_id: str, since: datetime
+             ) -> list[OutboxRecord]:
+    """Records sent to this object since ``since`` whose echo has not been seen, oldest first."""
+    return list(
+        session.scalars(
+            select(OutboxRecord)
+            .where(
+                OutboxRecord.entity_type == entity_type,
+                OutboxRecord.centra_id == centra_id,
+                OutboxRecord.status == OutboxStatus.SENT,
+                OutboxRecord.echo_event_id.is_(None),
+                OutboxRecord.sent_at >= since,
+            )
+            .order_by(OutboxRecord.id)
+        )
+    )
