@@ -11,6 +11,8 @@ from sqlalchemy.engine import make_url
 
 #: How long a writer waits for another before SQLite gives up (milliseconds).
 SQLITE_BUSY_TIMEOUT_MS = 10_000
+#: Execution option marking a transaction that only reads.
+READ_ONLY = "centra_bridge_read_only"
 
 
 def make_engine(url: str) -> Engine:
@@ -52,8 +54,12 @@ def _sqlite_engine(url: str, database: str | None) -> Engine:
     @event.listens_for(engine, "begin")
     def _on_begin(connection: Any) -> None:
         # IMMEDIATE takes the write lock up front, so busy_timeout applies instead of an
-        # instant "database is locked" when a reader later wants to write.
-        connection.exec_driver_sql("BEGIN IMMEDIATE")
+        # instant "database is locked" when a reader later wants to write. Readers (WAL)
+        # take no lock at all, so `status` never waits for a handler's transaction.
+        if connection.get_execution_options().get(READ_ONLY):
+            connection.exec_driver_sql("BEGIN")
+        else:
+            connection.exec_driver_sql("BEGIN IMMEDIATE")
 
     return engine
 

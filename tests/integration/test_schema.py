@@ -3,13 +3,17 @@
 from __future__ import annotations
 
 import stat
+from datetime import UTC, datetime
 from pathlib import Path
 
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
+from sqlalchemy import func, select
 
 from bridge.store import Store, schema
-from bridge.store.models import Base
+from bridge.store.models import Base, IdMapping
+
+NOW = datetime(2026, 11, 26, tzinfo=UTC)
 
 
 def test_migrations_match_models(database_url: str) -> None:
@@ -30,3 +34,27 @@ def test_sqlite_file_is_private(tmp_path: Path) -> None:
     path = tmp_path / "state" / "bridge.db"
     Store.open(f"sqlite:///{path}").close()
     assert stat.S_IMODE(path.stat().st_mode) == 0o600
+
+
+def test_reading_does_not_wait_for_a_writer(tmp_path: Path) -> None:
+    """While a handler's transaction holds SQLite's write lock, status can still read."""
+    store = Store.open(f"sqlite:///{tmp_path / 'bridge.db'}")
+    try:
+        with store.transaction() as writer:
+            writer.add(
+                IdMapping(
+                    entity_type="customer",
+                    erp_id="C1",
+                    centra_id="1",
+                    origin="erp",
+                    created_at=NOW,
+                    updated_at=NOW,
+                )
+            )
+            writer.flush()
+            with store.reading() as reader:
+                assert reader.scalar(select(func.count()).select_from(IdMapping)) == 0
+        with store.reading() as reader:
+            assert reader.scalar(select(func.count()).select_from(IdMapping)) == 1
+    finally:
+        store.close()
