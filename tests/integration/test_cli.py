@@ -150,6 +150,8 @@ def test_crash_between_commit_and_acknowledge(tmp_path: Path, simulator: Simulat
     )
     try:
         assert done_arrived.wait(30), "the child never reached events_Done"
+        process_list_entry = Path(f"/proc/{child.pid}/cmdline").read_bytes()
+        assert PASSWORD.encode() not in process_list_entry, "the password is not in `ps`"
         child.send_signal(signal.SIGKILL)
         child.wait(10)
     finally:
