@@ -24,6 +24,7 @@ from bridge import config as config_module
 from bridge import logging as bridge_logging
 from bridge import status as status_module
 from bridge.app import App
+from bridge.bench.cli import add_bench_command
 from bridge.centra.errors import CentraAuthError, CentraError, CentraUnavailable
 from bridge.config import EVENT_TYPES, ConfigError, Settings
 from bridge.demo import DEFAULT_DATABASE, run_demo
@@ -161,6 +162,7 @@ def _parser() -> argparse.ArgumentParser:
         help=f"a new SQLite file (default: {DEFAULT_DATABASE}, replaced on each run)",
     )
     demo.set_defaults(run=_demo)
+    add_bench_command(commands)
     _erp_commands(commands)
     return parser
 

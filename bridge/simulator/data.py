@@ -144,13 +144,15 @@ class Generator:
         if len(self._open) < _MIN_OPEN_ORDERS:
             self._retail_order()
             return
-        order = self.rng.choice(self._open)
+        # By position: list.remove would compare whole orders field by field, O(open orders).
+        index = self.rng.randrange(len(self._open))
+        order = self._open[index]
         if not advance(order, self.rng, self.clock):
-            self._open.remove(order)
+            del self._open[index]
             self._retail_order()
             return
         if not order.steps:
-            self._open.remove(order)
+            del self._open[index]
         if order.status == "completed":
             self._to_invoice.extend((order, shipment) for shipment in order.shipments)
         self._emit("order", order.number, order_payload(order))

@@ -1,0 +1,180 @@
+"""The bridge's own drain, measured, and the floor: lxml plus raw inserts over the same bytes.
+
+The bridge runs as in production (``App`` with its store, handlers and Centra client); a client
+subclass writes each answer's bytes to a capture file, which the floor reads back, so both work
+on the very same response bytes.
+"""
+
+from __future__ import annotations
+
+import struct
+import time
+from collections import Counter
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import BinaryIO
+
+from lxml import etree
+
+from bridge.app import App, retry_policy
+from bridge.bench.naive import open_sqlite
+from bridge.centra.client import CentraClient
+from bridge.centra.records import EventPage, UpdateResult
+from bridge.config import CentraSettings, DatabaseSettings, Secret, Settings
+from bridge.handlers.dispatch import Dispatcher
+from bridge.inbox import PAGE_SIZE, Inbox
+
+_LENGTH = struct.Struct(">Q")
+_SOAP_BODY = "{http://schemas.xmlsoap.org/soap/envelope/}Body"
+
+
+def peak_rss_mb() -> float:
+    """This process's peak resident set so far (VmHWM), in MB."""
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) / 1024
+    import resource
+
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+@dataclass
+class BridgeRun:
+    """What the bridge's drain did and what it cost, CPU split by stage."""
+
+    events: int = 0
+    pages: int = 0
+    seconds: float = 0.0
+    cpu_s: float = 0.0
+    fetch_cpu_s: float = 0.0
+    acknowledge_cpu_s: float = 0.0
+    handle_cpu_s: float = 0.0
+    calls: dict[str, int] = field(default_factory=dict)
+    outcomes: dict[str, int] = field(default_factory=dict)
+    #: Peak RSS once ``checkpoint_events`` had been stored, and at the end.
+    checkpoint_events: int = 0
+    rss_checkpoint_mb: float = 0.0
+    rss_end_mb: float = 0.0
+
+    @property
+    def store_cpu_s(self) -> float:
+        """Everything else in the drain: storing pages, the inbox's own bookkeeping."""
+        return self.cpu_s - self.fetch_cpu_s - self.acknowledge_cpu_s - self.handle_cpu_s
+
+
+class _MeasuredClient(CentraClient):
+    """The real client; also captures each page's bytes and notes CPU and memory per stage."""
+
+    def __init__(self, settings: CentraSettings, capture: BinaryIO, run: BridgeRun) -> None:
+        super().__init__(settings)
+        self._capture = capture
+        self._run = run
+
+    def get_events(self, event_type: str | None = None,
+                   markets: Sequence[str] | None = None) -> EventPage:
+        if not self._run.rss_checkpoint_mb and self._run.events >= self._run.checkpoint_events:
+            self._run.rss_checkpoint_mb = peak_rss_mb()
+        started = time.process_time()
+        page = super().get_events(event_type, markets)
+        self._run.fetch_cpu_s += time.process_time() - started
+        self._run.events += len(page.events)
+        self._run.pages += 1
+        if page.events:
+            self._capture.write(_LENGTH.pack(len(page.raw)))
+            self._capture.write(page.raw)
+        return page
+
+    def events_done(self, event_ids: Sequence[str]) -> UpdateResult:
+        started = time.process_time()
+        try:
+            return super().events_done(event_ids)
+        finally:
+            self._run.acknowledge_cpu_s += time.process_time() - started
+
+
+class _MeasuredDispatcher(Dispatcher):
+    """The real dispatcher; notes the CPU its runs take."""
+
+    measured_cpu_s = 0.0
+
+    def run(self, seqs: Iterable[int], *, replay: bool = False) -> Counter[str]:
+        started = time.process_time()
+        try:
+            return super().run(seqs, replay=replay)
+        finally:
+            self.measured_cpu_s += time.process_time() - started
+
+
+def run_bridge(url: str, username: str, password: str, database: Path, capture: Path,
+               checkpoint_events: int) -> BridgeRun:
+    """Drain the simulator at ``url`` with the bridge into a fresh SQLite file."""
+    settings = Settings(
+        centra=CentraSettings(endpoint=url, username=username, password=Secret(password)),
+        database=DatabaseSettings(url=f"sqlite:///{database}"),
+        source="<bench>",
+    )
+    run = BridgeRun(checkpoint_events=checkpoint_events)
+    app = App.open(settings)
+    base = app.dispatcher
+    dispatcher = _MeasuredDispatcher(base.store, base.registry, base.policy)
+    try:
+        with capture.open("wb") as sink:
+            client = _MeasuredClient(settings.centra, sink, run)
+            inbox = Inbox(client, app.store, dispatcher, retry_policy(settings.centra))
+            started, cpu_started = time.perf_counter(), time.process_time()
+            report = inbox.drain()
+            run.cpu_s = time.process_time() - cpu_started
+            run.seconds = time.perf_counter() - started
+            client.close()
+    finally:
+        app.close()
+    run.handle_cpu_s = dispatcher.measured_cpu_s
+    run.calls = dict(client.calls)
+    run.outcomes = {key: value for key, value in report.outcomes.items() if value}
+    run.rss_end_mb = peak_rss_mb()
+    run.rss_checkpoint_mb = run.rss_checkpoint_mb or run.rss_end_mb
+    return run
+
+
+@dataclass(frozen=True, slots=True)
+class FloorRun:
+    """lxml parse of every captured page plus raw inserts, one transaction per page."""
+
+    events: int
+    cpu_s: float
+
+
+def captured_pages(capture: Path) -> Iterator[bytes]:
+    with capture.open("rb") as source:
+        while header := source.read(_LENGTH.size):
+            yield source.read(_LENGTH.unpack(header)[0])
+
+
+def run_floor(capture: Path, database: Path) -> FloorRun:
+    """The least any correct bridge does with the pages: parse them and store each event."""
+    db = open_sqlite(database)
+    parser = etree.XMLParser(resolve_entities=False, no_network=True, load_dtd=False)
+    events = 0
+    cpu_s = 0.0
+    try:
+        for raw in captured_pages(capture):
+            started = time.process_time()
+            rows = [(event[0].text, event[1].text, etree.tostring(event, encoding="unicode"))
+                    for event in _page_events(etree.fromstring(raw, parser))]
+            db.execute("BEGIN IMMEDIATE")
+            db.executemany("INSERT INTO events (event_id, type, payload) VALUES (?, ?, ?)"
+                           " ON CONFLICT (event_id) DO NOTHING", rows)
+            db.execute("COMMIT")
+            cpu_s += time.process_time() - started
+            events += len(rows)
+    finally:
+        db.close()
+    return FloorRun(events=events, cpu_s=cpu_s)
+
+
+def _page_events(envelope: etree._Element) -> list[etree._Element]:
+    """``Envelope/Body/events_Get/events/event*`` (id and type are an event's first children)."""
+    body = next(child for child in envelope if child.tag == _SOAP_BODY)
+    events = body[0][0]
+    return list(events)[:PAGE_SIZE]

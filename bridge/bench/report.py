@@ -1,0 +1,192 @@
+"""The benchmark's answer: figures, the targets as ratios, and how both are printed."""
+
+from __future__ import annotations
+
+import math
+import os
+import platform
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+from bridge.bench.naive import NaiveRun
+from bridge.bench.phases import BridgeRun, FloorRun
+
+#: Target limits from the performance issue.
+MAX_CPU_VS_FLOOR = 3.0
+MIN_SPEEDUP_VS_NAIVE = 10.0
+MAX_RSS_GROWTH_MB = 50.0
+MAX_PUSH_VS_LXML = 3.0
+_PER = 1000
+
+
+@dataclass(frozen=True, slots=True)
+class Target:
+    """One target: ``measured`` compared with ``limit`` as ``kind`` says (max, min, equal)."""
+
+    name: str
+    measured: float
+    limit: float
+    kind: str
+    unit: str = ""
+
+    @property
+    def met(self) -> bool:
+        if self.kind == "max":
+            return self.measured <= self.limit
+        if self.kind == "min":
+            return self.measured >= self.limit
+        return self.measured == self.limit
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"name": self.name, "measured": round(self.measured, 3), "limit": self.limit,
+                "kind": self.kind, "unit": self.unit, "met": self.met}
+
+    def line(self) -> str:
+        words = {"max": "at most", "min": "at least", "equal": "exactly"}[self.kind]
+        return (f"  {'ok  ' if self.met else 'MISS'}  {self.name:<38} "
+                f"{_num(self.measured)}{self.unit:<3} ({words} {_num(self.limit)}{self.unit})")
+
+
+@dataclass(frozen=True, slots=True)
+class OutboxRun:
+    """Pushing records to Centra against building the same XML with lxml alone."""
+
+    records: int
+    push_cpu_s: float
+    lxml_cpu_s: float
+    calls: int
+    #: What was pushed: "outbox" (the bridge's outbox) or "client" (CentraClient batches).
+    path: str
+
+
+@dataclass
+class BenchReport:
+    """Everything one ``centra-bridge bench`` run measured."""
+
+    events: int
+    seed: int
+    bridge: BridgeRun
+    floor: FloorRun
+    naive: NaiveRun
+    outbox: OutboxRun | None = None
+    machine: dict[str, Any] = field(default_factory=lambda: machine())
+
+    def expected_calls(self) -> tuple[int, int]:
+        """events_Get and events_Done for the run: one each per page, and the final empty get."""
+        full, rest = divmod(self.bridge.events, 100)
+        return full + 1, full + (1 if rest else 0)
+
+    def targets(self) -> list[Target]:
+        bridge, floor, naive = self.bridge, self.floor, self.naive
+        gets, dones = self.expected_calls()
+        found = [
+            Target("bridge CPU per event vs floor", _ratio(bridge.cpu_s / max(bridge.events, 1),
+                   floor.cpu_s / max(floor.events, 1)), MAX_CPU_VS_FLOOR, "max", "x"),
+            Target("throughput vs naive client", _ratio(_rate(bridge), naive.events_per_s),
+                   MIN_SPEEDUP_VS_NAIVE, "min", "x"),
+            Target("events_Get calls (one per page)", bridge.calls.get("events_Get", 0), gets,
+                   "equal"),
+            Target("events_Done calls (one per page)", bridge.calls.get("events_Done", 0), dones,
+                   "equal"),
+            Target(f"peak RSS growth after {bridge.checkpoint_events} events",
+                   bridge.rss_end_mb - bridge.rss_checkpoint_mb, MAX_RSS_GROWTH_MB, "max", "MB"),
+        ]
+        if self.outbox is not None:
+            found.append(Target("outbox push CPU per record vs lxml",
+                                _ratio(self.outbox.push_cpu_s, self.outbox.lxml_cpu_s),
+                                MAX_PUSH_VS_LXML, "max", "x"))
+        return found
+
+    @property
+    def ok(self) -> bool:
+        return all(target.met for target in self.targets())
+
+    def as_dict(self) -> dict[str, Any]:
+        bridge = asdict(self.bridge)
+        bridge.update(events_per_s=round(_rate(self.bridge), 1),
+                      store_cpu_s=round(self.bridge.store_cpu_s, 3),
+                      cpu_s_per_1000=_per(self.bridge.cpu_s, self.bridge.events),
+                      rss_growth_mb=round(self.bridge.rss_end_mb - self.bridge.rss_checkpoint_mb,
+                                          1))
+        naive = asdict(self.naive) | {"events_per_s": round(self.naive.events_per_s, 1),
+                                      "cpu_s_per_1000": _per(self.naive.cpu_s, self.naive.events)}
+        floor = asdict(self.floor) | {"cpu_s_per_1000": _per(self.floor.cpu_s, self.floor.events)}
+        return {
+            "events": self.events, "seed": self.seed, "machine": self.machine,
+            "bridge": bridge, "floor": floor, "naive": naive,
+            "outbox": asdict(self.outbox) if self.outbox is not None else None,
+            "targets": [target.as_dict() for target in self.targets()], "ok": self.ok,
+        }
+
+    def render(self) -> str:
+        return "\n".join([*self._figures(), "", "targets", *(t.line() for t in self.targets())])
+
+    def _figures(self) -> list[str]:
+        b, f, n = self.bridge, self.floor, self.naive
+        lines = [
+            f"centra-bridge bench: {self.events:,} events, seed {self.seed}; "
+            f"{self.machine['cpu']}, {self.machine['cpus']} CPUs, Python {self.machine['python']}",
+            f"bridge  {_rate(b):>9,.0f} events/s  {_per(b.cpu_s, b.events):>7.3f} CPU s per 1,000"
+            f" events  peak RSS {b.rss_end_mb:.1f} MB ({b.rss_checkpoint_mb:.1f} MB after"
+            f" {b.checkpoint_events:,} events)",
+            "        CPU s per 1,000 events: "
+            f"fetch+parse {_per(b.fetch_cpu_s, b.events):.3f}  "
+            f"store {_per(b.store_cpu_s, b.events):.3f}  "
+            f"acknowledge {_per(b.acknowledge_cpu_s, b.events):.3f}  "
+            f"handlers {_per(b.handle_cpu_s, b.events):.3f}",
+            f"        SOAP calls: events_Get {b.calls.get('events_Get', 0)} "
+            f"({_per100(b.calls.get('events_Get', 0), b.events)} per 100 events), "
+            f"events_Done {b.calls.get('events_Done', 0)} "
+            f"({_per100(b.calls.get('events_Done', 0), b.events)} per 100 events)",
+            f"floor   {'':>9}           {_per(f.cpu_s, f.events):>7.3f} CPU s per 1,000 events"
+            "  (lxml parse + raw SQLite inserts, one transaction per page, same bytes)",
+            f"naive   {n.events_per_s:>9,.0f} events/s  {_per(n.cpu_s, n.events):>7.3f} CPU s per"
+            f" 1,000 events  (zeep objects, one events_Done and commit per event;"
+            f" {n.events:,} events)",
+        ]
+        if self.outbox is not None:
+            o = self.outbox
+            lines.append(
+                f"outbox  {o.records:,} records in {o.calls} calls via {o.path}: "
+                f"{_per(o.push_cpu_s, o.records):.3f} CPU s per 1,000 records; lxml alone "
+                f"{_per(o.lxml_cpu_s, o.records):.3f}")
+        return lines
+
+
+def machine() -> dict[str, Any]:
+    """What the figures were measured on."""
+    return {"cpu": _cpu_model(), "cpus": os.cpu_count(), "system": platform.platform(),
+            "python": platform.python_version()}
+
+
+def _cpu_model() -> str:
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.machine()
+
+
+def _rate(run: BridgeRun) -> float:
+    return run.events / run.seconds if run.seconds else 0.0
+
+
+def _ratio(numerator: float, denominator: float) -> float:
+    return numerator / denominator if denominator else float("inf")
+
+
+def _per(seconds: float, count: int) -> float:
+    return round(seconds / count * _PER, 4) if count else 0.0
+
+
+def _per100(calls: int, events: int) -> str:
+    return f"{calls / events * 100:.2f}" if events else "-"
+
+
+def _num(value: float) -> str:
+    if not math.isfinite(value):
+        return str(value)
+    return f"{value:,.0f}" if value == int(value) else f"{value:,.2f}"

@@ -1,0 +1,98 @@
+"""``centra-bridge bench`` on a small run: the report's shape and the SOAP calls, never times."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from bridge import exitcodes
+from bridge.bench import BenchOptions, BenchReport, run_bench
+from bridge.bench.report import Target
+from bridge.bench.simproc import SimulatorProcess, ToppedUpQueue
+from bridge.cli import main
+from bridge.simulator import Simulator
+
+
+@pytest.fixture(scope="module")
+def report() -> BenchReport:
+    """One small bench for the whole module: 250 events, the naive client on 60."""
+    return run_bench(BenchOptions(events=250, naive_events=60, outbox_records=120))
+
+
+def test_bridge_drains_every_event_in_pages_of_100(report: BenchReport) -> None:
+    """Three pages: one events_Get each plus the final empty one, one events_Done each."""
+    assert report.bridge.events == 250
+    assert report.bridge.calls["events_Get"] == 3
+    assert report.bridge.calls["events_Done"] == 3
+    assert report.expected_calls() == (3, 3)
+    assert sum(report.bridge.outcomes.values()) == 250
+
+
+def test_floor_and_naive_work_on_the_same_events(report: BenchReport) -> None:
+    """The floor re-reads all 250 captured events; the naive client acknowledges one by one."""
+    assert report.floor.events == 250
+    assert report.naive.events == 60
+    assert report.naive.events_done == 60
+    assert report.naive.events_get == 2
+
+
+def test_targets_cover_the_issue(report: BenchReport) -> None:
+    """Every target is reported with its limit; call counts are exact and met."""
+    targets = {target.name: target for target in report.targets()}
+    assert len(targets) == 6
+    calls = [target for name, target in targets.items() if "calls" in name]
+    assert [target.met for target in calls] == [True, True]
+    assert all(target.measured >= 0 for target in targets.values())
+
+
+def test_json_and_text_carry_the_same_figures(report: BenchReport) -> None:
+    """``--json`` is valid JSON with every section; the text names each target."""
+    data = json.loads(json.dumps(report.as_dict()))
+    assert {"machine", "bridge", "floor", "naive", "outbox", "targets", "ok"} <= set(data)
+    assert data["bridge"]["calls"] == {"events_Get": 3, "events_Done": 3}
+    assert data["ok"] == all(target["met"] for target in data["targets"])
+    text = report.render()
+    for target in data["targets"]:
+        assert target["name"] in text
+
+
+def test_cli_check_exit_code_follows_the_targets(capsys: pytest.CaptureFixture[str]) -> None:
+    """``bench --check --json``: exit 0 exactly when every target is met."""
+    code = main(["bench", "--events", "120", "--naive-events", "20", "--outbox-records", "0",
+                 "--check", "--json"])
+    data = json.loads(capsys.readouterr().out)
+    assert data["bridge"]["events"] == 120
+    assert data["outbox"] is None
+    assert code == (exitcodes.OK if data["ok"] else exitcodes.PARTIAL)
+
+
+def test_topped_up_queue_never_shows_a_short_page() -> None:
+    """The simulator queues a window ahead at every events_Get, up to the total and no further."""
+    with Simulator(seed=3) as sim:
+        queue = ToppedUpQueue(sim, total=250)
+        queue.top_up(minimum=100, target=120)
+        assert len(sim.queue()) == 120
+        sim.faults.append(queue.before_request)
+        queue.top_up(minimum=100, target=120)
+        assert queue.added == 120
+        queue.top_up(minimum=500, target=1000)
+        assert queue.added == 250
+
+
+def test_simulator_process_prints_its_url_and_stops() -> None:
+    """The child simulator listens on loopback and is gone after the block."""
+    with SimulatorProcess(events=10, seed=1, username="bench", password="pw") as sim:
+        assert sim.url.startswith("http://127.0.0.1:")
+    assert sim.url
+
+
+@pytest.mark.parametrize(
+    ("kind", "measured", "met"),
+    [("max", 3.0, True), ("max", 3.1, False), ("min", 10.0, True), ("min", 9.9, False),
+     ("equal", 4.0, True), ("equal", 5.0, False)],
+)
+def test_target_met(kind: str, measured: float, met: bool) -> None:
+    """A target compares its measure with its limit as its kind says."""
+    limit = {"max": 3.0, "min": 10.0, "equal": 4.0}[kind]
+    assert Target("t", measured, limit, kind).met is met
