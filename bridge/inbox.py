@@ -22,6 +22,7 @@ import structlog
 
 from bridge.centra.client import CentraClient
 from bridge.centra.errors import CentraError
+from bridge.centra.records import EventPage
 from bridge.handlers.base import utcnow
 from bridge.handlers.dispatch import Dispatcher
 from bridge.retry import RetryPolicy, call_with_retry
@@ -41,6 +42,17 @@ STOPPED_BY_LIMIT = "page limit reached:"
 
 class QueueStalled(Exception):
     """Centra keeps returning events it was told are done; draining would never end."""
+
+
+@dataclass(frozen=True, slots=True)
+class PageReport:
+    """What one page did: handed to ``drain``'s ``on_page`` (metrics, watchdog) as it happens."""
+
+    fetched: int
+    new: int
+    duplicates: int
+    acknowledged: int
+    request_id: str | None
 
 
 @dataclass(slots=True)
@@ -64,6 +76,13 @@ class DrainReport:
 
     def add_outcomes(self, counts: Counter[str]) -> None:
         self.outcomes.update(counts)
+
+    def add_page(self, page: PageReport) -> None:
+        self.pages += 1
+        self.fetched += page.fetched
+        self.new += page.new
+        self.duplicates += page.duplicates
+        self.acknowledged += page.acknowledged
 
     def as_dict(self) -> dict[str, object]:
         return {
@@ -122,7 +141,10 @@ class Inbox:
         self._rng = rng or random.Random()
 
     def drain(
-        self, options: DrainOptions = DrainOptions(), stop: threading.Event | None = None
+        self,
+        options: DrainOptions = DrainOptions(),
+        stop: threading.Event | None = None,
+        on_page: Callable[[PageReport], None] = lambda page: None,
     ) -> DrainReport:
         """Poll until Centra's queue is empty, a page limit is hit, or ``stop`` is set.
 
@@ -133,7 +155,7 @@ class Inbox:
         report = DrainReport()
         started = time.monotonic()
         try:
-            self._fetch_pages(options, report, stop)
+            self._fetch_pages(options, report, stop, on_page)
             if options.handle and report.stopped != STOPPED_BY_SHUTDOWN:
                 report.add_outcomes(self.dispatcher.run_due())
         except BaseException as exc:
@@ -145,7 +167,11 @@ class Inbox:
         return report
 
     def _fetch_pages(
-        self, options: DrainOptions, report: DrainReport, stop: threading.Event | None
+        self,
+        options: DrainOptions,
+        report: DrainReport,
+        stop: threading.Event | None,
+        on_page: Callable[[PageReport], None],
     ) -> None:
         previous: set[str] = set()
         while True:
@@ -155,7 +181,9 @@ class Inbox:
             if options.max_pages is not None and report.pages >= options.max_pages:
                 report.stopped = f"{STOPPED_BY_LIMIT} {options.max_pages}"
                 return
-            page_ids = self.drain_page(options, report, stop)
+            page, page_ids = self.drain_page(options, stop)
+            report.add_page(page)
+            on_page(page)
             if len(page_ids) < PAGE_SIZE:
                 return
             if set(page_ids) == previous:
@@ -166,39 +194,48 @@ class Inbox:
             previous = set(page_ids)
 
     def drain_page(
-        self, options: DrainOptions, report: DrainReport, stop: threading.Event | None = None
-    ) -> list[str]:
-        """One events_Get → store (committed) → events_Done; returns the page's event ids."""
-        poll_id = uuid.uuid4().hex[:12]
+        self, options: DrainOptions, stop: threading.Event | None = None
+    ) -> tuple[PageReport, list[str]]:
+        """One events_Get → store (committed) → events_Done; the page's report and event ids.
+
+        Log lines carry the caller's ``poll_id`` (a new one if none is bound) and, once the
+        page is in, Centra's request id.
+        """
+        poll_id = structlog.contextvars.get_contextvars().get("poll_id") or uuid.uuid4().hex[:12]
         with structlog.contextvars.bound_contextvars(poll_id=poll_id):
             page = self._call(
                 lambda: self.client.get_events(options.event_type, options.markets), stop
             )
-            for reason in page.unreadable:
-                log.error("event cannot be stored or acknowledged", reason=reason,
-                          request_id=page.request_id)
-            with self.store.transaction() as session:
-                stored = repo.store_page(session, page, page.operation, self._clock())
-                older = repo.unacknowledged_ids(session, MAX_REACKNOWLEDGE)
-            # Only after the commit above: everything Centra sent is stored now.
-            page_ids = list(dict.fromkeys(event.event_id for event in page.events))
-            if page_ids:
-                self._acknowledge(page_ids, page.request_id, stop)
-            in_page = set(page_ids)
-            self._reacknowledge([i for i in older if i not in in_page], stop)
-            report.pages += 1
-            report.fetched += len(page.events)
-            report.new += len(stored.new_seqs)
-            report.duplicates += stored.duplicates
-            report.acknowledged += len(page_ids)
-            log.info(
-                "page stored and acknowledged" if page.events else "queue empty",
-                request_id=page.request_id,
-                fetched=len(page.events),
-                new=len(stored.new_seqs),
-                duplicates=stored.duplicates,
-            )
-            return [event.event_id for event in page.events]
+            with structlog.contextvars.bound_contextvars(request_id=page.request_id):
+                return self._keep(page, stop)
+
+    def _keep(self, page: EventPage, stop: threading.Event | None) -> tuple[PageReport, list[str]]:
+        """Store the page, then acknowledge it (and anything acknowledged before in vain)."""
+        for reason in page.unreadable:
+            log.error("event cannot be stored or acknowledged", reason=reason)
+        with self.store.transaction() as session:
+            stored = repo.store_page(session, page, page.operation, self._clock())
+            older = repo.unacknowledged_ids(session, MAX_REACKNOWLEDGE)
+        # Only after the commit above: everything Centra sent is stored now.
+        page_ids = list(dict.fromkeys(event.event_id for event in page.events))
+        if page_ids:
+            self._acknowledge(page_ids, page.request_id, stop)
+        in_page = set(page_ids)
+        self._reacknowledge([i for i in older if i not in in_page], stop)
+        report = PageReport(
+            fetched=len(page.events),
+            new=len(stored.new_seqs),
+            duplicates=stored.duplicates,
+            acknowledged=len(page_ids),
+            request_id=page.request_id,
+        )
+        log.info(
+            "page stored and acknowledged" if page.events else "queue empty",
+            fetched=report.fetched,
+            new=report.new,
+            duplicates=report.duplicates,
+        )
+        return report, [event.event_id for event in page.events]
 
     def _call(self, call: Callable[[], T], stop: threading.Event | None) -> T:
         """A Centra call, repeated with back-off while Centra is unreachable or answers 5xx."""

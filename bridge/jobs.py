@@ -22,17 +22,13 @@ from bridge.app import App
 from bridge.centra.errors import CentraAuthError, CentraError, CentraUnavailable
 from bridge.config import ScheduleSettings
 from bridge.handlers.base import utcnow
-from bridge.inbox import PAGE_SIZE, DrainOptions, DrainReport, QueueStalled
+from bridge.inbox import DrainOptions, PageReport, QueueStalled
 from bridge.metrics import Metrics
 from bridge.store import retention, state
 from bridge.store.models import EventStatus, OutboxRecord, StoredEvent
 
 log = structlog.get_logger(__name__)
 
-#: The poll drains page by page, so that every stored page counts as progress for the watchdog.
-_ONE_PAGE = DrainOptions(max_pages=1)
-#: Full pages that bring nothing new, in a row, before the queue counts as stuck.
-STALLED_PAGES = 3
 #: Events handled per retry batch; the stop flag is read between batches.
 RETRY_BATCH = 50
 #: Rows deleted per housekeeping transaction, so writers are never held up for long.
@@ -131,30 +127,16 @@ class Jobs:
                 self.health.progressed()
 
     def _drain(self) -> int:
-        inbox = self.app.inbox()
-        pages = stalled = 0
         with self._dispatching:
-            while not self.stop.is_set():
-                report = inbox.drain(_ONE_PAGE, self.stop)
-                self._page_done(report)
-                pages += report.pages
-                if report.fetched < PAGE_SIZE:
-                    break
-                stalled = stalled + 1 if report.new == 0 else 0
-                if stalled >= STALLED_PAGES:
-                    raise QueueStalled(
-                        f"{stalled} full pages in a row brought no new event although each was "
-                        "acknowledged; Centra's queue is not moving"
-                    )
-        return pages
-
-    def _page_done(self, report: DrainReport) -> None:
-        self.metrics.inc("centra_bridge_events_fetched_total", report.fetched)
-        self.metrics.inc("centra_bridge_events_acknowledged_total", report.acknowledged)
+            report = self.app.inbox().drain(DrainOptions(), self.stop, on_page=self._page_done)
         for status, count in report.outcomes.items():
             self.metrics.inc("centra_bridge_handler_outcomes_total", count, status=status)
-        if not report.pages:
-            return
+        return report.pages
+
+    def _page_done(self, page: PageReport) -> None:
+        """Each stored page is progress: the watchdog is fed even while a backlog drains."""
+        self.metrics.inc("centra_bridge_events_fetched_total", page.fetched)
+        self.metrics.inc("centra_bridge_events_acknowledged_total", page.acknowledged)
         now = self._clock()
         with self.app.store.transaction() as session:
             state.poll_succeeded(session, now)
@@ -176,6 +158,8 @@ class Jobs:
             log.error("poll failed unexpectedly", **fields, exc_info=exc)
         self.metrics.inc("centra_bridge_polls_total", result=result)
         text = f"{type(exc).__name__}: {exc}"
+        if request_id:
+            text += f" (X-Centra-Request-ID {request_id})"
         self.health.failed_with(text)
         try:
             with self.app.store.transaction() as session:
