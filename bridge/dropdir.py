@@ -7,16 +7,22 @@ Layout under ``[outbox] directory``::
     processed/     files whose records are all queued
     failed/        files with a bad line, each with ``<name>.error`` beside it
 
-The rename into ``work/`` is the pick-up: one process wins it, and a file is never read while
-the ERP still writes it. The records of a file are queued in one transaction that also records
-the file's unique work name; a crash before the move to ``processed/`` finds that name on the
-next run and only finishes the move, so no file is queued twice.
+The rename into ``work/`` is the pick-up, so a file is never read while the ERP still writes
+it; one pick-up runs at a time per directory (a lock file, ``work/.lock``), so the daemon and a
+``push`` started by hand never share a file. The records of a file are queued in one
+transaction that also records the file's unique work name; a crash before the move to
+``processed/`` finds that name on the next run and only finishes the move, so no file is queued
+twice.
 """
 
 from __future__ import annotations
 
+import fcntl
+import os
 import threading
 import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -57,10 +63,32 @@ class DropDirectory:
                                                   root / "failed")
 
     def pick_up(self, stop: threading.Event | None = None) -> DropReport:
-        """Finish files a crash left in ``work/``, then take every ``*.jsonl`` in name order."""
+        """Finish files a crash left in ``work/``, then take every ``*.jsonl`` in name order.
+
+        When another pick-up holds the directory, this one does nothing.
+        """
         for folder in (self.work, self.processed, self.failed):
             folder.mkdir(parents=True, exist_ok=True)
         report = DropReport()
+        with self._locked() as locked:
+            if locked:
+                self._pick_up(report, stop)
+        return report
+
+    @contextmanager
+    def _locked(self) -> Iterator[bool]:
+        fd = os.open(self.work / ".lock", os.O_RDWR | os.O_CREAT, 0o600)
+        try:
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                yield False
+                return
+            yield True
+        finally:
+            os.close(fd)
+
+    def _pick_up(self, report: DropReport, stop: threading.Event | None) -> None:
         for path in sorted(self.work.glob(PATTERN)):
             self._process(path, report)
         for path in sorted(self.root.glob(PATTERN)):
@@ -69,7 +97,6 @@ class DropDirectory:
             claimed = self._claim(path)
             if claimed is not None:
                 self._process(claimed, report)
-        return report
 
     def _claim(self, path: Path) -> Path | None:
         """Rename into ``work/`` under a unique name; None if another process took it first."""

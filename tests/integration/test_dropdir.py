@@ -1,0 +1,128 @@
+"""The drop directory: files picked up atomically, queued once, moved, never lost."""
+
+from __future__ import annotations
+
+import json
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from bridge_process import run_bridge, write_config
+from sqlalchemy import select
+from test_push_cli import PASSWORD, write_lines
+
+from bridge.centra.flavors import MAIN_WSDL, wsdl_dir
+from bridge.centra.schema import load_schema
+from bridge.dropdir import DropDirectory
+from bridge.erp_input import parse_lines
+from bridge.outbox import queue_checked
+from bridge.simulator import Simulator
+from bridge.store import Store
+from bridge.store.models import OutboxRecord
+
+SCHEMA = load_schema(wsdl_dir() / MAIN_WSDL)
+GOOD = ({"type": "product", "id": "P1", "sku": "P1"},
+        {"type": "customer", "id": "C1", "firstname": "Ada"})
+
+
+@pytest.fixture
+def folder(tmp_path: Path) -> Path:
+    path = tmp_path / "drop"
+    path.mkdir()
+    return path
+
+
+def queued(store: Store) -> list[tuple[str, str | None]]:
+    with store.transaction() as session:
+        return [(row.erp_id, row.source) for row in
+                session.scalars(select(OutboxRecord).order_by(OutboxRecord.id))]
+
+
+def test_good_file_is_queued_and_moved_to_processed(store: Store, folder: Path) -> None:
+    """Both records are queued in order; the file ends in processed/ under a unique name."""
+    write_lines(folder / "stock.jsonl", *GOOD)
+    (folder / "stock.jsonl.part").write_text("{not yet")
+    report = DropDirectory(folder, store, SCHEMA).pick_up()
+    assert (report.files, report.records, report.failed_files) == (1, 2, [])
+    (processed,) = (folder / "processed").iterdir()
+    assert processed.name.endswith("-stock.jsonl")
+    assert [erp_id for erp_id, _ in queued(store)] == ["P1", "C1"]
+    assert queued(store)[1][1] == f"{processed.name}:2"
+    assert sorted(p.name for p in folder.iterdir()) == [
+        "failed", "processed", "stock.jsonl.part", "work"], "files not named *.jsonl wait"
+    assert DropDirectory(folder, store, SCHEMA).pick_up().files == 0, "never processed twice"
+
+
+def test_bad_file_goes_to_failed_with_an_error_file(store: Store, folder: Path) -> None:
+    """One bad line: nothing of the file is queued; failed/ holds it and its .error."""
+    write_lines(folder / "prices.jsonl", GOOD[0], {"type": "product", "id": "P2", "price": 5})
+    report = DropDirectory(folder, store, SCHEMA).pick_up()
+    assert report.failed_files and queued(store) == []
+    (error,) = (folder / "failed").glob("*.error")
+    original = error.with_suffix("")
+    assert original.exists() and original.name.endswith("-prices.jsonl")
+    assert error.read_text() == (
+        f"{original.name}:2: price: unknown field (Product has no element 'price')\n")
+
+
+def test_crash_after_queueing_does_not_queue_twice(store: Store, folder: Path) -> None:
+    """A file left in work/ whose records were committed is only moved on; one left before
+    its commit is queued now."""
+    dropper = DropDirectory(folder, store, SCHEMA)
+    dropper.pick_up()
+    done = folder / "work" / "20261126T000000-aaaaaaaa-done.jsonl"
+    write_lines(done, *GOOD)
+    queue_checked(store, parse_lines(done.read_text(), done.name, SCHEMA), f"dropdir:{done.name}")
+    pending = write_lines(folder / "work" / "20261126T000001-bbbbbbbb-next.jsonl", GOOD[0])
+    report = dropper.pick_up()
+    assert report.records == 1
+    assert [erp_id for erp_id, _ in queued(store)] == ["P1", "C1", "P1"]
+    assert sorted(p.name for p in (folder / "processed").iterdir()) == sorted(
+        [done.name, pending.name])
+    assert list((folder / "work").glob("*.jsonl")) == []
+
+
+def test_concurrent_pick_ups_take_each_file_once(store: Store, folder: Path) -> None:
+    """Pick-ups racing over forty files: every record is queued exactly once, none is left."""
+    for number in range(40):
+        write_lines(folder / f"f{number:02}.jsonl", {"type": "product", "id": f"P{number}"})
+    errors: list[BaseException] = []
+
+    def pick_up() -> None:
+        try:
+            DropDirectory(folder, store, SCHEMA).pick_up()
+        except BaseException as exc:
+            errors.append(exc)
+
+    threads = [threading.Thread(target=pick_up) for _ in range(3)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    DropDirectory(folder, store, SCHEMA).pick_up()  # whatever a busy directory left
+    assert errors == []
+    ids = [erp_id for erp_id, _ in queued(store)]
+    assert sorted(ids) == sorted(f"P{n}" for n in range(40))
+    assert len(list((folder / "processed").iterdir())) == 40
+
+
+@pytest.fixture
+def simulator() -> Iterator[Simulator]:
+    with Simulator(username="erp", password=PASSWORD, seed=4) as running:
+        yield running
+
+
+def test_push_without_files_picks_up_the_drop_directory(
+    tmp_path: Path, folder: Path, simulator: Simulator
+) -> None:
+    """centra-bridge push: the drop directory's files are queued and sent; a bad one named."""
+    config = write_config(tmp_path, simulator.url, PASSWORD,
+                          extra=f'[outbox]\ndirectory = "{folder}"\n')
+    write_lines(folder / "a.jsonl", *GOOD)
+    (folder / "b.jsonl").write_text(json.dumps({"type": "customer"}) + "\n")
+    result = run_bridge("--config", str(config), "push")
+    assert result.returncode == 6, result.stderr
+    assert result.stdout.startswith("pushed: files=2 queued=2 sent=2 failed=0 dead=0")
+    assert "-b.jsonl" in result.stdout
+    assert sorted(simulator.products) == ["P1"] and sorted(simulator.customers) == ["C1"]

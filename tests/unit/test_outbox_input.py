@@ -1,0 +1,90 @@
+"""JSON Lines checking and the echo rule, without sockets or a database."""
+
+from __future__ import annotations
+
+from typing import ClassVar
+
+import pytest
+
+from bridge.centra.flavors import MAIN_WSDL, wsdl_dir
+from bridge.centra.schema import load_schema
+from bridge.dryrun import batches
+from bridge.erp_input import InputError, parse_lines
+from bridge.sinks.echo import expected_fields, flatten, is_echo, reflects
+
+SCHEMA = load_schema(wsdl_dir() / MAIN_WSDL)
+
+
+def test_records_keep_only_the_fields_given() -> None:
+    """A line becomes one record; numbers as ids become text; blank lines are skipped."""
+    text = '\ufeff{"type": "customer", "id": 1001, "firstname": "Ada"}\n\n'
+    (record,) = parse_lines(text, "in.jsonl", SCHEMA)
+    assert (record.entity_type, record.erp_id, record.source) == ("customer", "1001", "in.jsonl:1")
+    assert record.fields == {"id": "1001", "firstname": "Ada"}
+
+
+def test_every_bad_line_is_named_with_file_line_and_field() -> None:
+    """All problems of a file come back at once, each as file:line: field: problem."""
+    text = "\n".join([
+        '{"type": "customer", "id": "C1", "firstname": "Ada"}',
+        '{"type": "product", "id": "P1", "variations": [{"id": "V1", "colour": "red"}]}',
+        '{"type": "customer", "id": "C2", "lastname": null}',
+        '{"type": "order", "id": "O1"}',
+        '{"type": "customer", "firstname": "Bo"}',
+        '[1, 2]',
+        '{"type": "customer", "id": "C3"',
+    ])
+    with pytest.raises(InputError) as refused:
+        parse_lines(text, "in.jsonl", SCHEMA)
+    assert [str(problem) for problem in refused.value.problems] == [
+        "in.jsonl:2: variations[0].colour: unknown field (Variation has no element 'colour')",
+        "in.jsonl:3: lastname: null is not a value: leave the field out to keep it unchanged, "
+        'or send "" to clear it',
+        "in.jsonl:4: type: must be one of customer, product, got 'order'",
+        "in.jsonl:5: id: required: the ERP's id of the object, a non-empty string",
+        "in.jsonl:6: -: must be a JSON object, got list",
+        "in.jsonl:7: -: not valid JSON: Expecting ',' delimiter (column 32)",
+    ]
+
+
+def test_dry_run_batches_per_type_and_size() -> None:
+    """Records are grouped by type, then cut to the batch size, order kept."""
+    lines = "\n".join(f'{{"type": "{kind}", "id": "{n}"}}'
+                      for n, kind in enumerate(["product", "customer", "product", "product"]))
+    grouped = batches(parse_lines(lines, "in", SCHEMA), 2)
+    assert [[record.erp_id for record in batch] for batch in grouped] == [["0", "2"], ["3"],
+                                                                         ["1"]]
+
+
+class TestEcho:
+    """The echo rule of bridge.sinks.echo."""
+
+    before: ClassVar[dict[str, str]] = {"id": "4711", "firstname": "Ada",
+                                        "email": "ada@example.com"}
+    pushed: ClassVar[dict[str, str]] = expected_fields([{"id": "C1001", "firstname": "Augusta"}])
+
+    def test_flatten_keys_lists_by_id_and_writes_numbers_as_text(self) -> None:
+        """Stock pushed as a number matches the text Centra sends back."""
+        flat = flatten({"id": "P", "variations": [{"id": "V", "sizes": [
+            {"id": "S", "warehouseitems": [{"id": "W", "qty": 5}]}]}]})
+        assert flat["variations[id=V].sizes[id=S].warehouseitems[id=W].qty"] == "5"
+        assert "id" not in flat
+
+    def test_an_event_showing_only_the_push_is_an_echo(self) -> None:
+        """Only the pushed field changed, to the pushed value."""
+        assert is_echo({**self.before, "firstname": "Augusta"}, self.before, self.pushed)
+
+    def test_any_other_change_is_delivered(self) -> None:
+        """A change the bridge did not push makes the event an ordinary one."""
+        event = {**self.before, "firstname": "Augusta", "email": "new@example.com"}
+        assert reflects(event, self.pushed)
+        assert not is_echo(event, self.before, self.pushed)
+
+    def test_a_different_value_is_not_an_echo(self) -> None:
+        """Someone changed the pushed field again in Centra."""
+        assert not is_echo({**self.before, "firstname": "Ann"}, self.before, self.pushed)
+
+    def test_without_a_previous_state_only_a_pure_echo_counts(self) -> None:
+        """Never seen before: every field is new, so the event is delivered."""
+        assert not is_echo({**self.before, "firstname": "Augusta"}, None, self.pushed)
+        assert is_echo({"id": "4711", "firstname": "Augusta"}, None, self.pushed)
