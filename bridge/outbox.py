@@ -176,7 +176,8 @@ class Outbox:
                 self._send(batch, report)
                 if report.stopped:
                     break
-        log.info("outbox pushed", **report.as_dict())
+        if report.calls or report.dead:
+            log.info("outbox pushed", **report.as_dict())
         return report
 
     def _next_batches(self, report: PushReport) -> tuple[int, list[list[Prepared]]]:
@@ -217,6 +218,8 @@ class Outbox:
                      request_id=result.request_id)
             for item in batch:
                 self._send([item], report)
+                if report.stopped:
+                    break
         else:
             self._record_failures(batch, report, "; ".join(result.errors) or "success=false",
                                   result)

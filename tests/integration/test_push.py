@@ -269,3 +269,20 @@ def test_status_shows_failed_records_with_centras_messages(
     assert troubled["errors"] == [REFUSAL] and troubled["source"] == "stock-feed:1"
     assert REFUSAL in status.render(data)
     json.dumps(data)
+
+
+def test_centra_going_down_while_a_batch_is_split_stops_the_push(
+    app: App, simulator: Simulator
+) -> None:
+    """The batch is refused, then Centra answers 503: one record counts the failure, the
+    others are not sent and keep waiting, unharmed."""
+    answers = iter([Reply(200, result_reply(CENTRA_NS, False, ["one is bad"]))])
+
+    def refuse_then_fall_over(request: Request) -> Reply | None:
+        return next(answers, Reply(503, b"down", "text/plain"))
+
+    simulator.faults.append(refuse_then_fall_over)
+    queue_updates(app.store, [{"type": "product", "id": f"P{n}"} for n in range(3)])
+    report = app.outbox().push_due()
+    assert (report.calls, report.failed, report.stopped) == (2, 1, "Centra unreachable")
+    assert [row.status for row in records(app.store)] == ["failed", "queued", "queued"]

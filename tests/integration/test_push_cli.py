@@ -229,3 +229,21 @@ def test_ids_conflicts_are_refused_and_csv_round_trips(
     assert "row 3" in refused.stderr and "nothing imported" in refused.stderr
     rows = json.loads(ids("list", "--json").stdout)["mappings"]
     assert [row["erp_id"] for row in rows] == ["C1001"]
+
+
+def test_queue_only_stores_and_unreachable_centra_exits_4(
+    tmp_path: Path, simulator: Simulator
+) -> None:
+    """--queue-only sends nothing; a push while Centra answers 503 exits 4, records kept."""
+    config = str(write_config(tmp_path, simulator.url, PASSWORD))
+    updates = write_lines(tmp_path / "updates.jsonl", CUSTOMER, PRODUCT)
+    stored = run_bridge("--config", config, "push", "--queue-only", str(updates))
+    assert stored.returncode == 0, stored.stderr
+    assert simulator.calls == []
+    simulator.faults.append(lambda request: Reply(503, b"maintenance", "text/plain"))
+    down = run_bridge("--config", config, "push")
+    assert down.returncode == exitcodes.UNAVAILABLE, down.stderr
+    assert down.stdout.startswith("stopped (Centra unreachable)")
+    status = json.loads(run_bridge("--config", config, "status", "--json").stdout)
+    assert sum(status["outbox"]["by_status"].values()) == 2
+    assert "sent" not in status["outbox"]["by_status"]
