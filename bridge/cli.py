@@ -36,6 +36,7 @@ from bridge.lock import LockHeld, StoreLock, for_database
 from bridge.simulator import FAULT_KINDS, Fault, FaultPlan, serve
 from bridge.store import Store, schema, state
 from bridge.store import events as repo
+from bridge.store.engine import DatabaseFileError
 from bridge.store.models import EventStatus
 
 log = structlog.get_logger(__name__)
@@ -58,13 +59,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     except CentraAuthError as exc:
         return _fail(exitcodes.AUTH, f"Centra refused the login: {exc}")
     except CentraUnavailable as exc:
-        return _fail(exitcodes.UNAVAILABLE, f"Centra is unreachable: {exc}")
+        return _fail(exitcodes.UNAVAILABLE, str(exc))
     except QueueStalled as exc:
         return _fail(exitcodes.PARTIAL, str(exc))
     except CentraError as exc:
         request = f" (X-Centra-Request-ID {exc.request_id})" if exc.request_id else ""
         return _fail(exitcodes.CENTRA_ERROR, f"Centra error{request}: {exc}")
-    except SQLAlchemyError as exc:
+    except (SQLAlchemyError, DatabaseFileError) as exc:
         return _fail(exitcodes.DATABASE, f"database error: {_first_line(exc)}")
 
 
@@ -295,7 +296,7 @@ def _drain(args: argparse.Namespace) -> int:
             with app.store.transaction() as session:
                 state.poll_succeeded(session, datetime.now(UTC))
     _answer(args, report.as_dict(), report.summary())
-    return exitcodes.OK if not report.stopped or args.max_pages else exitcodes.PARTIAL
+    return exitcodes.OK if report.complete else exitcodes.PARTIAL
 
 
 def _replay(args: argparse.Namespace) -> int:

@@ -1,18 +1,25 @@
-"""Runs stored events through their handlers, each in its own transaction.
+"""Runs stored events through their handlers and records what came of each.
 
-A handler's failure is recorded on its event (attempts, error, next attempt) and never
-stops the other events; the acknowledgement to Centra never waits on any of this.
+Events are handled a batch at a time: one commit counts the batch's attempts, one more
+records every outcome, and each handler runs inside a savepoint of its own, so a failure
+rolls back that event's writes only and never stops the others. The acknowledgement to
+Centra never waits on any of this.
+
+An attempt is counted before the handler starts. If the process dies inside a batch, its
+events are left counted but unfinished; the next run handles those one at a time, so the
+event that kills the process uses up its own attempts (and ends ``dead``) while its
+neighbours lose one attempt at most.
 """
 
 from __future__ import annotations
 
 import random
 from collections import Counter
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from datetime import datetime, timedelta
-from enum import Enum
 
 import structlog
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from bridge.handlers.base import EventRecord, Outcome, PermanentError, utcnow
@@ -26,14 +33,8 @@ log = structlog.get_logger(__name__)
 
 #: Stored error texts are cut here; the full traceback is in the log.
 MAX_ERROR_CHARS = 2000
-
-
-class _Claim(Enum):
-    RUN = "run"
-    #: Not runnable (handled meanwhile, or gone).
-    SKIP = "skip"
-    #: Its attempts ran out without a recorded failure; parked as dead.
-    DEAD = "dead"
+#: Events handled in one transaction.
+BATCH_SIZE = 100
 
 
 class Dispatcher:
@@ -47,59 +48,82 @@ class Dispatcher:
         *,
         rng: random.Random | None = None,
         clock: Callable[[], datetime] = utcnow,
+        batch_size: int = BATCH_SIZE,
     ) -> None:
         self.store = store
         self.registry = registry
         self.policy = policy
         self._rng = rng or random.Random()
         self._clock = clock
+        self._batch_size = batch_size
 
     def run(self, seqs: Iterable[int], *, replay: bool = False) -> Counter[str]:
         """Handle these events in order; returns how many ended in each status.
 
         Outside a replay only ``new`` and ``failed`` events run, so a crash and a second
         drain never handle an event twice. A replay runs any event again, whatever its status.
-
-        Each event's attempt is counted before its handler starts, in the transaction that
-        recorded the previous event, so a handler that kills the process uses up its own
-        attempts (and ends ``dead``) without costing its neighbours anything.
         """
         order = list(seqs)
         counts: Counter[str] = Counter()
-        if not order:
-            return counts
-        with self.store.transaction() as session:
-            claim = self._claim(session, order[0], replay)
-        for index, seq in enumerate(order):
-            following = order[index + 1] if index + 1 < len(order) else None
-            if claim is _Claim.RUN:
-                status, claim = self._handle(seq, following, replay)
-                counts[status] += 1
-                continue
-            if claim is _Claim.DEAD:
-                counts[EventStatus.DEAD.value] += 1
-            if following is not None:
-                with self.store.transaction() as session:
-                    claim = self._claim(session, following, replay)
+        for start in range(0, len(order), self._batch_size):
+            counts.update(self._run_batch(order[start : start + self._batch_size], replay))
         return counts
 
     def run_due(self, limit: int | None = None) -> Counter[str]:
         """Handle new events and failed ones whose back-off has passed."""
-        with self.store.transaction() as session:
+        with self.store.reading() as session:
             seqs = repo.due_seqs(session, self._clock(), limit)
         return self.run(seqs)
 
-    def _claim(self, session: Session, seq: int | None, replay: bool) -> _Claim:
-        """Count an attempt on ``seq`` before its handler starts, or say why it must not run.
+    def _run_batch(self, seqs: Sequence[int], replay: bool) -> Counter[str]:
+        counts: Counter[str] = Counter()
+        with self.store.transaction() as session:
+            rows = self._lock(session, seqs)
+            if any(_unfinished(row) for row in rows):
+                claimed = None
+            else:
+                claimed = [row.seq for row in rows if self._claim(row, replay, counts)]
+        if claimed is None:
+            # A run died inside this batch: find the culprit by handling one at a time.
+            for seq in seqs:
+                counts.update(self._run_batch_of_one(seq, replay))
+            return counts
+        if claimed:
+            with self.store.transaction() as session:
+                for row in self._lock(session, claimed):
+                    counts[self._handle(session, row)] += 1
+        return counts
+
+    def _run_batch_of_one(self, seq: int, replay: bool) -> Counter[str]:
+        counts: Counter[str] = Counter()
+        with self.store.transaction() as session:
+            rows = self._lock(session, [seq])
+            claimed = [row for row in rows if self._claim(row, replay, counts)]
+        if claimed:
+            with self.store.transaction() as session:
+                for row in self._lock(session, [seq]):
+                    counts[self._handle(session, row)] += 1
+        return counts
+
+    @staticmethod
+    def _lock(session: Session, seqs: Sequence[int]) -> list[StoredEvent]:
+        """The events, in order, locked against another process handling them (PostgreSQL)."""
+        query = (
+            select(StoredEvent)
+            .where(StoredEvent.seq.in_(seqs))
+            .order_by(StoredEvent.seq)
+            .with_for_update()
+        )
+        return list(session.scalars(query))
+
+    def _claim(self, row: StoredEvent, replay: bool, counts: Counter[str]) -> bool:
+        """Count an attempt on ``row`` before its handler starts; False if it must not run.
 
         An event whose attempts are used up without a recorded failure made the process die
         every time it was handled: it is parked as dead instead of being run again.
         """
-        if seq is None:
-            return _Claim.SKIP
-        row = session.get(StoredEvent, seq, with_for_update=True)
-        if row is None or (not replay and row.status not in PENDING):
-            return _Claim.SKIP
+        if not replay and row.status not in PENDING:
+            return False
         if not replay and self.policy.exhausted(row.attempts):
             repo.mark_failed(
                 row,
@@ -109,52 +133,48 @@ class Dispatcher:
                 self._clock(),
             )
             log.error("event parked as dead", event_id=row.event_id, attempts=row.attempts)
-            return _Claim.DEAD
+            counts[EventStatus.DEAD.value] += 1
+            return False
         row.attempts += 1
-        return _Claim.RUN
+        # Unset until the attempt ends either way; still unset later means it never did.
+        row.handled_at = None
+        return True
 
-    def _handle(self, seq: int, following: int | None, replay: bool) -> tuple[str, _Claim]:
-        """Run one claimed event's handler and claim the next event in the same commit.
-
-        Returns the event's new status and the next event's claim.
-        """
-        try:
-            with self.store.transaction() as session:
-                row = session.get_one(StoredEvent, seq, with_for_update=True)
-                record = EventRecord.from_stored(row)
-                with structlog.contextvars.bound_contextvars(
-                    event_id=record.event_id, event_type=record.type, object_id=record.object_id
-                ):
+    def _handle(self, session: Session, row: StoredEvent) -> str:
+        """Run one claimed event's handler in a savepoint; returns the event's new status."""
+        record = EventRecord.from_stored(row)
+        with structlog.contextvars.bound_contextvars(
+            event_id=record.event_id, event_type=record.type, object_id=record.object_id
+        ):
+            try:
+                with session.begin_nested():
                     outcome = self.registry.for_type(record.type)(session, record)
                     status = Outcome(outcome or Outcome.HANDLED).value
                     repo.mark_outcome(row, status, self._clock())
-                    log.debug("event handled", status=status)
-                return status, self._claim(session, following, replay)
-        except Exception as exc:
-            return self._record_failure(seq, exc, following, replay)
+            except Exception as exc:
+                return self._record_failure(row, exc)
+            log.debug("event handled", status=status)
+            return status
 
-    def _record_failure(
-        self, seq: int, exc: Exception, following: int | None, replay: bool
-    ) -> tuple[str, _Claim]:
+    def _record_failure(self, row: StoredEvent, exc: Exception) -> str:
         now = self._clock()
-        with self.store.transaction() as session:
-            row = session.get_one(StoredEvent, seq, with_for_update=True)
-            give_up = isinstance(exc, PermanentError) or self.policy.exhausted(row.attempts)
-            retry_at = (
-                None
-                if give_up
-                else now + timedelta(seconds=self.policy.delay_s(row.attempts, self._rng))
-            )
-            error = f"{type(exc).__name__}: {exc}"[:MAX_ERROR_CHARS]
-            repo.mark_failed(row, error, retry_at, now)
-            log.warning(
-                "handler failed",
-                event_id=row.event_id,
-                event_type=row.type,
-                object_id=row.entry,
-                attempts=row.attempts,
-                status=row.status,
-                retry_at=retry_at.isoformat() if retry_at else None,
-                exc_info=exc,
-            )
-            return row.status, self._claim(session, following, replay)
+        give_up = isinstance(exc, PermanentError) or self.policy.exhausted(row.attempts)
+        retry_at = (
+            None
+            if give_up
+            else now + timedelta(seconds=self.policy.delay_s(row.attempts, self._rng))
+        )
+        repo.mark_failed(row, f"{type(exc).__name__}: {exc}"[:MAX_ERROR_CHARS], retry_at, now)
+        log.warning(
+            "handler failed",
+            attempts=row.attempts,
+            status=row.status,
+            retry_at=retry_at.isoformat() if retry_at else None,
+            exc_info=exc,
+        )
+        return row.status
+
+
+def _unfinished(row: StoredEvent) -> bool:
+    """Claimed by an earlier run that never recorded how the attempt ended: it died."""
+    return row.status in PENDING and row.attempts > 0 and row.handled_at is None
