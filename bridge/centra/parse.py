@@ -139,7 +139,7 @@ def parse_event_page(
     events: list[Event] = []
     unreadable: list[str] = []
     for position, el in enumerate(_children(container, "event", ns), start=1):
-        event = _event(el, event_node, ns)
+        event = _event(el, event_node)
         if event.event_id:
             events.append(event)
         else:
@@ -147,17 +147,18 @@ def parse_event_page(
     return EventPage(events=events, raw=raw, request_id=request_id, unreadable=unreadable)
 
 
-def _event(el: etree._Element, node: Node, ns: str) -> Event:
+def _event(el: etree._Element, node: Node) -> Event:
     fields: dict[str, etree._Element] = {}
     for child in el:
-        if isinstance(child.tag, str) and _in_service(child.tag, ns):
-            fields.setdefault(local_name(child.tag), child)
+        # by_tag holds the declared children, qualified in the service namespace or bare.
+        declared = node.by_tag.get(child.tag)
+        if declared is not None and declared.name not in fields:
+            fields[declared.name] = child
 
     def text(name: str) -> str:
         found = fields.get(name)
         return "" if found is None else (found.text or "").strip()
 
-    event_id, event_type = text("id"), text("type")
     data = fields.get("data")
     content = None if data is None else _first_element(data)
     kind, payload = "", {}
@@ -167,8 +168,8 @@ def _event(el: etree._Element, node: Node, ns: str) -> Event:
         value = element_value(content, declared.node if declared else None)
         payload = value if isinstance(value, dict) else {}
     return Event(
-        event_id=event_id,
-        type=event_type,
+        event_id=text("id"),
+        type=text("type"),
         entry=text("entry"),
         mission=text("mission"),
         date=text("date"),
@@ -216,11 +217,6 @@ def _messages(container: etree._Element | None) -> list[str]:
     if container is None:
         return []
     return ["".join(child.itertext()).strip() for child in container if isinstance(child.tag, str)]
-
-
-def _in_service(tag: str, ns: str) -> bool:
-    """Children are qualified (elementFormDefault); unqualified ones are tolerated too."""
-    return not tag.startswith("{") or tag.startswith(f"{{{ns}}}")
 
 
 def _child(parent: etree._Element, name: str, ns: str) -> etree._Element | None:

@@ -23,7 +23,7 @@ from typing import Any
 from lxml import etree
 
 from bridge.centra.records import Payload
-from bridge.centra.schema import Node
+from bridge.centra.schema import Field, Node
 
 #: bool is an int, so it passes too (zeep writes "true"/"false" for xsd:boolean).
 _SCALARS = (str, int, float, Decimal)
@@ -35,33 +35,94 @@ def local_name(tag: str) -> str:
 
 
 def element_value(el: etree._Element, node: Node | None) -> Any:
-    """The payload value of ``el``, read as ``node`` describes it (None: undeclared)."""
-    children = [child for child in el if isinstance(child.tag, str)]
-    item = node.item if node is not None else None
-    if not children:
-        text = el.text or ""
-        return [] if item is not None and not text.strip() else text
-    names = [local_name(child.tag) for child in children]
-    if item is not None and all(name == item.name for name in names):
-        return [element_value(child, item.node) for child in children]
-    return _as_dict(children, names, node)
+    """The payload value of ``el``, read as ``node`` describes it (None: undeclared).
+
+    Children are looked up by their tag in ``node.by_tag`` and text-only children are read
+    inline: a page holds some hundred elements per event, so every call saved counts.
+    """
+    if len(el):
+        value = _container(el, node)
+        if value is not None:
+            return value
+    text = el.text or ""
+    if node is not None and node.item is not None and not text.strip():
+        return []
+    return text
 
 
-def _as_dict(children: list[etree._Element], names: list[str], node: Node | None) -> Payload:
-    declared = node.children if node is not None else {}
-    seen: set[str] = set()
-    repeated: set[str] = set()
-    for name in names:
-        (repeated if name in seen else seen).add(name)
+def _container(el: etree._Element, node: Node | None) -> Payload | list[Any] | None:
+    """``el``'s children as a list (a list wrapper) or a dict; None if it has none."""
+    if node is not None and node.item is not None:
+        values = _items_of(el, node.item)
+        if values is not _MIXED:
+            return values
+    return _as_dict(el, node)
+
+
+#: Marks a list wrapper whose children are not all its items: it is read as a dict instead.
+_MIXED: Any = object()
+
+
+def _items_of(el: etree._Element, item: Field) -> list[Any] | None:
+    """The values of ``el``'s children if all are ``item``; _MIXED if not; None if none."""
+    values = []
+    for child in el:
+        tag = child.tag
+        if tag.__class__ is not str:
+            continue
+        if tag != item.tag and local_name(tag) != item.name:
+            return _MIXED
+        values.append(element_value(child, item.node))
+    return values or None
+
+
+def _as_dict(el: etree._Element, node: Node | None) -> Payload | None:
+    """Declared repeating children and names sent twice become lists; the rest values.
+
+    The hot loop of reading a page: text-only children are read inline, without a call.
+    """
+    by_tag = node.by_tag if node is not None else _NO_FIELDS
     out: Payload = {}
-    for child, name in zip(children, names, strict=True):
-        declared_field = declared.get(name)
-        value = element_value(child, declared_field.node if declared_field else None)
-        if name in repeated or (declared_field is not None and declared_field.repeated):
-            out.setdefault(name, []).append(value)
+    doubled: set[str] | None = None
+    for child in el:
+        tag = child.tag
+        declared = by_tag.get(tag)
+        if declared is None:
+            if tag.__class__ is not str:  # comments and processing instructions
+                continue
+            declared = _other_namespace(node, tag)
+        if declared is None:
+            name, repeated = local_name(tag), False
+            value = element_value(child, None) if len(child) else child.text or ""
         else:
+            name, repeated, sub = declared.name, declared.repeated, declared.node
+            if len(child):
+                value = element_value(child, sub)
+            else:
+                value = child.text or ""
+                if sub.item is not None and not value.strip():
+                    value = []
+        if repeated:
+            if name in out:
+                out[name].append(value)
+            else:
+                out[name] = [value]
+        elif name not in out:
             out[name] = value
-    return out
+        elif doubled is not None and name in doubled:
+            out[name].append(value)
+        else:
+            out[name] = [out[name], value]
+            doubled = (doubled or set()) | {name}
+    return out or None
+
+
+_NO_FIELDS: dict[str, Field] = {}
+
+
+def _other_namespace(node: Node | None, tag: str) -> Field | None:
+    """A declared child sent in another namespace: matched by local name, as before."""
+    return node.children.get(local_name(tag)) if node is not None and tag[0] == "{" else None
 
 
 def to_zeep(value: Any, node: Node, path: str) -> Any:

@@ -29,6 +29,11 @@ class Node:
     #: True for xsd:anyType: children are taken as they come.
     open: bool = False
     children: dict[str, Field] = field(default_factory=dict)
+    #: Each child by the tags it may arrive with (``{namespace}name`` and bare ``name``), so
+    #: reading a child needs no QName work. Filled by ``Schema`` once the tree is complete.
+    by_tag: dict[str, Field] = field(default_factory=dict)
+    #: Each child's position in the WSDL sequence, by qualified tag (for writing in order).
+    position: dict[str, int] = field(default_factory=dict)
 
     @cached_property
     def item(self) -> Field | None:
@@ -57,6 +62,8 @@ class Field:
     name: str
     node: Node
     repeated: bool
+    #: ``{namespace}name``, the child's tag on the wire; set by ``Schema``.
+    tag: str = ""
 
 
 class Schema:
@@ -73,10 +80,24 @@ class Schema:
         self.elements: dict[str, Node] = {
             el.get("name", ""): self._element_node(el) for el in schema.findall(f"{_XSD}element")
         }
+        indexed: set[int] = set()
+        for node in self.elements.values():
+            self._index(node, indexed)
 
     def element(self, name: str) -> Node:
         """The node of the global element ``name`` (KeyError if the WSDL has none)."""
         return self.elements[name]
+
+    def _index(self, node: Node, indexed: set[int]) -> None:
+        """Fill ``tag``, ``by_tag`` and ``position`` below ``node``, each node once."""
+        if id(node) in indexed:
+            return
+        indexed.add(id(node))
+        for position, child in enumerate(node.children.values()):
+            child.tag = f"{{{self.namespace}}}{child.name}"
+            node.by_tag[child.tag] = node.by_tag[child.name] = child
+            node.position[child.tag] = position
+            self._index(child.node, indexed)
 
     def _element_node(self, el: etree._Element) -> Node:
         type_name = el.get("type")

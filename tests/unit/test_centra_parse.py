@@ -448,3 +448,34 @@ class TestPayloadToZeep:
             to_zeep([{"sku": {"id": "x"}}], node, "products")
         with pytest.raises(ValueError, match=r"products\[0\]: expected an object"):
             to_zeep(["P1"], node, "products")
+
+
+class TestPayloadFromXmlEdges:
+    def test_declared_children_in_another_namespace_keep_their_shape(
+        self, schema: Schema
+    ) -> None:
+        """Children are matched by local name: a foreign-namespace wrapper still reads as a list."""
+        got = value_of('<order><products xmlns:o="urn:other"><o:product><o:id>A</o:id>'
+                       "</o:product></products><o:status xmlns:o='urn:other'>x</o:status>"
+                       "</order>", order_node(schema))
+        assert got == {"products": [{"id": "A"}], "status": "x"}
+
+    def test_element_holding_only_comments_is_its_text(self, schema: Schema) -> None:
+        """Comments are not children: the element reads as text, an empty wrapper as []."""
+        got = value_of("<order><status>a<!-- c --></status><products><!-- c --></products>"
+                       "</order>", order_node(schema))
+        assert got == {"status": "a", "products": []}
+
+    def test_unknown_element_sent_three_times_is_one_list(self) -> None:
+        """Every repetition of an undeclared name lands in one list, in document order."""
+        got = value_of("<x><tag>a</tag><one>b</one><tag>c</tag><tag>d</tag></x>", None)
+        assert got == {"tag": ["a", "c", "d"], "one": "b"}
+
+    def test_schema_indexes_children_by_wire_tag(self, schema: Schema) -> None:
+        """Each child is found by its qualified and its bare tag, with its sequence position."""
+        order = order_node(schema)
+        status = order.children["status"]
+        assert status.tag == f"{{{CENTRA_NS}}}status"
+        assert order.by_tag[status.tag] is order.by_tag["status"] is status
+        assert [order.position[f.tag] for f in order.children.values()] == list(
+            range(len(order.children)))
