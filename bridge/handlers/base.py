@@ -7,6 +7,7 @@ from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Any, Protocol
 
+from sqlalchemy import Row
 from sqlalchemy.orm import Session
 
 from bridge.store.models import StoredEvent
@@ -38,7 +39,8 @@ class EventRecord:
     attempts: int
 
     @classmethod
-    def from_stored(cls, row: StoredEvent) -> EventRecord:
+    def from_stored(cls, row: StoredEvent | Row[Any]) -> EventRecord:
+        """From the ``events`` table, as an ORM object or a plain row."""
         return cls(
             seq=row.seq,
             event_id=row.event_id,

@@ -13,11 +13,13 @@ from bridge.store.models import Customer
 
 
 def handle_customer(session: Session, event: EventRecord) -> Outcome:
-    return keep_copy(session, Customer, event, _fill)
+    return keep_copy(session, Customer, event, _columns)
 
 
-def _fill(customer: Customer, data: dict[str, Any]) -> None:
-    customer.email = text(data, "email")
-    customer.firstname = text(data, "firstname")
-    customer.lastname = text(data, "lastname")
-    customer.country = text(data, "country")
+def _columns(data: dict[str, Any]) -> dict[str, str]:
+    return {
+        "email": text(data, "email"),
+        "firstname": text(data, "firstname"),
+        "lastname": text(data, "lastname"),
+        "country": text(data, "country"),
+    }

@@ -17,9 +17,10 @@ import random
 from collections import Counter
 from collections.abc import Callable, Iterable, Sequence
 from datetime import datetime, timedelta
+from typing import Any
 
 import structlog
-from sqlalchemy import select
+from sqlalchemy import Row
 from sqlalchemy.orm import Session
 
 from bridge.handlers.base import EventRecord, Outcome, PermanentError, utcnow
@@ -27,7 +28,7 @@ from bridge.handlers.registry import Registry
 from bridge.retry import RetryPolicy
 from bridge.store import Store
 from bridge.store import events as repo
-from bridge.store.models import PENDING, EventStatus, StoredEvent
+from bridge.store.models import PENDING, EventStatus
 
 log = structlog.get_logger(__name__)
 
@@ -78,70 +79,57 @@ class Dispatcher:
     def _run_batch(self, seqs: Sequence[int], replay: bool) -> Counter[str]:
         counts: Counter[str] = Counter()
         with self.store.transaction() as session:
-            rows = self._lock(session, seqs)
-            if any(_unfinished(row) for row in rows):
+            rows = repo.lock_events(session, seqs)
+            if len(rows) > 1 and any(_unfinished(row) for row in rows):
                 claimed = None
             else:
-                claimed = [row.seq for row in rows if self._claim(row, replay, counts)]
+                claimed = self._claim(session, rows, replay, counts)
         if claimed is None:
             # A run died inside this batch: find the culprit by handling one at a time.
             for seq in seqs:
-                counts.update(self._run_batch_of_one(seq, replay))
+                counts.update(self._run_batch([seq], replay))
             return counts
         if claimed:
             with self.store.transaction() as session:
-                for row in self._lock(session, claimed):
-                    counts[self._handle(session, row)] += 1
+                endings = [self._handle(session, row) for row in repo.lock_events(session, claimed)]
+                repo.record_endings(session, endings, self._clock())
+            counts.update(ending.status for ending in endings)
         return counts
 
-    def _run_batch_of_one(self, seq: int, replay: bool) -> Counter[str]:
-        counts: Counter[str] = Counter()
-        with self.store.transaction() as session:
-            rows = self._lock(session, [seq])
-            claimed = [row for row in rows if self._claim(row, replay, counts)]
-        if claimed:
-            with self.store.transaction() as session:
-                for row in self._lock(session, [seq]):
-                    counts[self._handle(session, row)] += 1
-        return counts
-
-    @staticmethod
-    def _lock(session: Session, seqs: Sequence[int]) -> list[StoredEvent]:
-        """The events, in order, locked against another process handling them (PostgreSQL)."""
-        query = (
-            select(StoredEvent)
-            .where(StoredEvent.seq.in_(seqs))
-            .order_by(StoredEvent.seq)
-            .with_for_update()
-        )
-        return list(session.scalars(query))
-
-    def _claim(self, row: StoredEvent, replay: bool, counts: Counter[str]) -> bool:
-        """Count an attempt on ``row`` before its handler starts; False if it must not run.
+    def _claim(
+        self, session: Session, rows: Sequence[Row[Any]], replay: bool, counts: Counter[str]
+    ) -> list[int]:
+        """Count an attempt on each runnable event before its handler starts.
 
         An event whose attempts are used up without a recorded failure made the process die
         every time it was handled: it is parked as dead instead of being run again.
         """
-        if not replay and row.status not in PENDING:
-            return False
-        if not replay and self.policy.exhausted(row.attempts):
-            repo.mark_failed(
-                row,
-                f"handler did not finish in {row.attempts} attempts "
-                "(the process died or was killed while handling it)",
-                None,
-                self._clock(),
-            )
+        runnable = [row for row in rows if replay or row.status in PENDING]
+        exhausted = [] if replay else [r for r in runnable if self.policy.exhausted(r.attempts)]
+        for row in exhausted:
             log.error("event parked as dead", event_id=row.event_id, attempts=row.attempts)
-            counts[EventStatus.DEAD.value] += 1
-            return False
-        row.attempts += 1
-        # Unset until the attempt ends either way; still unset later means it never did.
-        row.handled_at = None
-        return True
+        repo.record_endings(
+            session,
+            [
+                repo.Ending(
+                    row.seq,
+                    EventStatus.DEAD,
+                    f"handler did not finish in {row.attempts} "
+                    "attempts (the process died or was killed while handling it)",
+                )
+                for row in exhausted
+            ],
+            self._clock(),
+        )
+        if exhausted:
+            counts[EventStatus.DEAD.value] += len(exhausted)
+        dead = {row.seq for row in exhausted}
+        claimed = [row.seq for row in runnable if row.seq not in dead]
+        repo.count_attempts(session, claimed)
+        return claimed
 
-    def _handle(self, session: Session, row: StoredEvent) -> str:
-        """Run one claimed event's handler in a savepoint; returns the event's new status."""
+    def _handle(self, session: Session, row: Row[Any]) -> repo.Ending:
+        """Run one claimed event's handler in a savepoint of its own."""
         record = EventRecord.from_stored(row)
         with structlog.contextvars.bound_contextvars(
             event_id=record.event_id, event_type=record.type, object_id=record.object_id
@@ -150,31 +138,32 @@ class Dispatcher:
                 with session.begin_nested():
                     outcome = self.registry.for_type(record.type)(session, record)
                     status = Outcome(outcome or Outcome.HANDLED).value
-                    repo.mark_outcome(row, status, self._clock())
             except Exception as exc:
-                return self._record_failure(row, exc)
+                return self._failure(record, exc)
             log.debug("event handled", status=status)
-            return status
+            return repo.Ending(record.seq, status)
 
-    def _record_failure(self, row: StoredEvent, exc: Exception) -> str:
-        now = self._clock()
-        give_up = isinstance(exc, PermanentError) or self.policy.exhausted(row.attempts)
+    def _failure(self, record: EventRecord, exc: Exception) -> repo.Ending:
+        attempts = record.attempts
+        give_up = isinstance(exc, PermanentError) or self.policy.exhausted(attempts)
         retry_at = (
             None
             if give_up
-            else now + timedelta(seconds=self.policy.delay_s(row.attempts, self._rng))
+            else self._clock() + timedelta(seconds=self.policy.delay_s(attempts, self._rng))
         )
-        repo.mark_failed(row, f"{type(exc).__name__}: {exc}"[:MAX_ERROR_CHARS], retry_at, now)
+        status = EventStatus.DEAD if give_up else EventStatus.FAILED
         log.warning(
             "handler failed",
-            attempts=row.attempts,
-            status=row.status,
+            attempts=attempts,
+            status=status.value,
             retry_at=retry_at.isoformat() if retry_at else None,
             exc_info=exc,
         )
-        return row.status
+        return repo.Ending(
+            record.seq, status.value, f"{type(exc).__name__}: {exc}"[:MAX_ERROR_CHARS], retry_at
+        )
 
 
-def _unfinished(row: StoredEvent) -> bool:
+def _unfinished(row: Row[Any]) -> bool:
     """Claimed by an earlier run that never recorded how the attempt ended: it died."""
     return row.status in PENDING and row.attempts > 0 and row.handled_at is None

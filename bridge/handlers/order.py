@@ -7,42 +7,45 @@ cancellations arrive as later events of the same order and show up in the lines'
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Callable
 from decimal import Decimal
-from typing import Any, TypeVar
+from typing import Any
 
 from sqlalchemy.orm import Session
 
 from bridge.handlers.base import EventRecord, Outcome
-from bridge.handlers.copies import keep_copy
+from bridge.handlers.copies import keep_copy, sync_children
 from bridge.handlers.payload import items, plain, quantity, text
 from bridge.store.models import Order, OrderLine, OrderShipment
 
-Row = TypeVar("Row", OrderLine, OrderShipment)
-
 
 def handle_order(session: Session, event: EventRecord) -> Outcome:
-    return keep_copy(session, Order, event, _fill)
+    if event.is_delete:
+        return keep_copy(session, Order, event, _header)
+    # Read the whole order first: a bad quantity fails the event before anything is written.
+    lines = _lines(event.payload, event.object_id)
+    shipments = _shipments(event.payload)
+    outcome = keep_copy(session, Order, event, _header)
+    if outcome is Outcome.HANDLED:
+        parent = {"order_id": event.object_id}
+        sync_children(session, OrderLine.__table__, parent, "line_key", lines)
+        sync_children(session, OrderShipment.__table__, parent, "shipment_id", shipments)
+    return outcome
 
 
-def _fill(order: Order, data: dict[str, Any]) -> None:
-    _copy_header(order, data)
-    _sync_lines(order, _lines(data, order.order_id))
-    _sync_shipments(order, data)
-
-
-def _copy_header(order: Order, data: dict[str, Any]) -> None:
-    order.ordernumber = text(data, "ordernumber")
-    order.order_type = text(data, "type")
-    order.store = text(data, "store")
-    order.status = text(data, "status")
-    order.currency = text(data, "currency")
-    order.ordertotal = text(data, "ordertotal")
-    order.created = text(data, "created")
-    order.customer_id = text(data, "customer", "id")
-    order.account_id = text(data, "account", "id")
-    order.market_id = text(data, "market", "id")
-    order.locked = text(data, "locked")
+def _header(data: dict[str, Any]) -> dict[str, str]:
+    return {
+        "ordernumber": text(data, "ordernumber"),
+        "order_type": text(data, "type"),
+        "store": text(data, "store"),
+        "status": text(data, "status"),
+        "currency": text(data, "currency"),
+        "ordertotal": text(data, "ordertotal"),
+        "created": text(data, "created"),
+        "customer_id": text(data, "customer", "id"),
+        "account_id": text(data, "account", "id"),
+        "market_id": text(data, "market", "id"),
+        "locked": text(data, "locked"),
+    }
 
 
 def _line_key(product: dict[str, Any], size: dict[str, Any]) -> str:
@@ -92,12 +95,8 @@ def _lines(data: dict[str, Any], order_id: str) -> dict[str, dict[str, str]]:
     return lines
 
 
-def _sync_lines(order: Order, lines: dict[str, dict[str, str]]) -> None:
-    _sync(order.lines, lines, "line_key", OrderLine)
-
-
-def _sync_shipments(order: Order, data: dict[str, Any]) -> None:
-    wanted = {
+def _shipments(data: dict[str, Any]) -> dict[str, dict[str, str]]:
+    return {
         text(shipment, "id"): {
             "shipped": text(shipment, "shipped"),
             "paid": text(shipment, "paid"),
@@ -108,23 +107,3 @@ def _sync_shipments(order: Order, data: dict[str, Any]) -> None:
         for shipment in items(data, "shipments")
         if text(shipment, "id")
     }
-    _sync(order.shipments, wanted, "shipment_id", OrderShipment)
-
-
-def _sync(
-    rows: list[Row], wanted: dict[str, dict[str, str]], key: str, make: Callable[..., Row]
-) -> None:
-    """Make ``rows`` match ``wanted`` (key → values), updating rows in place by key.
-
-    In place, because deleting a row and inserting one with the same key in one flush
-    would break the unique constraint on the key.
-    """
-    existing = {getattr(row, key): row for row in rows}
-    for value, fields in wanted.items():
-        row = existing.get(value)
-        if row is None:
-            rows.append(make(**{key: value}, **fields))
-        else:
-            for name, field_value in fields.items():
-                setattr(row, name, field_value)
-    rows[:] = [row for row in rows if getattr(row, key) in wanted]

@@ -17,10 +17,12 @@ from bridge.store.models import Product
 
 
 def handle_product(session: Session, event: EventRecord) -> Outcome:
-    return keep_copy(session, Product, event, _fill)
+    return keep_copy(session, Product, event, _columns)
 
 
-def _fill(product: Product, data: dict[str, Any]) -> None:
-    product.sku = text(data, "sku")
-    product.description = text(data, "description")
-    product.status = text(data, "status")
+def _columns(data: dict[str, Any]) -> dict[str, str]:
+    return {
+        "sku": text(data, "sku"),
+        "description": text(data, "description"),
+        "status": text(data, "status"),
+    }

@@ -16,6 +16,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 import structlog
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from bridge.handlers.base import EventRecord, Handler, Outcome, utcnow
@@ -88,7 +89,12 @@ def _previous(
     session: Session, model: type[Customer] | type[Product], event: EventRecord
 ) -> dict[str, Any] | None:
     """The object as the last older event showed it (None: never seen, or deleted)."""
-    row = session.get(model, event.object_id)
+    # A query, not session.get: the copies are written with plain SQL, past the identity map.
+    row = session.execute(
+        select(model.data, model.deleted, model.event_seq).where(
+            model.__table__.primary_key.columns[0] == event.object_id
+        )
+    ).first()
     if row is None or row.deleted or row.event_seq >= event.seq:
         return None
     return row.data

@@ -7,13 +7,13 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import func, select, update
-from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy import Row, bindparam, func, select, update
 from sqlalchemy.orm import Session
 
 from bridge.centra.records import Event, EventPage
 from bridge.centra.redact import SECRET_ELEMENTS, mask_payload, mask_xml
 from bridge.store.models import CentraResponse, EventStatus, StoredEvent
+from bridge.store.upsert import dialect_of, insert_for
 
 
 @dataclass(frozen=True, slots=True)
@@ -60,8 +60,10 @@ def store_page(session: Session, page: EventPage, operation: str, now: datetime)
         for event in fresh
     ]
     # ON CONFLICT keeps a concurrent writer's row instead of failing the whole page.
-    insert = _insert_for(session).values(rows).on_conflict_do_nothing(
-        index_elements=["event_id"]
+    insert = (
+        insert_for(dialect_of(session), StoredEvent.__table__)
+        .values(rows)
+        .on_conflict_do_nothing(index_elements=["event_id"])
     )
     new_seqs = sorted(session.scalars(insert.returning(StoredEvent.seq)))
     return StoredPage(new_seqs=new_seqs, duplicates=len(page.events) - len(new_seqs))
@@ -73,11 +75,6 @@ def _masked(event: Event) -> dict[str, Any]:
     if not any(name in event.xml for name in SECRET_ELEMENTS):
         return {"payload": event.payload, "xml": event.xml}
     return {"payload": mask_payload(event.payload), "xml": mask_xml(event.xml)}
-
-
-def _insert_for(session: Session) -> Any:
-    dialect = session.get_bind().dialect.name
-    return (postgresql.insert if dialect == "postgresql" else sqlite.insert)(StoredEvent)
 
 
 def unacknowledged_ids(session: Session, limit: int) -> list[str]:
@@ -121,22 +118,61 @@ def due_seqs(session: Session, now: datetime, limit: int | None = None) -> list[
     return list(session.scalars(query))
 
 
-def mark_outcome(event: StoredEvent, status: str, now: datetime) -> None:
-    """A handler finished: handled, ignored or superseded."""
-    event.status = status
-    event.handled_at = now
-    event.last_error = None
-    event.next_attempt_at = None
+@dataclass(frozen=True, slots=True)
+class Ending:
+    """How one handler attempt ended, to be recorded with the rest of its batch."""
+
+    seq: int
+    status: str
+    error: str | None = None
+    #: When a failed event is tried again; None for every other status.
+    retry_at: datetime | None = None
 
 
-def mark_failed(
-    event: StoredEvent, error: str, retry_at: datetime | None, now: datetime
-) -> None:
-    """A handler attempt failed; ``retry_at`` None means none are left: the event is dead."""
-    event.last_error = error
-    event.status = EventStatus.FAILED if retry_at is not None else EventStatus.DEAD
-    event.next_attempt_at = retry_at
-    event.handled_at = now
+def lock_events(session: Session, seqs: Sequence[int]) -> list[Row[Any]]:
+    """The events, in order, locked against another process handling them (PostgreSQL)."""
+    query = (
+        select(StoredEvent.__table__)
+        .where(StoredEvent.seq.in_(seqs))
+        .order_by(StoredEvent.seq)
+        .with_for_update()
+    )
+    return list(session.execute(query))
+
+
+def count_attempts(session: Session, seqs: Sequence[int]) -> None:
+    """An attempt starts; ``handled_at`` stays unset until it ends, so a crash shows."""
+    if seqs:
+        session.execute(
+            update(StoredEvent.__table__)
+            .where(StoredEvent.seq == bindparam("the_seq"))
+            .values(attempts=StoredEvent.attempts + 1, handled_at=None),
+            [{"the_seq": seq} for seq in seqs],
+        )
+
+
+def record_endings(session: Session, endings: Sequence[Ending], now: datetime) -> None:
+    """Handled, ignored, superseded, failed (with its next try) or dead, in one statement."""
+    if endings:
+        session.execute(
+            update(StoredEvent.__table__)
+            .where(StoredEvent.seq == bindparam("the_seq"))
+            .values(
+                status=bindparam("the_status"),
+                last_error=bindparam("the_error"),
+                next_attempt_at=bindparam("the_retry_at"),
+                handled_at=now,
+            ),
+            [
+                {
+                    "the_seq": e.seq,
+                    "the_status": e.status,
+                    "the_error": e.error,
+                    "the_retry_at": e.retry_at,
+                }
+                for e in endings
+            ],
+        )
 
 
 def count_by_status(session: Session) -> dict[str, int]:
