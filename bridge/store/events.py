@@ -5,10 +5,12 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from functools import cache
 from typing import Any
 
 from sqlalchemy import Row, bindparam, func, select, update
 from sqlalchemy.orm import Session
+from sqlalchemy.sql import Executable
 
 from bridge.centra.records import Event, EventPage
 from bridge.centra.redact import SECRET_ELEMENTS, mask_payload, mask_xml
@@ -59,13 +61,7 @@ def store_page(session: Session, page: EventPage, operation: str, now: datetime)
         }
         for event in fresh
     ]
-    # ON CONFLICT keeps a concurrent writer's row instead of failing the whole page.
-    insert = (
-        insert_for(dialect_of(session), StoredEvent.__table__)
-        .values(rows)
-        .on_conflict_do_nothing(index_elements=["event_id"])
-    )
-    new_seqs = sorted(session.scalars(insert.returning(StoredEvent.seq)))
+    new_seqs = sorted(session.scalars(_insert_new(dialect_of(session)), rows))
     return StoredPage(new_seqs=new_seqs, duplicates=len(page.events) - len(new_seqs))
 
 
@@ -75,6 +71,20 @@ def _masked(event: Event) -> dict[str, Any]:
     if not any(name in event.xml for name in SECRET_ELEMENTS):
         return {"payload": event.payload, "xml": event.xml}
     return {"payload": mask_payload(event.payload), "xml": mask_xml(event.xml)}
+
+
+@cache
+def _insert_new(dialect: str) -> Executable:
+    """Built once: executed with a page's rows, batched by SQLAlchemy into multi-row inserts.
+
+    ON CONFLICT keeps a concurrent writer's row instead of failing the whole page.
+    """
+    table = StoredEvent.__table__
+    return (
+        insert_for(dialect, table)
+        .on_conflict_do_nothing(index_elements=["event_id"])
+        .returning(table.c.seq)
+    )
 
 
 def unacknowledged_ids(session: Session, limit: int) -> list[str]:
