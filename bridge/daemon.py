@@ -194,6 +194,7 @@ def _scheduler(jobs: Jobs, settings: Settings) -> BackgroundScheduler:
     every = (
         (jobs.poll, schedule.poll_s, schedule.poll_jitter_s, now),
         (jobs.retry, schedule.retry_s, 0.0, now + timedelta(seconds=schedule.retry_s)),
+        (jobs.push, schedule.push_s, 0.0, now),
         (jobs.housekeeping, schedule.housekeeping_s, 0.0, now),
         (jobs.refresh, min(HEALTH_EVERY_S, schedule.poll_s), 0.0, now),
     )

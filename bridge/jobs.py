@@ -182,6 +182,29 @@ class Jobs:
             return "database error", backoff
         return "internal error", backoff
 
+    # -- push --------------------------------------------------------------------------------
+
+    def push(self) -> None:
+        """Pick up the drop directory and send due ERP updates; Centra's trouble waits a tick."""
+        with structlog.contextvars.bound_contextvars(job="push"):
+            try:
+                report = self.app.outbox().push_job(self.stop)
+            except CentraAuthError as exc:
+                log.error("push failed: Centra refused the login", error=str(exc),
+                          request_id=exc.request_id)
+                self.metrics.inc("centra_bridge_pushes_total", result="login refused")
+                return
+            except Exception as exc:  # a push never takes the daemon down
+                log.error("push failed", error=str(exc), exc_info=exc)
+                self.metrics.inc("centra_bridge_pushes_total", result="error")
+                return
+            for result in ("sent", "failed", "dead"):
+                self.metrics.inc("centra_bridge_outbox_records_total", getattr(report, result),
+                                 result=result)
+            self.metrics.inc("centra_bridge_pushes_total", result="ok" if report.ok else "partial")
+            if report.queued or report.sent or report.failed or report.dead:
+                log.info("push finished", **report.as_dict())
+
     # -- retry -------------------------------------------------------------------------------
 
     def retry(self) -> None:

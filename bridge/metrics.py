@@ -25,6 +25,8 @@ FAMILIES: dict[str, tuple[str, str]] = {
     "centra_bridge_events_unacknowledged": ("gauge", "Stored events not yet acknowledged."),
     "centra_bridge_outbox": ("gauge", "Outbox records (pushes to Centra) by status."),
     "centra_bridge_events_pruned_total": ("counter", "Finished events removed by housekeeping."),
+    "centra_bridge_pushes_total": ("counter", "Push runs (drop directory, then outbox) by result."),
+    "centra_bridge_outbox_records_total": ("counter", "Outbox records pushed, by result."),
 }
 
 Labels = tuple[tuple[str, str], ...]

@@ -61,14 +61,11 @@ def scrape(port: int) -> str:
         return str(answer.read().decode())
 
 
-def test_run_picks_up_new_events_and_stops_on_sigterm(
-    tmp_path: Path, simulator: Simulator
-) -> None:
+def test_run_picks_up_new_events_and_stops_on_sigterm(tmp_path: Path, simulator: Simulator) -> None:
     """Given a running daemon, events added later arrive; SIGTERM exits 0 with all acknowledged."""
     first = simulator.add_generated(150)
     port = free_port()
-    config = write_config(tmp_path, simulator.url, PASSWORD,
-                          extra=f"[metrics]\nport = {port}\n")
+    config = write_config(tmp_path, simulator.url, PASSWORD, extra=f"[metrics]\nport = {port}\n")
     daemon = Daemon(config)
     try:
         assert simulator.wait_for(lambda: not simulator.queue(), timeout=30), daemon.output()
@@ -238,11 +235,33 @@ def test_status_exit_code_follows_the_last_successful_poll(
 
     engine = create_engine(f"sqlite:///{tmp_path / 'bridge.db'}")
     with engine.begin() as connection:
-        connection.execute(update(BridgeState).values(
-            at=datetime.now(UTC) - timedelta(hours=2)
-        ))
+        connection.execute(update(BridgeState).values(at=datetime.now(UTC) - timedelta(hours=2)))
     engine.dispose()
     old = bridge(config, "status", "--max-age", "60")
     assert old.returncode == exitcodes.STALE
     assert "last successful poll 720" in old.stderr.strip().splitlines()[-1]
     assert "last poll ok" in old.stdout
+
+
+def test_drop_directory_is_pushed_while_running(tmp_path: Path, simulator: Simulator) -> None:
+    """A file dropped while the daemon runs reaches Centra and moves to processed/."""
+    drop = tmp_path / "drop"
+    drop.mkdir()
+    config = write_config(
+        tmp_path,
+        simulator.url,
+        PASSWORD,
+        extra=f'push = 0.5\n[outbox]\ndirectory = "{drop}"\n',
+    )
+    daemon = Daemon(config)
+    try:
+        update = {"type": "customer", "id": "C-77", "firstname": "Ada"}
+        (drop / "customers.jsonl.part").write_text(json.dumps(update) + "\n", encoding="utf-8")
+        (drop / "customers.jsonl.part").rename(drop / "customers.jsonl")
+        assert simulator.wait_for(lambda: "C-77" in simulator.customers), daemon.output()
+        assert simulator.customers["C-77"]["firstname"] == "Ada"
+        processed = drop / "processed"
+        assert simulator.wait_for(lambda: any(processed.glob("*customers.jsonl*"))), daemon.output()
+    finally:
+        code = daemon.stop()
+    assert code == exitcodes.OK, daemon.output()
