@@ -55,7 +55,7 @@ class Node:
         return node
 
 
-@dataclass(eq=False)
+@dataclass(eq=False, slots=True)
 class Field:
     """A child element as declared: its type and whether it may repeat."""
 

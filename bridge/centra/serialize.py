@@ -98,6 +98,9 @@ def _fill_object(element: etree._Element, value: Mapping[str, Any], node: Node) 
         try:
             if declared.repeated:
                 _fill_items(element, sub if isinstance(sub, list) else [sub], declared)
+            elif sub.__class__ is str and declared.node.simple == "string":
+                # Most fields of a record: text written as given, without a call.
+                etree.SubElement(element, declared.tag).text = sub
             else:
                 _fill(etree.SubElement(element, declared.tag), sub, declared.node)
         except _Misfit as exc:
