@@ -18,7 +18,7 @@ from lxml import etree
 from bridge.simulator.app import FLAVORS, Call, FaultHook, SimState, SoapApp
 from bridge.simulator.data import Generator
 from bridge.simulator.faults import FaultPlan
-from bridge.simulator.soap import Payload, build, child_text, safe_parser
+from bridge.simulator.soap import CENTRA_NS, Payload, build, child_text, safe_parser
 from bridge.simulator.wsdl import find_wsdl_dir
 
 DEFAULT_HOST = "127.0.0.1"
@@ -127,8 +127,9 @@ class Simulator:
         """Queue ``count`` realistic events (orders over their life, customers, master data)."""
         generated = self._generator.generate(count)
         with self._state.changed:
-            ids = [self._state.queue.add(e.type, build(None, e.type, e.payload), entry=e.entry,
-                                         mission=e.mission, date=e.date).id for e in generated]
+            ids = [self._state.queue.add(e.type, build(None, e.type, e.payload, CENTRA_NS),
+                                         entry=e.entry, mission=e.mission, date=e.date).id
+                   for e in generated]
             self._added.update(e.type for e in generated)
             self._state.changed.notify_all()
         return ids

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
+from copy import deepcopy
 from dataclasses import dataclass
 from typing import Any
 
@@ -150,9 +151,17 @@ def build(parent: etree._Element | None, name: str, value: Any, namespace: str |
     return element
 
 
+#: Whether any element of a tree is outside the namespace ``$ns``.
+_OUTSIDE_NAMESPACE = etree.XPath("boolean(descendant-or-self::*[namespace-uri() != $ns])")
+
+
 def requalify(source: etree._Element, parent: etree._Element, namespace: str) -> None:
     """Copy ``source`` under ``parent``, moving unqualified and service-namespace elements to
     ``namespace`` so one stored payload serves every endpoint with the ``ns1:`` prefix."""
+    if not _OUTSIDE_NAMESPACE(source, ns=namespace):
+        # Already wholly in ``namespace`` (generated payloads): one C-level copy will do.
+        parent.append(deepcopy(source))
+        return
     qname = etree.QName(source)
     keep = qname.namespace not in (None, *SERVICE_NAMESPACES)
     tag = source.tag if keep else f"{{{namespace}}}{qname.localname}"
