@@ -50,7 +50,9 @@ class App:
 
     def outbox(self) -> Outbox:
         """ERP updates → Centra; ``outbox().push_job(stop)`` is the daemon's push job."""
-        return Outbox(self.store, self.client, self.settings.outbox)
+        return Outbox(
+            self.store, self.client, self.settings.outbox, retry_policy(self.settings.centra)
+        )
 
     def close(self) -> None:
         if self._client is not None:

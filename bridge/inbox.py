@@ -25,7 +25,7 @@ from bridge.centra.errors import CentraError
 from bridge.centra.records import EventPage
 from bridge.handlers.base import utcnow
 from bridge.handlers.dispatch import Dispatcher
-from bridge.retry import RetryPolicy, call_with_retry
+from bridge.retry import RetryPolicy, call_centra
 from bridge.store import Store
 from bridge.store import events as repo
 
@@ -238,15 +238,7 @@ class Inbox:
         return report, [event.event_id for event in page.events]
 
     def _call(self, call: Callable[[], T], stop: threading.Event | None) -> T:
-        """A Centra call, repeated with back-off while Centra is unreachable or answers 5xx."""
-        return call_with_retry(
-            call,
-            self.retry,
-            retryable=lambda exc: isinstance(exc, CentraError) and exc.retryable,
-            wait=(stop or threading.Event()).wait,
-            rng=self._rng,
-            on_retry=_log_retry,
-        )
+        return call_centra(call, self.retry, stop=stop, rng=self._rng)
 
     def _acknowledge(
         self, event_ids: list[str], request_id: str | None, stop: threading.Event | None
@@ -274,13 +266,3 @@ class Inbox:
         except CentraError as exc:
             log.warning("re-acknowledging older events failed", count=len(event_ids),
                         error=str(exc), request_id=exc.request_id)
-
-
-def _log_retry(exc: Exception, attempt: int, delay_s: float) -> None:
-    log.warning(
-        "centra call failed; trying again",
-        error=str(exc),
-        request_id=getattr(exc, "request_id", None),
-        attempt=attempt,
-        retry_in_s=round(delay_s, 2),
-    )

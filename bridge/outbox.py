@@ -39,7 +39,7 @@ from bridge.dropdir import DropDirectory, DropReport
 from bridge.erp_input import WRAPPERS, ErpRecord, check_records
 from bridge.handlers.base import utcnow
 from bridge.idmap import IdConflict
-from bridge.retry import RetryPolicy
+from bridge.retry import RetryPolicy, call_centra
 from bridge.store import Store
 from bridge.store import idmap as idmap_repo
 from bridge.store import outbox as repo
@@ -136,6 +136,7 @@ class Outbox:
         store: Store,
         client: CentraClient,
         settings: OutboxSettings,
+        call_retry: RetryPolicy,
         *,
         rng: random.Random | None = None,
         clock: Callable[[], datetime] = utcnow,
@@ -143,6 +144,9 @@ class Outbox:
         self.store = store
         self.client = client
         self.settings = settings
+        #: For one call while Centra is unreachable ([centra] max_attempts…); ``policy`` below
+        #: spaces out a record's attempts across pushes.
+        self.call_retry = call_retry
         self.policy = RetryPolicy(base_s=settings.retry_base_s, max_s=settings.retry_max_s,
                                   max_attempts=settings.max_attempts)
         self._rng = rng or random.Random()
@@ -173,7 +177,7 @@ class Outbox:
             if not due:
                 break
             for batch in batches:
-                self._send(batch, report)
+                self._send(batch, report, stop)
                 if report.stopped:
                     break
         if report.calls or report.dead:
@@ -197,11 +201,17 @@ class Outbox:
                 batches.setdefault(row.entity_type, []).append(prepared)
         return len(due), list(batches.values())
 
-    def _send(self, batch: list[Prepared], report: PushReport) -> None:
+    def _send(
+        self, batch: list[Prepared], report: PushReport, stop: threading.Event | None
+    ) -> None:
         wrapper = WRAPPERS[batch[0].entity_type]
         report.calls += 1
+        payloads = [item.payload for item in batch]
         try:
-            result = self.client.update(wrapper, [item.payload for item in batch])
+            result = call_centra(
+                lambda: self.client.update(wrapper, payloads),
+                self.call_retry, stop=stop, rng=self._rng,
+            )
         except CentraAuthError:
             raise
         except CentraUnavailable as exc:
@@ -217,7 +227,7 @@ class Outbox:
             log.info("batch refused; sending its records one by one", records=len(batch),
                      request_id=result.request_id)
             for item in batch:
-                self._send([item], report)
+                self._send([item], report, stop)
                 if report.stopped:
                     break
         else:

@@ -6,11 +6,17 @@ No clock and no sleeping of its own (waiting is passed in), so it is tested with
 from __future__ import annotations
 
 import random
+import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TypeVar
 
+import structlog
+
+from bridge.centra.errors import CentraError
+
 T = TypeVar("T")
+log = structlog.get_logger(__name__)
 
 
 @dataclass(frozen=True, slots=True)
@@ -66,3 +72,35 @@ def call_with_retry(
             if wait(delay):
                 raise
             attempt += 1
+
+
+def call_centra(
+    call: Callable[[], T],
+    policy: RetryPolicy,
+    *,
+    stop: threading.Event | None,
+    rng: random.Random,
+) -> T:
+    """A Centra call, repeated with back-off while Centra is unreachable or answers 5xx/429.
+
+    Faults and answers that cannot be trusted are raised at once: repeating them blindly
+    cannot help. A shutdown (``stop``) cuts a back-off short.
+    """
+    return call_with_retry(
+        call,
+        policy,
+        retryable=lambda exc: isinstance(exc, CentraError) and exc.retryable,
+        wait=(stop or threading.Event()).wait,
+        rng=rng,
+        on_retry=_log_retry,
+    )
+
+
+def _log_retry(exc: Exception, attempt: int, delay_s: float) -> None:
+    log.warning(
+        "centra call failed; trying again",
+        error=str(exc),
+        request_id=getattr(exc, "request_id", None),
+        attempt=attempt,
+        retry_in_s=round(delay_s, 2),
+    )

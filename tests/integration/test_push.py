@@ -11,7 +11,7 @@ import pytest
 from lxml import etree
 from sqlalchemy import select
 
-from bridge.app import App
+from bridge.app import App, retry_policy
 from bridge.config import (
     CentraSettings,
     DatabaseSettings,
@@ -73,7 +73,10 @@ class Clock:
 
 
 def outbox_for(app: App, clock: Clock) -> Outbox:
-    return Outbox(app.store, app.client, app.settings.outbox, rng=random.Random(1), clock=clock)
+    return Outbox(
+        app.store, app.client, app.settings.outbox, retry_policy(app.settings.centra),
+        rng=random.Random(1), clock=clock,
+    )
 
 
 def records(store: Store) -> list[OutboxRecord]:
