@@ -17,6 +17,7 @@ from typing import Any
 
 from bridge.centra.payload import to_zeep
 from bridge.centra.schema import Node, Schema
+from bridge.store.models import MAX_ID_CHARS
 
 #: Record type → the wrapper element of its ``<wrapper>_Update`` operation.
 WRAPPERS: Mapping[str, str] = {"product": "products", "customer": "customers"}
@@ -129,6 +130,9 @@ def _record(data: dict[str, Any], number: int, schema: Schema, collector: _Colle
         erp_id = data["id"] = str(erp_id)
     if not isinstance(erp_id, str) or not erp_id.strip():
         collector.add(number, "id", "required: the ERP's id of the object, a non-empty string")
+        return None
+    if len(erp_id) > MAX_ID_CHARS:
+        collector.add(number, "id", f"too long: {len(erp_id)} characters, at most {MAX_ID_CHARS}")
         return None
     problem = _shape_problem(data, _item_node(schema, entity_type), entity_type)
     if problem is not None:

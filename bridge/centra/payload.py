@@ -16,6 +16,7 @@ pricelist and a single reference in an order line, as Centra sends them.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from decimal import Decimal
 from typing import Any
@@ -26,7 +27,9 @@ from bridge.centra.records import Payload
 from bridge.centra.schema import Field, Node
 
 #: bool is an int, so it passes too (zeep writes "true"/"false" for xsd:boolean).
-_SCALARS = (str, int, float, Decimal)
+#: Python values that stand for one xsd simple value.
+SCALARS = (str, int, float, Decimal)
+_WHOLE = re.compile(r"-?\d+")
 
 
 def local_name(tag: str) -> str:
@@ -135,9 +138,14 @@ def to_zeep(value: Any, node: Node, path: str) -> Any:
     if node.open:
         return value
     if node.simple is not None:
-        if isinstance(value, _SCALARS):
-            return value
-        raise ValueError(f"{path}: expected a single {node.simple} value, got {_kind(value)}")
+        if not isinstance(value, SCALARS):
+            raise ValueError(
+                f"{path}: expected a single {node.simple} value, got {kind_of(value)}"
+            )
+        problem = simple_problem(value, node.simple)
+        if problem:
+            raise ValueError(f"{path}: {problem}")
+        return value
     if isinstance(value, list):
         item = node.item
         if item is None:
@@ -146,7 +154,7 @@ def to_zeep(value: Any, node: Node, path: str) -> Any:
     if value == "":
         return {}
     if not isinstance(value, Mapping):
-        raise ValueError(f"{path}: expected an object for {node.name}, got {_kind(value)}")
+        raise ValueError(f"{path}: expected an object for {node.name}, got {kind_of(value)}")
     out: dict[str, Any] = {}
     for key, sub in value.items():
         declared = node.children.get(key)
@@ -166,5 +174,20 @@ def _items(values: list[Any], node: Node, path: str) -> list[Any]:
     return [to_zeep(value, node, f"{path}[{index}]") for index, value in enumerate(values)]
 
 
-def _kind(value: Any) -> str:
+def simple_problem(value: Any, simple: str) -> str:
+    """Why ``value`` cannot stand for an xsd ``simple`` value ("" when it can).
+
+    JSON's true/false only fit booleans: ``"firstname": true`` is a mistake, not "true".
+    """
+    if simple == "boolean":
+        ok = isinstance(value, bool) or value in ("true", "false", "1", "0", 1, 0)
+        return "" if ok else f"expected true or false, got {value!r}"
+    if isinstance(value, bool):
+        return f"expected {'a whole number' if simple == 'int' else 'text'}, got true/false"
+    if simple == "int" and not (isinstance(value, int) or _WHOLE.fullmatch(str(value))):
+        return f"expected a whole number, got {value!r}"
+    return ""
+
+
+def kind_of(value: Any) -> str:
     return "a list" if isinstance(value, list) else type(value).__name__

@@ -24,6 +24,7 @@ from typing import Any
 
 from lxml import etree
 
+from bridge.centra.payload import SCALARS, kind_of, simple_problem
 from bridge.centra.schema import Field, Node, Schema
 
 SOAP_ENV_NS = "http://schemas.xmlsoap.org/soap/envelope/"
@@ -33,7 +34,6 @@ _BODY = f"{{{SOAP_ENV_NS}}}Body"
 _ENVELOPE_NSMAP = {"soap-env": SOAP_ENV_NS}
 _BODY_PREFIX = "ns0"
 #: bool is an int, so it passes too; the same kinds ``payload.to_zeep`` accepts.
-_SCALARS = (str, int, float, Decimal)
 
 
 def request_envelope(schema: Schema, operation: str, arguments: Mapping[str, Any]) -> bytes:
@@ -70,9 +70,12 @@ class _Misfit(Exception):
 def _fill(element: etree._Element, value: Any, node: Node) -> None:
     """Write ``value`` into ``element`` as ``node`` describes it."""
     if node.simple is not None or node.open:
-        if not isinstance(value, _SCALARS):
+        if not isinstance(value, SCALARS):
             raise _Misfit(f"expected a single {node.simple or node.name} value, got "
-                          f"{_kind(value)}")
+                          f"{kind_of(value)}")
+        problem = simple_problem(value, node.simple) if node.simple else ""
+        if problem:
+            raise _Misfit(problem)
         element.text = _TEXT.get(node.simple or "", str)(value)
     elif isinstance(value, list):
         if node.item is None:
@@ -81,7 +84,7 @@ def _fill(element: etree._Element, value: Any, node: Node) -> None:
     elif isinstance(value, Mapping):
         _fill_object(element, value, node)
     elif value != "":
-        raise _Misfit(f"expected an object for {node.name}, got {_kind(value)}")
+        raise _Misfit(f"expected an object for {node.name}, got {kind_of(value)}")
 
 
 def _fill_object(element: etree._Element, value: Mapping[str, Any], node: Node) -> None:
@@ -121,10 +124,6 @@ def _fill_items(element: etree._Element, values: list[Any], item: Field) -> None
         except _Misfit as exc:
             exc.steps.append(f"[{index}]")
             raise
-
-
-def _kind(value: Any) -> str:
-    return "a list" if isinstance(value, list) else type(value).__name__
 
 
 def _boolean(value: Any) -> str:

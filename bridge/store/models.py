@@ -31,7 +31,9 @@ NAMING_CONVENTION = {
     "pk": "pk_%(table_name)s",
 }
 
-ID = String(255)
+#: Longest id any table keeps (ERP ids, Centra ids, event ids).
+MAX_ID_CHARS = 255
+ID = String(MAX_ID_CHARS)
 
 
 class UtcDateTime(TypeDecorator[datetime]):

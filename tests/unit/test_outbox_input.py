@@ -88,3 +88,20 @@ class TestEcho:
         """Never seen before: every field is new, so the event is delivered."""
         assert not is_echo({**self.before, "firstname": "Augusta"}, None, self.pushed)
         assert is_echo({"id": "4711", "firstname": "Augusta"}, None, self.pushed)
+
+
+def test_wrong_types_and_overlong_ids_are_named() -> None:
+    """true/false for text, text for a number, and an id too long to keep are each refused."""
+    text = "\n".join([
+        '{"type": "customer", "id": "C1", "firstname": true}',
+        '{"type": "customer", "id": "C2", "store": "main"}',
+        '{"type": "customer", "id": "' + "C" * 256 + '"}',
+        '{"type": "customer", "id": "C4", "store": "2", "firstname": 7}',
+    ])
+    with pytest.raises(InputError) as refused:
+        parse_lines(text, "in.jsonl", SCHEMA)
+    assert [str(problem) for problem in refused.value.problems] == [
+        "in.jsonl:1: firstname: expected text, got true/false",
+        "in.jsonl:2: store: expected a whole number, got 'main'",
+        "in.jsonl:3: id: too long: 256 characters, at most 255",
+    ]
