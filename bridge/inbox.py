@@ -53,6 +53,8 @@ class PageReport:
     duplicates: int
     acknowledged: int
     request_id: str | None
+    #: Events of the page (all acknowledged) by type.
+    types: Counter[str] = field(default_factory=Counter)
 
 
 @dataclass(slots=True)
@@ -228,6 +230,7 @@ class Inbox:
             duplicates=stored.duplicates,
             acknowledged=len(page_ids),
             request_id=page.request_id,
+            types=Counter(event.type for event in page.events),
         )
         log.info(
             "page stored and acknowledged" if page.events else "queue empty",

@@ -135,8 +135,9 @@ class Jobs:
 
     def _page_done(self, page: PageReport) -> None:
         """Each stored page is progress: the watchdog is fed even while a backlog drains."""
-        self.metrics.inc("centra_bridge_events_fetched_total", page.fetched)
-        self.metrics.inc("centra_bridge_events_acknowledged_total", page.acknowledged)
+        for event_type, count in page.types.items():
+            self.metrics.inc("centra_bridge_events_fetched_total", count, type=event_type)
+            self.metrics.inc("centra_bridge_events_acknowledged_total", count, type=event_type)
         now = self._clock()
         with self.app.store.transaction() as session:
             state.poll_succeeded(session, now)

@@ -61,6 +61,15 @@ def scrape(port: int) -> str:
         return str(answer.read().decode())
 
 
+def fetched(metrics: str) -> float:
+    """Events fetched, summed over their types."""
+    return sum(
+        float(line.rsplit(" ", 1)[1])
+        for line in metrics.splitlines()
+        if line.startswith("centra_bridge_events_fetched_total{")
+    )
+
+
 def test_run_picks_up_new_events_and_stops_on_sigterm(tmp_path: Path, simulator: Simulator) -> None:
     """Given a running daemon, events added later arrive; SIGTERM exits 0 with all acknowledged."""
     first = simulator.add_generated(150)
@@ -71,7 +80,7 @@ def test_run_picks_up_new_events_and_stops_on_sigterm(tmp_path: Path, simulator:
         assert simulator.wait_for(lambda: not simulator.queue(), timeout=30), daemon.output()
         later = [simulator.add_event("order", {"id": f"late-{n}"}) for n in range(5)]
         assert simulator.wait_for(lambda: not simulator.queue()), daemon.output()
-        assert simulator.wait_for(lambda: "fetched_total 155" in scrape(port)), scrape(port)
+        assert simulator.wait_for(lambda: fetched(scrape(port)) == 155), scrape(port)
         metrics = scrape(port)
     finally:
         code = daemon.stop()
@@ -82,6 +91,7 @@ def test_run_picks_up_new_events_and_stops_on_sigterm(tmp_path: Path, simulator:
     assert set(simulator.acknowledged) == ids
     assert 'centra_bridge_polls_total{result="ok"}' in metrics
     assert 'centra_bridge_events{status="handled",type="order"}' in metrics
+    assert 'centra_bridge_events_acknowledged_total{type="order"}' in metrics
     assert "Traceback" not in daemon.output()
 
 
