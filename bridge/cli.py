@@ -34,6 +34,7 @@ from bridge.idmap import ENTITY_TYPES, IdConflict
 from bridge.inbox import DrainOptions, QueueStalled
 from bridge.lock import LockHeld, StoreLock, for_database
 from bridge.simulator import FAULT_KINDS, Fault, FaultPlan, serve
+from bridge.sinks.directory import write_private
 from bridge.store import Store, schema, state
 from bridge.store import events as repo
 from bridge.store.engine import DatabaseFileError
@@ -381,23 +382,31 @@ def _push(args: argparse.Namespace) -> int:
     if args.dry_run and not args.files:
         raise ConfigError("push --dry-run: name the files to show")
     settings = _settings(args)
+    lock = for_database(settings.database.url)
+    # Beside a running service, only queue: two senders could put older data over newer.
+    sending = not (args.dry_run or args.queue_only) and lock.acquire()
     try:
         with _app(settings) as app, _stop_on_signals() as stop:
             if args.dry_run:
                 print("\n".join(push.dry_run(app, args.files)), end="")
                 return exitcodes.OK
-            report = push.push(app, args.files, queue_only=args.queue_only, retry=args.retry,
+            report = push.push(app, args.files, queue_only=not sending, retry=args.retry,
                                stop=stop)
+            if not (sending or args.queue_only):
+                report.stopped = "queued only: the centra-bridge service on this store sends them"
     except InputError as exc:
         for problem in exc.problems:
             print(f"centra-bridge: {problem}", file=sys.stderr)
         return _fail(exitcodes.CONFIG, "nothing queued: fix the lines above and push again")
     except IdConflict as exc:
         return _fail(exitcodes.CONFIG, str(exc))
+    finally:
+        if sending:
+            lock.release()
     _answer(args, report.as_dict(), report.summary())
     if report.stopped == "Centra unreachable":
         return exitcodes.UNAVAILABLE
-    return exitcodes.OK if report.ok else exitcodes.PARTIAL
+    return exitcodes.OK if report.ok or not sending else exitcodes.PARTIAL
 
 
 def _ids_list(args: argparse.Namespace) -> int:
@@ -447,5 +456,5 @@ def _ids_export(args: argparse.Namespace) -> int:
     if args.file is None:
         print(text, end="")
     else:
-        args.file.write_text(text, encoding="utf-8")
+        write_private(args.file, text.encode("utf-8"))
     return exitcodes.OK

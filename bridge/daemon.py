@@ -155,7 +155,7 @@ def _supervise(
             control.reload.clear()
             return "reload"
         if not lock.healthy():
-            log.error("lost the store's lock (database connection gone); stopping",
+            log.error("lost the store's lock (connection gone, or lock file removed); stopping",
                       lock=lock.where)
             return "lock lost"
         idle_s = health.stalled_for()

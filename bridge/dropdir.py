@@ -28,6 +28,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import structlog
+from sqlalchemy.exc import SQLAlchemyError
 
 from bridge.centra.schema import Schema
 from bridge.erp_input import InputError, parse_lines
@@ -118,18 +119,24 @@ class DropDirectory:
             return
         try:
             records = parse_lines(path.read_text(encoding="utf-8"), path.name, self.schema)
-        except (InputError, UnicodeDecodeError) as exc:
+            with self.store.transaction() as session:
+                ids = repo.add_records(session, records, datetime.now(UTC), key)
+        except SQLAlchemyError:
+            raise  # the store is down: the file stays in work/ and is tried again
+        except Exception as exc:  # whatever is wrong with the file, it must not block others
             self._reject(path, exc, report)
             return
-        with self.store.transaction() as session:
-            ids = repo.add_records(session, records, datetime.now(UTC), key)
         path.rename(self.processed / path.name)
         report.records += len(ids)
         log.info("drop file queued", file=path.name, records=len(ids))
 
     def _reject(self, path: Path, exc: Exception, report: DropReport) -> None:
-        message = str(exc) if isinstance(exc, InputError) else (
-            f"{path.name}: not UTF-8 text (byte {getattr(exc, 'start', '?')})")
+        if isinstance(exc, InputError):
+            message = str(exc)
+        elif isinstance(exc, UnicodeDecodeError):
+            message = f"{path.name}: not UTF-8 text (byte {exc.start})"
+        else:
+            message = f"{path.name}: cannot be queued: {type(exc).__name__}: {exc}"
         write_atomically(self.failed / f"{path.name}.error", (message + "\n").encode("utf-8"))
         path.rename(self.failed / path.name)
         report.failed_files.append(path.name)

@@ -81,7 +81,9 @@ def parse_lines(text: str, source: str, schema: Schema) -> list[ErpRecord]:
     """
     collector = _Collector(source)
     records: list[ErpRecord] = []
-    for number, line in enumerate(text.removeprefix("\ufeff").splitlines(), start=1):
+    # Only \n ends a line: JSON strings may hold U+2028 and other "line breaks" unescaped.
+    lines = text.removeprefix("\ufeff").split("\n")
+    for number, line in enumerate((line.removesuffix("\r") for line in lines), start=1):
         if line.strip():
             record = _parse_line(line, number, schema, collector)
             if record is not None:
@@ -108,14 +110,21 @@ def check_records(items: Iterable[Mapping[str, Any]], source: str, schema: Schem
 def _parse_line(line: str, number: int, schema: Schema, collector: _Collector
                 ) -> ErpRecord | None:
     try:
-        data = json.loads(line)
+        data = json.loads(line, parse_constant=_refuse_constant)
     except json.JSONDecodeError as exc:
         collector.add(number, "-", f"not valid JSON: {exc.msg} (column {exc.colno})")
+        return None
+    except (ValueError, RecursionError) as exc:
+        collector.add(number, "-", f"not usable JSON: {exc}")
         return None
     if not isinstance(data, dict):
         collector.add(number, "-", f"must be a JSON object, got {type(data).__name__}")
         return None
     return _record(data, number, schema, collector)
+
+
+def _refuse_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not a number Centra can take")
 
 
 def _record(data: dict[str, Any], number: int, schema: Schema, collector: _Collector

@@ -96,12 +96,16 @@ def centra_id_for(by_erp: Link | None, by_centra_same: Link | None, erp_id: str)
     """
     if by_erp is not None:
         return by_erp.centra_id
-    if by_centra_same is not None and by_centra_same.erp_id not in (None, erp_id):
+    if by_centra_same is not None and by_centra_same.erp_id != erp_id:
+        owner = (
+            f"belongs to ERP id {by_centra_same.erp_id}"
+            if by_centra_same.erp_id is not None
+            else "is an object Centra created (seen in its events)"
+        )
         raise IdConflict(
             f"{by_centra_same.entity_type} ERP id {erp_id} is not mapped, and Centra id "
-            f"{erp_id} belongs to ERP id {by_centra_same.erp_id}; sending it as-is would "
-            f"overwrite that object. Map it: centra-bridge ids set "
-            f"{by_centra_same.entity_type} {erp_id} CENTRA_ID"
+            f"{erp_id} {owner}; sending it as-is would overwrite that object. Map it: "
+            f"centra-bridge ids set {by_centra_same.entity_type} {erp_id} CENTRA_ID"
         )
     return erp_id
 

@@ -92,7 +92,13 @@ class FileLock:
         return f"pid {pid}" if pid.isdigit() else ""
 
     def healthy(self) -> bool:
-        return self._fd is not None
+        """Held, and the lock file is still the one locked (not deleted as "stale")."""
+        if self._fd is None:
+            return False
+        try:
+            return os.fstat(self._fd).st_ino == self.path.stat().st_ino
+        except OSError:
+            return False
 
     def release(self) -> None:
         if self._fd is not None:

@@ -157,7 +157,11 @@ class Outbox:
         picked = DropReport()
         if self.settings.directory is not None:
             schema = load_schema(self.client.flavor.wsdl_path)
-            picked = DropDirectory(self.settings.directory, self.store, schema).pick_up(stop)
+            try:
+                picked = DropDirectory(self.settings.directory, self.store, schema).pick_up(stop)
+            except Exception as exc:  # the drop directory never holds back what is queued
+                log.error("drop directory not picked up", directory=str(self.settings.directory),
+                          error=f"{type(exc).__name__}: {exc}")
         report = self.push_due(stop)
         report.files, report.queued = picked.files, picked.records
         report.failed_files = picked.failed_files
@@ -215,7 +219,8 @@ class Outbox:
         except CentraAuthError:
             raise
         except CentraUnavailable as exc:
-            self._record_failures(batch, report, f"Centra unreachable: {exc}")
+            # Not the records' fault: they wait for the next push without using up attempts.
+            self._record_failures(batch, report, f"Centra unreachable: {exc}", counts=False)
             report.stopped = "Centra unreachable"
             return
         except (CentraError, ValueError) as exc:
@@ -246,16 +251,18 @@ class Outbox:
         report.sent += len(batch)
 
     def _record_failures(self, batch: list[Prepared], report: PushReport, error: str,
-                         result: UpdateResult | None = None) -> None:
+                         result: UpdateResult | None = None, *, counts: bool = True) -> None:
+        """Record a failed send; ``counts`` False keeps the attempt count (Centra was down)."""
         now = self._clock()
         with self.store.transaction() as session:
             for item in batch:
                 row = session.get_one(OutboxRecord, item.outbox_id)
-                attempts = row.attempts + 1
-                retry_at = None if self.policy.exhausted(attempts) else now + timedelta(
+                attempts = row.attempts + 1 if counts else max(row.attempts, 1)
+                give_up = counts and self.policy.exhausted(attempts)
+                retry_at = None if give_up else now + timedelta(
                     seconds=self.policy.delay_s(attempts, self._rng))
                 repo.mark_failed(
-                    row, error[:MAX_ERROR_CHARS], retry_at,
+                    row, error[:MAX_ERROR_CHARS], retry_at, counts=counts,
                     errors=result.errors if result else (),
                     notices=result.notices if result else (),
                     request_id=result.request_id if result else None,

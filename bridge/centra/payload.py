@@ -30,6 +30,8 @@ from bridge.centra.schema import Field, Node
 #: Python values that stand for one xsd simple value.
 SCALARS = (str, int, float, Decimal)
 _WHOLE = re.compile(r"-?\d+")
+#: Characters no XML 1.0 document may contain (control characters, lone surrogates).
+_NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
 
 
 def local_name(tag: str) -> str:
@@ -184,6 +186,8 @@ def simple_problem(value: Any, simple: str) -> str:
         return "" if ok else f"expected true or false, got {value!r}"
     if isinstance(value, bool):
         return f"expected {'a whole number' if simple == 'int' else 'text'}, got true/false"
+    if isinstance(value, str) and (bad := _NOT_XML.search(value)):
+        return f"contains U+{ord(bad.group()):04X}, which XML cannot carry"
     if simple == "int" and not (isinstance(value, int) or _WHOLE.fullmatch(str(value))):
         return f"expected a whole number, got {value!r}"
     return ""

@@ -43,10 +43,18 @@ def render(event: EventRecord, fmt: str) -> bytes:
     return (json.dumps(document, ensure_ascii=False, indent=2) + "\n").encode("utf-8")
 
 
-def write_atomically(path: Path, data: bytes) -> None:
-    """Temporary file, fsync, rename, fsync of the directory; no partial file is ever visible."""
+def write_private(path: Path, data: bytes) -> None:
+    """``write_atomically``, readable by its owner only (exports: ids, customer data)."""
+    write_atomically(path, data, mode=0o600)
+
+
+def write_atomically(path: Path, data: bytes, *, mode: int = 0o640) -> None:
+    """Temporary file, fsync, rename, fsync of the directory; no partial file is ever visible.
+
+    The default mode lets the ERP's group read what the bridge delivers, nobody else.
+    """
     temporary = path.with_name(f".{path.name}.{uuid.uuid4().hex[:8]}.tmp")
-    fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o640)
+    fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, mode)
     try:
         with os.fdopen(fd, "wb") as handle:
             handle.write(data)

@@ -6,7 +6,7 @@ from collections.abc import Iterable, Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import exists, func, select, update
+from sqlalchemy import exists, select, update
 from sqlalchemy.orm import Session, aliased
 
 from bridge.centra.records import UpdateResult
@@ -87,9 +87,14 @@ def mark_failed(
     notices: Sequence[str] = (),
     request_id: str | None = None,
     centra_id: str | None = None,
+    counts: bool = True,
 ) -> None:
-    """Count a failed attempt; ``retry_at`` None means none are left: the record is dead."""
-    row.attempts += 1
+    """Record a failed attempt; ``retry_at`` None means none are left: the record is dead.
+
+    ``counts`` False: the attempt is not the record's fault (Centra was down) and is not counted.
+    """
+    if counts:
+        row.attempts += 1
     row.status = OutboxStatus.FAILED if retry_at is not None else OutboxStatus.DEAD
     row.errors = list(errors)
     row.notices = list(notices)
@@ -102,21 +107,26 @@ def mark_failed(
 
 def requeue(session: Session, statuses: Sequence[str], now: datetime,
             ids: Sequence[int] = ()) -> int:
-    """Make failed or dead records due now, attempts reset (``push --retry``)."""
-    query = update(OutboxRecord).where(OutboxRecord.status.in_(statuses))
+    """Make failed or dead records due now, attempts reset (``push --retry``).
+
+    A record with a newer one for the same object stays as it is: sending it now would
+    put older data over newer.
+    """
+    newer = aliased(OutboxRecord)
+    query = update(OutboxRecord).where(
+        OutboxRecord.status.in_(statuses),
+        ~exists().where(
+            newer.entity_type == OutboxRecord.entity_type,
+            newer.erp_id == OutboxRecord.erp_id,
+            newer.id > OutboxRecord.id,
+        ),
+    )
     if ids:
         query = query.where(OutboxRecord.id.in_(ids))
     result = session.execute(
         query.values(status=OutboxStatus.QUEUED, attempts=0, next_attempt_at=now)
     )
     return int(getattr(result, "rowcount", 0) or 0)
-
-
-def count_by_status(session: Session) -> dict[str, int]:
-    rows = session.execute(
-        select(OutboxRecord.status, func.count()).group_by(OutboxRecord.status)
-    ).all()
-    return {status: count for status, count in rows}
 
 
 def troubled(session: Session, limit: int) -> list[dict[str, Any]]:

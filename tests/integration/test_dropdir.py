@@ -126,3 +126,14 @@ def test_push_without_files_picks_up_the_drop_directory(
     assert result.stdout.startswith("pushed: files=2 queued=2 sent=2 failed=0 dead=0")
     assert "-b.jsonl" in result.stdout
     assert sorted(simulator.products) == ["P1"] and sorted(simulator.customers) == ["C1"]
+
+
+def test_a_file_nobody_could_read_never_blocks_the_next(store: Store, folder: Path) -> None:
+    """A directory named like a drop file goes to failed/; the good file beside it is queued."""
+    (folder / "a-broken.jsonl").mkdir()
+    write_lines(folder / "b-good.jsonl", *GOOD)
+    report = DropDirectory(folder, store, SCHEMA).pick_up()
+    assert [erp_id for erp_id, _ in queued(store)] == ["P1", "C1"]
+    assert len(report.failed_files) == 1
+    (error,) = (folder / "failed").glob("*.error")
+    assert "cannot be queued: IsADirectoryError" in error.read_text()

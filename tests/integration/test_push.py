@@ -27,6 +27,7 @@ from bridge.simulator.soap import CENTRA_NS, result_reply
 from bridge.store import Store
 from bridge.store import idmap as idmap_repo
 from bridge.store.models import IdMapping, OutboxRecord
+from bridge.store.outbox import requeue
 
 PASSWORD = "pw-outbox-5e1d"
 NS = {"c": CENTRA_NS}
@@ -196,8 +197,10 @@ def test_batches_follow_batch_size(simulator: Simulator, database_url: str) -> N
     assert sizes == [2, 2, 1]
 
 
-def test_unreachable_centra_backs_off_then_dies(app: App, simulator: Simulator) -> None:
-    """HTTP 503: the records count a failed attempt and wait; max_attempts makes them dead."""
+def test_unreachable_centra_backs_off_and_never_kills_records(
+    app: App, simulator: Simulator
+) -> None:
+    """HTTP 503 for hours: the records wait, backing off, and use up none of their attempts."""
     simulator.faults.append(lambda request: Reply(503, b"down", "text/plain"))
     queue_updates(app.store, [{"type": "customer", "id": "C5", "firstname": "Bo"}])
     clock = Clock()
@@ -205,10 +208,16 @@ def test_unreachable_centra_backs_off_then_dies(app: App, simulator: Simulator) 
     assert report.stopped == "Centra unreachable" and report.failed == 1
     (row,) = records(app.store)
     assert row.status == "failed" and "unreachable" in (row.last_error or "")
-    for _ in range(2):
+    for _ in range(10):
         clock.advance(3600)
         outbox_for(app, clock).push_due()
-    assert records(app.store)[0].status == "dead"
+    (row,) = records(app.store)
+    assert (row.status, row.attempts) == ("failed", 0)
+    simulator.faults.clear()
+    clock.advance(3600)
+    outbox_for(app, clock).push_due()
+    assert records(app.store)[0].status == "sent"
+    assert simulator.customers["C5"]["firstname"] == "Bo"
 
 
 def test_updates_of_one_object_keep_their_order(app: App, simulator: Simulator) -> None:
@@ -289,3 +298,21 @@ def test_centra_going_down_while_a_batch_is_split_stops_the_push(
     report = app.outbox().push_due()
     assert (report.calls, report.failed, report.stopped) == (2, 1, "Centra unreachable")
     assert [row.status for row in records(app.store)] == ["failed", "queued", "queued"]
+
+
+def test_retry_never_sends_older_data_over_newer(app: App, simulator: Simulator) -> None:
+    """A dead update is not retried once a newer one for the same object went out."""
+    simulator.faults.append(refuse_marked)
+    queue_updates(app.store, [{"type": "product", "id": "P9", "comment": "BAD"}])
+    clock = Clock()
+    for _ in range(10):
+        outbox_for(app, clock).push_due()
+        clock.advance(7200)
+    assert records(app.store)[0].status == "dead"
+    simulator.faults.clear()
+    queue_updates(app.store, [{"type": "product", "id": "P9", "comment": "newer"}])
+    outbox_for(app, clock).push_due()
+    with app.store.transaction() as session:
+        assert requeue(session, ("failed", "dead"), clock()) == 0
+    outbox_for(app, clock).push_due()
+    assert simulator.products["P9"]["comment"] == "newer"

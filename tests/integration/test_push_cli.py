@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import signal
+import stat
 import subprocess
 import threading
 from collections.abc import Iterator
@@ -14,6 +15,7 @@ from bridge_process import bridge_command, child_env, run_bridge, write_config
 from lxml import etree
 
 from bridge import exitcodes
+from bridge.lock import for_database
 from bridge.simulator import Simulator
 from bridge.simulator.app import Reply, Request
 from bridge.simulator.soap import CENTRA_NS, result_reply
@@ -27,17 +29,21 @@ PRODUCT = {
     "status": "active",
     "sku": "TURTLE001",
     "description": "Turtleneck",
-    "variations": [{
-        "id": "TURTLE001-RED",
-        "stockid": "TURTLE001-RED",
-        "description": "Red",
-        "sku": "RED",
-        "sizes": [{
-            "id": "OS",
-            "sku": "01",
-            "warehouseitems": [{"id": "MAIN", "qty": "12"}],
-        }],
-    }],
+    "variations": [
+        {
+            "id": "TURTLE001-RED",
+            "stockid": "TURTLE001-RED",
+            "description": "Red",
+            "sku": "RED",
+            "sizes": [
+                {
+                    "id": "OS",
+                    "sku": "01",
+                    "warehouseitems": [{"id": "MAIN", "qty": "12"}],
+                }
+            ],
+        }
+    ],
 }
 
 
@@ -87,23 +93,27 @@ def test_new_user_maps_a_customer_and_pushes_a_file(tmp_path: Path, simulator: S
     (size,) = variation.findall("c:sizes/c:size", NS)
     assert children(size) == ["id", "sku", "warehouseitems"]
     (warehouse,) = size.findall("c:warehouseitems/c:warehouse", NS)
-    assert (warehouse.findtext("c:id", namespaces=NS),
-            warehouse.findtext("c:qty", namespaces=NS)) == ("MAIN", "12")
+    assert (
+        warehouse.findtext("c:id", namespaces=NS),
+        warehouse.findtext("c:qty", namespaces=NS),
+    ) == ("MAIN", "12")
     assert simulator.customers == {"4711": {"id": "4711", "firstname": "Ada"}}
 
     status = json.loads(run_bridge("--config", config, "status", "--json").stdout)
     assert status["outbox"]["by_status"] == {"sent": 2}
     listing = json.loads(run_bridge("--config", config, "ids", "list", "--json").stdout)
-    assert {(row["entity_type"], row["erp_id"], row["centra_id"], row["origin"])
-            for row in listing["mappings"]} == {
-        ("customer", "C1001", "4711", "manual"), ("product", "TURTLE001", "TURTLE001", "erp")}
+    assert {
+        (row["entity_type"], row["erp_id"], row["centra_id"], row["origin"])
+        for row in listing["mappings"]
+    } == {("customer", "C1001", "4711", "manual"), ("product", "TURTLE001", "TURTLE001", "erp")}
 
 
 def test_bad_line_queues_nothing_from_the_file(tmp_path: Path, simulator: Simulator) -> None:
     """A bad line is named with file, line and field; nothing is queued or sent; exit 2."""
     config = str(write_config(tmp_path, simulator.url, PASSWORD))
-    updates = write_lines(tmp_path / "updates.jsonl", CUSTOMER,
-                          {"type": "customer", "id": "C2", "fristname": "Bob"})
+    updates = write_lines(
+        tmp_path / "updates.jsonl", CUSTOMER, {"type": "customer", "id": "C2", "fristname": "Bob"}
+    )
     result = run_bridge("--config", config, "push", str(updates))
     assert result.returncode == exitcodes.CONFIG
     assert f"{updates}:2: fristname: unknown field" in result.stderr
@@ -163,8 +173,9 @@ def test_sigkill_in_the_middle_of_a_push_loses_nothing(
     tmp_path: Path, simulator: Simulator
 ) -> None:
     """Killed while Centra holds the first batch: after a restart every record is sent."""
-    config = str(write_config(tmp_path, simulator.url, PASSWORD,
-                              extra="[outbox]\nbatch_size = 2\n"))
+    config = str(
+        write_config(tmp_path, simulator.url, PASSWORD, extra="[outbox]\nbatch_size = 2\n")
+    )
     products = [{"type": "product", "id": f"P{n}", "sku": f"P{n}"} for n in range(5)]
     updates = write_lines(tmp_path / "updates.jsonl", *products)
     arrived, release = threading.Event(), threading.Event()
@@ -178,7 +189,9 @@ def test_sigkill_in_the_middle_of_a_push_loses_nothing(
     simulator.faults.append(hold_first_update)
     child = subprocess.Popen(
         bridge_command("--config", config, "push", str(updates)),
-        env=child_env(), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        env=child_env(),
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
     )
     try:
         assert arrived.wait(30), "the child never sent products_Update"
@@ -215,8 +228,10 @@ def test_ids_conflicts_are_refused_and_csv_round_trips(
 
     exported = tmp_path / "ids.csv"
     assert ids("export", str(exported)).returncode == 0
+    assert stat.S_IMODE(exported.stat().st_mode) == 0o600, "readable by its owner only"
     assert exported.read_text() == (
-        "entity_type,erp_id,centra_id,origin\ncustomer,C1001,4711,manual\n")
+        "entity_type,erp_id,centra_id,origin\ncustomer,C1001,4711,manual\n"
+    )
     assert ids("remove", "customer", "C1001").returncode == 0
     assert json.loads(ids("list", "--json").stdout) == {"mappings": []}
     imported = ids("import", str(exported))
@@ -247,3 +262,20 @@ def test_queue_only_stores_and_unreachable_centra_exits_4(
     status = json.loads(run_bridge("--config", config, "status", "--json").stdout)
     assert sum(status["outbox"]["by_status"].values()) == 2
     assert "sent" not in status["outbox"]["by_status"]
+
+
+def test_push_beside_the_running_service_only_queues(tmp_path: Path, simulator: Simulator) -> None:
+    """While another process holds the store, push queues and leaves sending to it."""
+    config = str(write_config(tmp_path, simulator.url, PASSWORD))
+    updates = write_lines(tmp_path / "u.jsonl", {"type": "customer", "id": "C9", "firstname": "Al"})
+    lock = for_database(f"sqlite:///{tmp_path / 'bridge.db'}")
+    assert lock.acquire()
+    try:
+        result = run_bridge("--config", config, "push", str(updates))
+    finally:
+        lock.release()
+    assert result.returncode == 0, result.stderr
+    assert "queued only" in result.stdout
+    assert "C9" not in simulator.customers
+    status = json.loads(run_bridge("--config", config, "status", "--json").stdout)
+    assert status["outbox"]["by_status"] == {"queued": 1}

@@ -33,9 +33,10 @@ def test_translation() -> None:
     """Mapped ids translate; unmapped ones go as-is unless that id is someone else's."""
     assert centra_id_for(C1001, None, "C1001") == "4711"
     assert centra_id_for(None, None, "P1") == "P1"
-    assert centra_id_for(None, WAITING, "4711") == "4711"
     with pytest.raises(IdConflict, match="belongs to ERP id C1001"):
         centra_id_for(None, C1001, "4711")
+    with pytest.raises(IdConflict, match=r"is an object Centra created.*ids set customer 4711"):
+        centra_id_for(None, WAITING, "4711")
 
 
 def test_csv_round_trip_and_errors() -> None:

@@ -29,3 +29,13 @@ def test_lock_file_sits_beside_the_database(tmp_path: Path) -> None:
         assert (tmp_path / "x.db.lock").stat().st_mode & 0o077 == 0
     finally:
         lock.release()
+
+
+def test_file_lock_is_not_healthy_once_its_file_is_deleted(tmp_path: Path) -> None:
+    """Someone removing the lock file as "stale" must not leave two pollers on one store."""
+    lock = FileLock(tmp_path / "bridge.db.lock")
+    assert lock.acquire()
+    assert lock.healthy()
+    (tmp_path / "bridge.db.lock").unlink()
+    assert not lock.healthy()
+    lock.release()
