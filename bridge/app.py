@@ -6,7 +6,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 from bridge.centra.client import CentraClient
-from bridge.config import CentraSettings, HandlerSettings, Settings
+from bridge.config import Settings
 from bridge.handlers.dispatch import Dispatcher
 from bridge.handlers.registry import Registry
 from bridge.inbox import Inbox
@@ -35,7 +35,7 @@ class App:
             Registry.from_config(settings.handlers.custom), sinks, settings.outbox.echo_window_s
         )
         store = Store.open(settings.database.url, migrate=migrate)
-        policy = retry_policy(settings.handlers)
+        policy = RetryPolicy.of(settings.handlers)
         return cls(settings=settings, store=store, sinks=sinks,
                    dispatcher=Dispatcher(store, registry, policy))
 
@@ -46,12 +46,12 @@ class App:
         return self._client
 
     def inbox(self) -> Inbox:
-        return Inbox(self.client, self.store, self.dispatcher, retry_policy(self.settings.centra))
+        return Inbox(self.client, self.store, self.dispatcher, RetryPolicy.of(self.settings.centra))
 
     def outbox(self) -> Outbox:
         """ERP updates → Centra; ``outbox().push_job(stop)`` is the daemon's push job."""
         return Outbox(
-            self.store, self.client, self.settings.outbox, retry_policy(self.settings.centra)
+            self.store, self.client, self.settings.outbox, RetryPolicy.of(self.settings.centra)
         )
 
     def close(self) -> None:
@@ -63,9 +63,3 @@ class App:
                 close()
         self.store.close()
 
-
-def retry_policy(section: CentraSettings | HandlerSettings) -> RetryPolicy:
-    """The retry policy a settings section describes (``max_attempts``, ``retry_base/max``)."""
-    return RetryPolicy(
-        base_s=section.retry_base_s, max_s=section.retry_max_s, max_attempts=section.max_attempts
-    )

@@ -1,8 +1,8 @@
 """``push --dry-run``: the exact SOAP requests a push would send, printed instead of sent.
 
-The real client builds each request (zeep, from the WSDL, login included) over an HTTP session
-whose adapter keeps the request body and answers ``success=true`` itself, so nothing leaves
-the machine. The login's password is masked before the XML is shown.
+The real client builds each request (from the WSDL's element order, login included) over an
+HTTP session whose adapter keeps the request body and answers ``success=true`` itself, so
+nothing leaves the machine. The login's password is masked before the XML is shown.
 """
 
 from __future__ import annotations
@@ -55,12 +55,19 @@ class _Recorder(BaseAdapter):
 
 
 def batches(records: list[ErpRecord], batch_size: int) -> list[list[ErpRecord]]:
-    """Records grouped as a push sends them: per entity type, ``batch_size`` per call."""
-    by_type: dict[str, list[ErpRecord]] = {}
+    """Records grouped as a push sends them: per entity type, ``batch_size`` per call, and a
+    later update of an object in a later call than the one before it (order is kept)."""
+    by_type: dict[str, list[list[ErpRecord]]] = {}
     for record in records:
-        by_type.setdefault(record.entity_type, []).append(record)
-    return [group[start:start + batch_size]
-            for group in by_type.values() for start in range(0, len(group), batch_size)]
+        calls = by_type.setdefault(record.entity_type, [])
+        taken = [i for i, call in enumerate(calls) if record.erp_id in {r.erp_id for r in call}]
+        first = taken[-1] + 1 if taken else 0
+        target = next((call for call in calls[first:] if len(call) < batch_size), None)
+        if target is None:
+            target = []
+            calls.append(target)
+        target.append(record)
+    return [call for calls in by_type.values() for call in calls]
 
 
 def render_requests(

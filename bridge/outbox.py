@@ -39,7 +39,7 @@ from bridge.dropdir import DropDirectory, DropReport
 from bridge.erp_input import WRAPPERS, ErpRecord, check_records
 from bridge.handlers.base import utcnow
 from bridge.idmap import IdConflict
-from bridge.retry import RetryPolicy, call_centra
+from bridge.retry import MAX_ERROR_CHARS, RetryPolicy, call_centra
 from bridge.store import Store
 from bridge.store import idmap as idmap_repo
 from bridge.store import outbox as repo
@@ -48,7 +48,6 @@ from bridge.store.models import OutboxRecord, OutboxStatus
 log = structlog.get_logger(__name__)
 
 #: Stored error texts are cut here.
-MAX_ERROR_CHARS = 2000
 
 
 def queue_updates(
@@ -147,8 +146,7 @@ class Outbox:
         #: For one call while Centra is unreachable ([centra] max_attempts…); ``policy`` below
         #: spaces out a record's attempts across pushes.
         self.call_retry = call_retry
-        self.policy = RetryPolicy(base_s=settings.retry_base_s, max_s=settings.retry_max_s,
-                                  max_attempts=settings.max_attempts)
+        self.policy = RetryPolicy.of(settings)
         self._rng = rng or random.Random()
         self._clock = clock
 

@@ -9,7 +9,7 @@ import random
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import TypeVar
+from typing import Protocol, TypeVar
 
 import structlog
 
@@ -17,6 +17,19 @@ from bridge.centra.errors import CentraError
 
 T = TypeVar("T")
 log = structlog.get_logger(__name__)
+#: Stored error texts are cut here; the whole error and its traceback are in the log.
+MAX_ERROR_CHARS = 2000
+
+
+class RetrySettings(Protocol):
+    """What a settings section that configures retries carries."""
+
+    @property
+    def retry_base_s(self) -> float: ...
+    @property
+    def retry_max_s(self) -> float: ...
+    @property
+    def max_attempts(self) -> int: ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -26,6 +39,15 @@ class RetryPolicy:
     base_s: float
     max_s: float
     max_attempts: int
+
+    @classmethod
+    def of(cls, section: RetrySettings) -> RetryPolicy:
+        """The policy a settings section describes (``max_attempts``, ``retry_base/max``)."""
+        return cls(
+            base_s=section.retry_base_s,
+            max_s=section.retry_max_s,
+            max_attempts=section.max_attempts,
+        )
 
     def __post_init__(self) -> None:
         if self.base_s <= 0 or self.max_s < self.base_s:

@@ -16,12 +16,13 @@ from typing import BinaryIO
 
 from lxml import etree
 
-from bridge.app import App, retry_policy
+from bridge.app import App
 from bridge.bench.naive import open_sqlite
 from bridge.centra.client import CentraClient
 from bridge.centra.records import EventPage, UpdateResult
 from bridge.config import CentraSettings, DatabaseSettings, Secret, Settings
 from bridge.inbox import PAGE_SIZE, DrainOptions, Inbox
+from bridge.retry import RetryPolicy
 
 _LENGTH = struct.Struct(">Q")
 _SOAP_BODY = "{http://schemas.xmlsoap.org/soap/envelope/}Body"
@@ -112,7 +113,7 @@ def run_bridge(url: str, username: str, password: str, database: Path, capture: 
     try:
         with capture.open("wb") as sink:
             client = _MeasuredClient(settings.centra, sink, run)
-            inbox = Inbox(client, app.store, app.dispatcher, retry_policy(settings.centra))
+            inbox = Inbox(client, app.store, app.dispatcher, RetryPolicy.of(settings.centra))
             started, cpu_started = time.perf_counter(), time.process_time()
             inbox.drain(DrainOptions(handle=False))
             run.cpu_s = time.process_time() - cpu_started

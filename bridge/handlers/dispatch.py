@@ -25,15 +25,13 @@ from sqlalchemy.orm import Session
 
 from bridge.handlers.base import EventRecord, Outcome, PermanentError, utcnow
 from bridge.handlers.registry import Registry
-from bridge.retry import RetryPolicy
+from bridge.retry import MAX_ERROR_CHARS, RetryPolicy
 from bridge.store import Store
 from bridge.store import events as repo
 from bridge.store.models import PENDING, EventStatus
 
 log = structlog.get_logger(__name__)
 
-#: Stored error texts are cut here; the full traceback is in the log.
-MAX_ERROR_CHARS = 2000
 #: Events handled in one transaction.
 BATCH_SIZE = 100
 

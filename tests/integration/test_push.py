@@ -11,7 +11,7 @@ import pytest
 from lxml import etree
 from sqlalchemy import select
 
-from bridge.app import App, retry_policy
+from bridge.app import App
 from bridge.config import (
     CentraSettings,
     DatabaseSettings,
@@ -21,6 +21,7 @@ from bridge.config import (
 )
 from bridge.erp_input import InputError
 from bridge.outbox import Outbox, queue_updates
+from bridge.retry import RetryPolicy
 from bridge.simulator import Simulator
 from bridge.simulator.app import Reply, Request
 from bridge.simulator.soap import CENTRA_NS, result_reply
@@ -75,7 +76,7 @@ class Clock:
 
 def outbox_for(app: App, clock: Clock) -> Outbox:
     return Outbox(
-        app.store, app.client, app.settings.outbox, retry_policy(app.settings.centra),
+        app.store, app.client, app.settings.outbox, RetryPolicy.of(app.settings.centra),
         rng=random.Random(1), clock=clock,
     )
 

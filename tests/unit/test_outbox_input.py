@@ -47,6 +47,15 @@ def test_every_bad_line_is_named_with_file_line_and_field() -> None:
     ]
 
 
+def test_dry_run_puts_a_second_update_of_an_object_in_a_later_call() -> None:
+    """As a push does: one update per object and call, in queued order."""
+    lines = "\n".join(f'{{"type": "product", "id": "{i}", "sku": "{n}"}}'
+                      for n, i in enumerate(["A", "A", "B", "A"]))
+    grouped = batches(parse_lines(lines, "in", SCHEMA), 10)
+    assert [[(r.erp_id, r.fields["sku"]) for r in call] for call in grouped] == [
+        [("A", "0"), ("B", "2")], [("A", "1")], [("A", "3")]]
+
+
 def test_dry_run_batches_per_type_and_size() -> None:
     """Records are grouped by type, then cut to the batch size, order kept."""
     lines = "\n".join(f'{{"type": "{kind}", "id": "{n}"}}'
