@@ -225,19 +225,21 @@ class Jobs:
     # -- housekeeping ------------------------------------------------------------------------
 
     def housekeeping(self) -> None:
-        """Delete finished events past the retention period, then answers nothing refers to."""
+        """Delete finished events and sent ERP updates past the retention period, then
+        answers nothing refers to."""
         with structlog.contextvars.bound_contextvars(job="housekeeping"):
             before = self._clock() - timedelta(days=self.schedule.retention_days)
             try:
                 events = self._prune(lambda s: retention.prune_events(s, before, PRUNE_BATCH))
                 answers = self._prune(lambda s: retention.prune_responses(s, PRUNE_BATCH))
+                updates = self._prune(lambda s: retention.prune_outbox(s, before, PRUNE_BATCH))
             except Exception as exc:
                 log.error("housekeeping failed", error=str(exc), exc_info=exc)
                 return
             self.metrics.inc("centra_bridge_events_pruned_total", events)
-            if events or answers:
+            if events or answers or updates:
                 log.info("housekeeping pruned", events=events, responses=answers,
-                         handled_before=before.isoformat())
+                         outbox_records=updates, finished_before=before.isoformat())
 
     def _prune(self, step: Callable[..., int]) -> int:
         total = 0

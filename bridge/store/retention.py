@@ -1,13 +1,13 @@
-"""Housekeeping: forget events that are long finished; failed and dead ones are kept."""
+"""Housekeeping: forget events and ERP updates long finished; failed and dead ones are kept."""
 
 from __future__ import annotations
 
 from datetime import datetime
 
 from sqlalchemy import delete, exists, func, select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, aliased
 
-from bridge.store.models import CentraResponse, EventStatus, StoredEvent
+from bridge.store.models import CentraResponse, EventStatus, OutboxRecord, OutboxStatus, StoredEvent
 
 #: Statuses that need nothing more from anyone; failed and dead events wait for a person.
 FINISHED = (EventStatus.HANDLED, EventStatus.IGNORED, EventStatus.SUPERSEDED)
@@ -49,4 +49,31 @@ def prune_responses(session: Session, limit: int) -> int:
     )
     if ids:
         session.execute(delete(CentraResponse).where(CentraResponse.id.in_(ids)))
+    return len(ids)
+
+
+def prune_outbox(session: Session, before: datetime, limit: int) -> int:
+    """Delete up to ``limit`` ERP updates sent before ``before`` (they hold customers' data).
+
+    Kept while an older update of the same object is failed or dead: ``push --retry`` looks
+    at the newer one to never send older data over it.
+    """
+    stuck = aliased(OutboxRecord)
+    ids = list(
+        session.scalars(
+            select(OutboxRecord.id)
+            .where(OutboxRecord.status == OutboxStatus.SENT, OutboxRecord.sent_at < before)
+            .where(
+                ~exists().where(
+                    stuck.entity_type == OutboxRecord.entity_type,
+                    stuck.erp_id == OutboxRecord.erp_id,
+                    stuck.status.in_((OutboxStatus.FAILED, OutboxStatus.DEAD)),
+                )
+            )
+            .order_by(OutboxRecord.id)
+            .limit(limit)
+        )
+    )
+    if ids:
+        session.execute(delete(OutboxRecord).where(OutboxRecord.id.in_(ids)))
     return len(ids)

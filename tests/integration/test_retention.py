@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta
 from sqlalchemy import select
 
 from bridge.store import Store, retention
-from bridge.store.models import CentraResponse, EventStatus, StoredEvent
+from bridge.store.models import CentraResponse, EventStatus, OutboxRecord, StoredEvent
 
 NOW = datetime(2026, 11, 26, 12, 0, tzinfo=UTC)
 OLD = NOW - timedelta(days=90)
@@ -15,16 +15,29 @@ OLD = NOW - timedelta(days=90)
 
 def add(store: Store, event_id: str, status: str, handled: datetime, *, acked: bool = True) -> None:
     with store.transaction() as session:
-        response = CentraResponse(operation="events_Get", request_id=None, received_at=handled,
-                                  body=b"<x/>")
+        response = CentraResponse(
+            operation="events_Get", request_id=None, received_at=handled, body=b"<x/>"
+        )
         session.add(response)
         session.flush()
-        session.add(StoredEvent(
-            event_id=event_id, type="order", entry="1", mission="update", centra_date="",
-            payload_kind="order", payload={}, xml="<event/>", response_id=response.id,
-            status=status, attempts=0, received_at=handled, handled_at=handled,
-            acknowledged_at=handled if acked else None,
-        ))
+        session.add(
+            StoredEvent(
+                event_id=event_id,
+                type="order",
+                entry="1",
+                mission="update",
+                centra_date="",
+                payload_kind="order",
+                payload={},
+                xml="<event/>",
+                response_id=response.id,
+                status=status,
+                attempts=0,
+                received_at=handled,
+                handled_at=handled,
+                acknowledged_at=handled if acked else None,
+            )
+        )
 
 
 def test_prune_keeps_what_still_matters(store: Store) -> None:
@@ -44,3 +57,34 @@ def test_prune_keeps_what_still_matters(store: Store) -> None:
         answers = len(session.scalars(select(CentraResponse.id)).all())
     assert left == {"failed-old", "dead-old", "unacked-old", "handled-new", "newest-old"}
     assert answers == 5
+
+
+def outbox_row(erp_id: str, status: str, sent_days_ago: float | None) -> OutboxRecord:
+    now = datetime.now(UTC)
+    return OutboxRecord(
+        entity_type="customer",
+        erp_id=erp_id,
+        fields={"id": erp_id},
+        status=status,
+        created_at=now - timedelta(days=90),
+        sent_at=None if sent_days_ago is None else now - timedelta(days=sent_days_ago),
+    )
+
+
+def test_prune_outbox_forgets_old_sent_updates_only(store: Store) -> None:
+    """Sent long ago goes; recent, unsent, and the newer sibling of a dead update stay."""
+    with store.transaction() as session:
+        session.add_all(
+            [
+                outbox_row("C1", "sent", 60),
+                outbox_row("C2", "sent", 1),
+                outbox_row("C3", "queued", None),
+                outbox_row("C4", "dead", None),
+                outbox_row("C4", "sent", 60),
+            ]
+        )
+    before = datetime.now(UTC) - timedelta(days=30)
+    with store.transaction() as session:
+        assert retention.prune_outbox(session, before, 100) == 1
+        left = sorted((r.erp_id, r.status) for r in session.scalars(select(OutboxRecord)))
+    assert left == [("C2", "sent"), ("C3", "queued"), ("C4", "dead"), ("C4", "sent")]
