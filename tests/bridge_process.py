@@ -23,9 +23,14 @@ def write_config(tmp_path: Path, endpoint: str, password: str, extra: str = "") 
     return path
 
 
+#: Variables a child must not inherit: our own settings, and systemd's (notify socket,
+#: watchdog, journal), which would make it talk to the service manager of the test run.
+_NOT_INHERITED = ("CENTRA_", "NOTIFY_", "WATCHDOG_", "JOURNAL_")
+
+
 def child_env(extra: dict[str, str] | None = None) -> dict[str, str]:
-    """This environment without CENTRA_* variables, plus ``extra``."""
-    env = {key: value for key, value in os.environ.items() if not key.startswith("CENTRA_")}
+    """This environment without our or systemd's variables, plus ``extra``."""
+    env = {key: value for key, value in os.environ.items() if not key.startswith(_NOT_INHERITED)}
     env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(TESTS), env.get("PYTHONPATH")]))
     return env | (extra or {})
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import queue
 import signal
 import socket
@@ -12,6 +11,8 @@ import threading
 import time
 from collections.abc import Callable
 from pathlib import Path
+
+from bridge_process import child_env, run_bridge
 
 HERE = Path(__file__).parent
 #: Long enough for a slow CI machine, short enough that a hang fails the test, not the run.
@@ -32,17 +33,8 @@ def write_config(tmp_path: Path, endpoint: str, password: str, *, database: str 
     return path
 
 
-def child_env(extra: dict[str, str] | None = None) -> dict[str, str]:
-    env = {key: value for key, value in os.environ.items()
-           if not key.startswith(("CENTRA_", "NOTIFY_", "WATCHDOG_", "JOURNAL_"))}
-    return env | (extra or {})
-
-
 def bridge(config: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "bridge", "--config", str(config), *args],
-        capture_output=True, text=True, timeout=60, env=child_env(), check=False,
-    )
+    return run_bridge("--config", str(config), *args)
 
 
 class NotifySocket:
