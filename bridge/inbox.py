@@ -122,7 +122,7 @@ class DrainOptions:
 
 
 class Inbox:
-    """Centra → store → handlers, one page at a time."""
+    """Centra → store → acknowledge, page by page; then the handlers, from the store."""
 
     def __init__(
         self,
