@@ -152,18 +152,23 @@ class Outbox:
 
     def push_job(self, stop: threading.Event | None = None) -> PushReport:
         """One tick of the daemon: pick up the drop directory (if set), then push what is due."""
-        picked = DropReport()
-        if self.settings.directory is not None:
-            schema = load_schema(self.client.flavor.wsdl_path)
-            try:
-                picked = DropDirectory(self.settings.directory, self.store, schema).pick_up(stop)
-            except Exception as exc:  # the drop directory never holds back what is queued
-                log.error("drop directory not picked up", directory=str(self.settings.directory),
-                          error=f"{type(exc).__name__}: {exc}")
+        picked = self.pick_up(stop)
         report = self.push_due(stop)
         report.files, report.queued = picked.files, picked.records
         report.failed_files = picked.failed_files
         return report
+
+    def pick_up(self, stop: threading.Event | None = None) -> DropReport:
+        """Queue the drop directory's files (if one is set); never raises, never sends."""
+        if self.settings.directory is None:
+            return DropReport()
+        schema = load_schema(self.client.flavor.wsdl_path)
+        try:
+            return DropDirectory(self.settings.directory, self.store, schema).pick_up(stop)
+        except Exception as exc:  # the drop directory never holds back what is queued
+            log.error("drop directory not picked up", directory=str(self.settings.directory),
+                      error=f"{type(exc).__name__}: {exc}")
+            return DropReport()
 
     def push_due(self, stop: threading.Event | None = None) -> PushReport:
         """Send every due record, one batch per call, until none is due or ``stop`` is set.

@@ -36,7 +36,11 @@ def push(
         with app.store.transaction() as session:
             repo.requeue(session, (OutboxStatus.FAILED, OutboxStatus.DEAD), datetime.now(UTC))
     if queue_only:
-        return PushReport(queued=len(queued))
+        if files:
+            return PushReport(queued=len(queued))
+        picked = app.outbox().pick_up(stop)
+        return PushReport(files=picked.files, queued=picked.records,
+                          failed_files=picked.failed_files)
     outbox = app.outbox()
     report = outbox.push_due(stop) if files else outbox.push_job(stop)
     report.queued += len(queued)

@@ -137,3 +137,16 @@ def test_a_file_nobody_could_read_never_blocks_the_next(store: Store, folder: Pa
     assert len(report.failed_files) == 1
     (error,) = (folder / "failed").glob("*.error")
     assert "cannot be queued: IsADirectoryError" in error.read_text()
+
+
+def test_queue_only_without_files_queues_the_drop_directory(
+    tmp_path: Path, folder: Path, simulator: Simulator
+) -> None:
+    """centra-bridge push --queue-only: the drop directory's records are queued, not sent."""
+    config = write_config(tmp_path, simulator.url, PASSWORD,
+                          extra=f'[outbox]\ndirectory = "{folder}"\n')
+    write_lines(folder / "a.jsonl", *GOOD)
+    result = run_bridge("--config", str(config), "push", "--queue-only")
+    assert result.returncode == 0, result.stderr
+    assert "files=1 queued=2 sent=0" in result.stdout
+    assert simulator.products == {} and simulator.customers == {}
