@@ -5,7 +5,7 @@ from __future__ import annotations
 from bridge.simulator.app import FLAVORS, LOGIN_FAILED, Call, FaultHook, Flavor, Reply, Request
 from bridge.simulator.data import GeneratedEvent, Generator
 from bridge.simulator.faults import KINDS as FAULT_KINDS
-from bridge.simulator.faults import Fault, FaultPlan
+from bridge.simulator.faults import Fault, FaultPlan, Hold
 from bridge.simulator.queue import WINDOW_SIZE
 from bridge.simulator.server import (
     DEFAULT_EVENTS,
@@ -34,6 +34,7 @@ __all__ = [
     "Flavor",
     "GeneratedEvent",
     "Generator",
+    "Hold",
     "Reply",
     "Request",
     "Simulator",

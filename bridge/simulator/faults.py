@@ -115,6 +115,42 @@ class FaultPlan:
         return _html_error(503)
 
 
+class Hold:
+    """A fault hook holding every call of one operation until released: a Centra slow at will,
+    for tests that act while a call is in flight (a SIGKILL, a SIGTERM, a stalled watchdog).
+
+    ``armed`` False holds nothing until ``armed.set()``; once released, calls go through and
+    are answered by the simulator, or by ``then`` for the calls that were held.
+    """
+
+    def __init__(
+        self, operation: str, *, then: Reply | None = None, armed: bool = True,
+        timeout_s: float = 30.0,
+    ) -> None:
+        self.operation = operation
+        self.then = then
+        self.timeout_s = timeout_s
+        self.armed = threading.Event()
+        self.arrived = threading.Event()
+        self.released = threading.Event()
+        if armed:
+            self.armed.set()
+
+    def __call__(self, request: Request) -> Reply | None:
+        if (
+            request.operation != self.operation
+            or not self.armed.is_set()
+            or self.released.is_set()
+        ):
+            return None
+        self.arrived.set()
+        self.released.wait(self.timeout_s)
+        return self.then
+
+    def release(self) -> None:
+        self.released.set()
+
+
 def _http_error(status: int) -> Callable[[FaultPlan, Fault, Request], Reply]:
     def answer(plan: FaultPlan, fault_: Fault, request: Request) -> Reply:
         return _html_error(status)

@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import signal
 import subprocess
-import threading
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -15,8 +14,8 @@ from bridge_process import bridge_command, child_env
 from erp_double import LEDGER_ENV, deliveries
 
 from bridge import exitcodes
-from bridge.simulator import Simulator
-from bridge.simulator.app import Reply, Request
+from bridge.simulator import Hold, Simulator
+from bridge.simulator.app import Reply
 
 PASSWORD = "pw-77c1-never-print-me"
 bridge = bridge_process.run_bridge
@@ -132,16 +131,8 @@ def test_crash_between_commit_and_acknowledge(tmp_path: Path, simulator: Simulat
         simulator.url,
         extra='[handlers.custom]\norder = "erp_double:deliver_order"\n',
     )
-    done_arrived, release = threading.Event(), threading.Event()
-
-    def hold_events_done(request: Request) -> Reply | None:
-        if request.operation == "events_Done" and not release.is_set():
-            done_arrived.set()
-            release.wait(30)
-            return Reply(503, b"gone", "text/plain")
-        return None
-
-    simulator.faults.append(hold_events_done)
+    hold = Hold("events_Done", then=Reply(503, b"gone", "text/plain"))
+    simulator.faults.append(hold)
     child = subprocess.Popen(
         bridge_command("--config", str(config), "drain-events"),
         env=child_env({LEDGER_ENV: str(ledger)}),
@@ -149,13 +140,13 @@ def test_crash_between_commit_and_acknowledge(tmp_path: Path, simulator: Simulat
         stderr=subprocess.DEVNULL,
     )
     try:
-        assert done_arrived.wait(30), "the child never reached events_Done"
+        assert hold.arrived.wait(30), "the child never reached events_Done"
         process_list_entry = Path(f"/proc/{child.pid}/cmdline").read_bytes()
         assert PASSWORD.encode() not in process_list_entry, "the password is not in `ps`"
         child.send_signal(signal.SIGKILL)
         child.wait(10)
     finally:
-        release.set()
+        hold.release()
     assert len(simulator.queue()) == 80, "Centra never saw the acknowledgement"
     assert deliveries(ledger) == [], "handlers run only after the acknowledgement"
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import signal
 import socket
-import threading
 import urllib.request
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
@@ -16,8 +15,7 @@ from daemon_harness import Daemon, NotifySocket, bridge, write_config
 from sqlalchemy import create_engine, func, select, update
 
 from bridge import exitcodes
-from bridge.simulator import Simulator
-from bridge.simulator.app import Reply, Request
+from bridge.simulator import Hold, Simulator
 from bridge.store.models import BridgeState, StoredEvent
 
 PASSWORD = "pw-daemon-5e1f-never-print-me"
@@ -99,24 +97,17 @@ def test_sigterm_during_a_page_finishes_it(tmp_path: Path, simulator: Simulator)
     """SIGTERM while events_Get is answered: that page is stored and acknowledged, then exit 0."""
     simulator.add_generated(40)
     config = write_config(tmp_path, simulator.url, PASSWORD)
-    arrived, release = threading.Event(), threading.Event()
-
-    def hold_get(request: Request) -> Reply | None:
-        if request.operation == "events_Get" and not release.is_set():
-            arrived.set()
-            release.wait(30)
-        return None
-
-    simulator.faults.append(hold_get)
+    hold = Hold("events_Get")
+    simulator.faults.append(hold)
     daemon = Daemon(config)
     try:
-        assert arrived.wait(30), daemon.output()
+        assert hold.arrived.wait(30), daemon.output()
         daemon.signal(signal.SIGTERM)
         daemon.wait_log(lambda line: "stop requested" in line)
-        release.set()
+        hold.release()
         code = daemon.wait()
     finally:
-        release.set()
+        hold.release()
         daemon.stop()
     assert code == exitcodes.OK, daemon.output()
     ids, unacknowledged = stored(tmp_path)
@@ -128,24 +119,17 @@ def test_second_signal_exits_at_once(tmp_path: Path, simulator: Simulator) -> No
     """A second SIGTERM while a page hangs exits now (128+15); nothing unacknowledged is lost."""
     simulator.add_generated(10)
     config = write_config(tmp_path, simulator.url, PASSWORD)
-    arrived, release = threading.Event(), threading.Event()
-
-    def hang_get(request: Request) -> Reply | None:
-        if request.operation == "events_Get" and not release.is_set():
-            arrived.set()
-            release.wait(30)
-        return None
-
-    simulator.faults.append(hang_get)
+    hold = Hold("events_Get")
+    simulator.faults.append(hold)
     daemon = Daemon(config)
     try:
-        assert arrived.wait(30), daemon.output()
+        assert hold.arrived.wait(30), daemon.output()
         daemon.signal(signal.SIGTERM)
         daemon.wait_log(lambda line: "stop requested" in line)
         daemon.signal(signal.SIGTERM)
         code = daemon.wait()
     finally:
-        release.set()
+        hold.release()
     assert code == 128 + signal.SIGTERM
     assert len(simulator.queue()) == 10, "nothing was acknowledged that was not stored"
 

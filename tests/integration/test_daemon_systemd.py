@@ -15,7 +15,7 @@ import pytest
 from daemon_harness import Daemon, NotifySocket, child_env, write_config
 
 from bridge import exitcodes
-from bridge.simulator import Simulator
+from bridge.simulator import Hold, Simulator
 from bridge.simulator.app import Reply, Request
 
 PASSWORD = "pw-systemd-9a3c-never-print-me"
@@ -42,32 +42,24 @@ def test_watchdog_is_fed_only_while_polls_progress(
 ) -> None:
     """Given a hung events_Get, WATCHDOG=1 stops; once the poll goes on, it comes back."""
     config = write_config(tmp_path, simulator.url, PASSWORD, extra="stall_after = 1\n")
-    hung, release = threading.Event(), threading.Event()
-    stall = threading.Event()
-
-    def hang_get(request: Request) -> Reply | None:
-        if request.operation == "events_Get" and stall.is_set() and not release.is_set():
-            hung.set()
-            release.wait(30)
-        return None
-
-    simulator.faults.append(hang_get)
+    hold = Hold("events_Get", armed=False)
+    simulator.faults.append(hold)
     env = {"NOTIFY_SOCKET": str(notify.path), "WATCHDOG_USEC": "400000"}
     daemon = Daemon(config, env=env)
     try:
         assert "STATUS=started" in notify.wait_for("READY=1")
         notify.wait_for("WATCHDOG=1")
-        stall.set()
-        assert hung.wait(20), daemon.output()
+        hold.armed.set()
+        assert hold.arrived.wait(20), daemon.output()
         daemon.wait_log(lambda line: "no longer feeding the watchdog" in line)
         notify.drain()
         quiet = [m for m in iter(lambda: notify.next(timeout=1.0), None) if "WATCHDOG=1" in m]
         assert quiet == [], "no WATCHDOG=1 while the poll hangs"
-        release.set()
+        hold.release()
         notify.wait_for("WATCHDOG=1")
         daemon.wait_log(lambda line: "poll loop progressing again" in line)
     finally:
-        release.set()
+        hold.release()
         code = daemon.stop()
     assert code == exitcodes.OK, daemon.output()
     assert "STOPPING=1" in notify.wait_for("STOPPING=1")

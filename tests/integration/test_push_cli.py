@@ -6,7 +6,6 @@ import json
 import signal
 import stat
 import subprocess
-import threading
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -16,7 +15,7 @@ from lxml import etree
 
 from bridge import exitcodes
 from bridge.lock import for_database
-from bridge.simulator import Simulator
+from bridge.simulator import Hold, Simulator
 from bridge.simulator.app import Reply, Request
 from bridge.simulator.soap import CENTRA_NS, result_reply
 
@@ -178,15 +177,9 @@ def test_sigkill_in_the_middle_of_a_push_loses_nothing(
     )
     products = [{"type": "product", "id": f"P{n}", "sku": f"P{n}"} for n in range(5)]
     updates = write_lines(tmp_path / "updates.jsonl", *products)
-    arrived, release = threading.Event(), threading.Event()
-
-    def hold_first_update(request: Request) -> Reply | None:
-        if request.operation == "products_Update" and not release.is_set():
-            arrived.set()
-            release.wait(30)
-        return None  # the simulator then applies the batch; its answer reaches nobody
-
-    simulator.faults.append(hold_first_update)
+    # Once released, the simulator applies the held batch; its answer reaches nobody.
+    hold = Hold("products_Update")
+    simulator.faults.append(hold)
     child = subprocess.Popen(
         bridge_command("--config", config, "push", str(updates)),
         env=child_env(),
@@ -194,11 +187,11 @@ def test_sigkill_in_the_middle_of_a_push_loses_nothing(
         stderr=subprocess.DEVNULL,
     )
     try:
-        assert arrived.wait(30), "the child never sent products_Update"
+        assert hold.arrived.wait(30), "the child never sent products_Update"
         child.send_signal(signal.SIGKILL)
         child.wait(10)
     finally:
-        release.set()
+        hold.release()
     status = json.loads(run_bridge("--config", config, "status", "--json").stdout)
     assert status["outbox"]["by_status"] == {"queued": 5}, "stored before anything was sent"
 
