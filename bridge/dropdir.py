@@ -17,12 +17,8 @@ twice.
 
 from __future__ import annotations
 
-import fcntl
-import os
 import threading
 import uuid
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -32,6 +28,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from bridge.centra.schema import Schema
 from bridge.erp_input import InputError, parse_lines
+from bridge.lock import FileLock
 from bridge.sinks.directory import write_atomically
 from bridge.store import Store
 from bridge.store import outbox as repo
@@ -71,23 +68,13 @@ class DropDirectory:
         for folder in (self.work, self.processed, self.failed):
             folder.mkdir(parents=True, exist_ok=True)
         report = DropReport()
-        with self._locked() as locked:
-            if locked:
-                self._pick_up(report, stop)
-        return report
-
-    @contextmanager
-    def _locked(self) -> Iterator[bool]:
-        fd = os.open(self.work / ".lock", os.O_RDWR | os.O_CREAT, 0o600)
-        try:
+        lock = FileLock(self.work / ".lock")
+        if lock.acquire():
             try:
-                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-            except BlockingIOError:
-                yield False
-                return
-            yield True
-        finally:
-            os.close(fd)
+                self._pick_up(report, stop)
+            finally:
+                lock.release()
+        return report
 
     def _pick_up(self, report: DropReport, stop: threading.Event | None) -> None:
         for path in sorted(self.work.glob(PATTERN)):
