@@ -16,6 +16,7 @@ from bridge import exitcodes
 from bridge.app import App
 from bridge.config import CentraSettings, ConfigError, DatabaseSettings, Secret, Settings
 from bridge.simulator import Simulator
+from bridge.store import events as repo
 from bridge.store.models import StoredEvent
 
 #: The demo's own database, replaced on every run so each run starts from an empty store.
@@ -40,13 +41,11 @@ def run_demo(*, events: int, seed: int, database: Path) -> int:
         app = App.open(settings)
         try:
             report = app.inbox().drain()
-            with app.store.transaction() as session:
+            with app.store.reading() as session:
                 stored = session.scalar(
                     select(func.count()).where(StoredEvent.event_id.in_(event_ids))
                 )
-                unacknowledged = session.scalar(
-                    select(func.count()).where(StoredEvent.acknowledged_at.is_(None))
-                )
+                unacknowledged = repo.count_unacknowledged(session)
         finally:
             app.close()
         left = len(simulator.queue())

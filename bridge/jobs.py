@@ -15,7 +15,6 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 import structlog
-from sqlalchemy import func, select
 from sqlalchemy.exc import SQLAlchemyError
 
 from bridge.app import App
@@ -24,8 +23,10 @@ from bridge.config import ScheduleSettings
 from bridge.handlers.base import utcnow
 from bridge.inbox import DrainOptions, PageReport, QueueStalled
 from bridge.metrics import Metrics
+from bridge.store import events as events_repo
+from bridge.store import outbox as outbox_repo
 from bridge.store import retention, state
-from bridge.store.models import EventStatus, OutboxRecord, StoredEvent
+from bridge.store.models import EventStatus
 
 log = structlog.get_logger(__name__)
 
@@ -256,29 +257,22 @@ class Jobs:
     def refresh(self) -> None:
         """Read backlog and counts from the store for STATUS= and the metrics gauges."""
         try:
-            with self.app.store.transaction() as session:
-                by_type = session.execute(
-                    select(StoredEvent.type, StoredEvent.status, func.count())
-                    .group_by(StoredEvent.type, StoredEvent.status)
-                ).all()
-                unacknowledged = session.scalar(
-                    select(func.count()).where(StoredEvent.acknowledged_at.is_(None))
-                )
-                outbox = session.execute(
-                    select(OutboxRecord.status, func.count()).group_by(OutboxRecord.status)
-                ).all()
+            with self.app.store.reading() as session:
+                by_type = events_repo.count_by_type_and_status(session)
+                unacknowledged = events_repo.count_unacknowledged(session)
+                outbox = outbox_repo.count_by_status(session)
         except SQLAlchemyError as exc:
             log.warning("could not read the store's health", error=str(exc))
             return
         self.metrics.replace("centra_bridge_events", {
-            (("status", status), ("type", kind)): count for kind, status, count in by_type
+            (("status", status), ("type", kind)): count for (kind, status), count in by_type.items()
         })
-        self.metrics.set("centra_bridge_events_unacknowledged", unacknowledged or 0)
+        self.metrics.set("centra_bridge_events_unacknowledged", unacknowledged)
         self.metrics.replace("centra_bridge_outbox", {
-            (("status", status),): count for status, count in outbox
+            (("status", status),): count for status, count in outbox.items()
         })
         totals = {status: 0 for status in EventStatus}
-        for _, status, count in by_type:
+        for (_, status), count in by_type.items():
             totals[status] = totals.get(status, 0) + count
         self.health.counted(
             backlog=totals[EventStatus.NEW] + totals[EventStatus.FAILED],

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections import Counter
 from datetime import datetime
 from typing import Any
 
@@ -11,7 +12,7 @@ from sqlalchemy.orm import Session
 from bridge.store import events as repo
 from bridge.store import outbox as outbox_repo
 from bridge.store import state
-from bridge.store.models import EventStatus, IdMapping, OutboxRecord, StoredEvent
+from bridge.store.models import EventStatus, IdMapping, StoredEvent
 
 #: Failed or dead outbox records listed by ``status``, oldest first.
 TROUBLED_SHOWN = 10
@@ -22,7 +23,12 @@ def report(session: Session, now: datetime | None = None) -> dict[str, Any]:
 
     With ``now``, ``poll`` says how long ago the last successful poll was.
     """
-    by_status = repo.count_by_status(session)
+    counts = repo.count_by_type_and_status(session)
+    by_status: Counter[str] = Counter()
+    by_type: Counter[str] = Counter()
+    for (event_type, status), count in counts.items():
+        by_status[status] += count
+        by_type[event_type] += count
     oldest_failed = session.scalars(
         select(StoredEvent)
         .where(StoredEvent.status.in_((EventStatus.FAILED, EventStatus.DEAD)))
@@ -30,20 +36,13 @@ def report(session: Session, now: datetime | None = None) -> dict[str, Any]:
         .limit(1)
     ).first()
     last_received = session.scalar(select(func.max(StoredEvent.received_at)))
-    unacknowledged = session.scalar(
-        select(func.count()).where(StoredEvent.acknowledged_at.is_(None))
-    )
-    outbox = dict(
-        session.execute(
-            select(OutboxRecord.status, func.count()).group_by(OutboxRecord.status)
-        ).all()
-    )
+    outbox = outbox_repo.count_by_status(session)
     return {
         "events": {
             "total": sum(by_status.values()),
             "by_status": {status.value: by_status.get(status, 0) for status in EventStatus},
-            "by_type": repo.count_by_type(session),
-            "unacknowledged": unacknowledged or 0,
+            "by_type": dict(by_type),
+            "unacknowledged": repo.count_unacknowledged(session),
             "pending": by_status.get(EventStatus.NEW, 0) + by_status.get(EventStatus.FAILED, 0),
             "last_received_at": last_received.isoformat() if last_received else None,
             "oldest_failed": _failed(oldest_failed),

@@ -116,10 +116,7 @@ def due_seqs(session: Session, now: datetime, limit: int | None = None) -> list[
         select(StoredEvent.seq)
         .where(
             (StoredEvent.status == EventStatus.NEW)
-            | (
-                (StoredEvent.status == EventStatus.FAILED)
-                & (StoredEvent.next_attempt_at <= now)
-            )
+            | ((StoredEvent.status == EventStatus.FAILED) & (StoredEvent.next_attempt_at <= now))
         )
         .order_by(StoredEvent.seq)
     )
@@ -185,16 +182,18 @@ def record_endings(session: Session, endings: Sequence[Ending], now: datetime) -
         )
 
 
-def count_by_status(session: Session) -> dict[str, int]:
+def count_by_type_and_status(session: Session) -> dict[tuple[str, str], int]:
+    """Stored events per (type, status): ``status`` and the metrics both read their sums."""
     rows = session.execute(
-        select(StoredEvent.status, func.count()).group_by(StoredEvent.status)
+        select(StoredEvent.type, StoredEvent.status, func.count()).group_by(
+            StoredEvent.type, StoredEvent.status
+        )
     ).all()
-    return {status: count for status, count in rows}
+    return {(event_type, status): count for event_type, status, count in rows}
 
 
-def count_by_type(session: Session) -> dict[str, int]:
-    rows = session.execute(select(StoredEvent.type, func.count()).group_by(StoredEvent.type)).all()
-    return {event_type: count for event_type, count in rows}
+def count_unacknowledged(session: Session) -> int:
+    return session.scalar(select(func.count()).where(StoredEvent.acknowledged_at.is_(None))) or 0
 
 
 @dataclass(frozen=True, slots=True)

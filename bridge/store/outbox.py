@@ -6,7 +6,7 @@ from collections.abc import Iterable, Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import exists, select, update
+from sqlalchemy import exists, func, select, update
 from sqlalchemy.orm import Session, aliased
 
 from bridge.centra.records import UpdateResult
@@ -127,6 +127,13 @@ def requeue(session: Session, statuses: Sequence[str], now: datetime,
         query.values(status=OutboxStatus.QUEUED, attempts=0, next_attempt_at=now)
     )
     return int(getattr(result, "rowcount", 0) or 0)
+
+
+def count_by_status(session: Session) -> dict[str, int]:
+    rows = session.execute(
+        select(OutboxRecord.status, func.count()).group_by(OutboxRecord.status)
+    ).all()
+    return {status: count for status, count in rows}
 
 
 def troubled(session: Session, limit: int) -> list[dict[str, Any]]:
