@@ -6,6 +6,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 from bridge.centra.client import CentraClient
+from bridge.centra.flavors import flavor_for
+from bridge.centra.schema import load_schema
 from bridge.config import Settings
 from bridge.handlers.dispatch import Dispatcher
 from bridge.handlers.registry import Registry
@@ -36,8 +38,9 @@ class App:
         )
         store = Store.open(settings.database.url, migrate=migrate)
         policy = RetryPolicy.of(settings.handlers)
+        schema = load_schema(flavor_for(settings.centra).wsdl_path)
         return cls(settings=settings, store=store, sinks=sinks,
-                   dispatcher=Dispatcher(store, registry, policy))
+                   dispatcher=Dispatcher(store, registry, policy, schema))
 
     @property
     def client(self) -> CentraClient:

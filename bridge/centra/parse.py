@@ -20,7 +20,7 @@ from bridge.centra.errors import (
     CentraUnavailable,
 )
 from bridge.centra.payload import element_value, local_name
-from bridge.centra.records import Event, EventPage, UpdateResult
+from bridge.centra.records import Event, EventPage, Payload, UpdateResult
 from bridge.centra.schema import Node, Schema
 
 SOAP_ENV_NS = "http://schemas.xmlsoap.org/soap/envelope/"
@@ -125,17 +125,19 @@ def _required_child(
 def parse_event_page(
     element: etree._Element, schema: Schema, *, raw: bytes, request_id: str | None = None
 ) -> EventPage:
-    """An ``events_Get`` answer as an EventPage; every event keeps its full payload.
+    """An ``events_Get`` answer as an EventPage: each event's fields and its XML as sent.
 
-    One broken event never costs its neighbours: an event without ``<id>`` is left out and
-    described in ``unreadable``; one without ``<type>`` comes with type "".
+    The payload inside ``<data>`` is not read here (see ``event_payload``): a page is stored
+    and acknowledged before any handler needs it. One broken event never costs its
+    neighbours: an event without ``<id>`` is left out and described in ``unreadable``; one
+    without ``<type>`` comes with type "".
     """
     ns = schema.namespace
     if element.tag == f"{{{ns}}}result":
         raise _refusal(parse_result(element, schema, raw=raw, request_id=request_id))
     _expect(element, "events_Get", ns, request_id)
     container = _required_child(element, "events", ns, request_id)
-    event_node = schema.element("events_Get").child("events/event")
+    event_node = _event_node(schema)
     events: list[Event] = []
     unreadable: list[str] = []
     for position, el in enumerate(_children(container, "event", ns), start=1):
@@ -147,13 +149,23 @@ def parse_event_page(
     return EventPage(events=events, raw=raw, request_id=request_id, unreadable=unreadable)
 
 
-def _event(el: etree._Element, node: Node) -> Event:
+def _event_node(schema: Schema) -> Node:
+    return schema.element("events_Get").child("events/event")
+
+
+def _event_fields(el: etree._Element, node: Node) -> dict[str, etree._Element]:
+    """The declared children of an ``<event>`` by name (the first of each, as sent)."""
     fields: dict[str, etree._Element] = {}
     for child in el:
         # by_tag holds the declared children, qualified in the service namespace or bare.
         declared = node.by_tag.get(child.tag)
         if declared is not None and declared.name not in fields:
             fields[declared.name] = child
+    return fields
+
+
+def _event(el: etree._Element, node: Node) -> Event:
+    fields = _event_fields(el, node)
 
     def text(name: str) -> str:
         found = fields.get(name)
@@ -161,22 +173,40 @@ def _event(el: etree._Element, node: Node) -> Event:
 
     data = fields.get("data")
     content = None if data is None else _first_element(data)
-    kind, payload = "", {}
-    if content is not None:
-        kind = local_name(content.tag)
-        declared = node.children["data"].node.children.get(kind)
-        value = element_value(content, declared.node if declared else None)
-        payload = value if isinstance(value, dict) else {}
     return Event(
         event_id=text("id"),
         type=text("type"),
         entry=text("entry"),
         mission=text("mission"),
         date=text("date"),
-        payload_kind=kind,
-        payload=payload,
+        payload_kind="" if content is None else local_name(content.tag),
         xml=etree.tostring(el, encoding="unicode", with_tail=False),
     )
+
+
+def event_payload(xml: str, schema: Schema) -> Payload:
+    """The child of a stored event's ``<data>`` as a dict; {} when it has none.
+
+    Read from the XML the drain stored, so a replay after an upgrade reads every event with
+    the current rules. Every element is kept, declared in the WSDL or not. Raises
+    CentraProtocolError when ``xml`` is not one well-formed element.
+    """
+    try:
+        el = etree.fromstring(xml, _parser())
+    except etree.XMLSyntaxError as exc:
+        raise CentraProtocolError(
+            f"stored event XML is not well-formed: {str(exc)[:_MAX_DETAIL]}"
+        ) from exc
+    # By local name: an event stored from another flavor's endpoint reads the same.
+    data = next((child for child in el if isinstance(child.tag, str)
+                 and local_name(child.tag) == "data"), None)
+    content = None if data is None else _first_element(data)
+    if content is None:
+        return {}
+    kinds = _event_node(schema).children["data"].node.children
+    declared = kinds.get(local_name(content.tag))
+    value = element_value(content, declared.node if declared else None)
+    return value if isinstance(value, dict) else {}
 
 
 def parse_result(

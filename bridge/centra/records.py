@@ -20,9 +20,9 @@ class Event:
     date: str
     #: Local name of the single child of ``<data>`` ("order", "customer", …); "" if none.
     payload_kind: str
-    #: The child of ``<data>`` as a dict (every element kept, known or not).
-    payload: Payload
     #: The ``<event>`` element re-serialised on its own (namespace declarations included).
+    #: Its ``<data>`` is read into a dict only when the event is handled
+    #: (``bridge.centra.parse.event_payload``): draining stores it as it came.
     xml: str = field(repr=False)
 
 

@@ -39,8 +39,9 @@ class EventRecord:
     attempts: int
 
     @classmethod
-    def from_stored(cls, row: StoredEvent | Row[Any]) -> EventRecord:
-        """From the ``events`` table, as an ORM object or a plain row."""
+    def from_stored(cls, row: StoredEvent | Row[Any], payload: dict[str, Any]) -> EventRecord:
+        """From the ``events`` table (an ORM object or a plain row) and its payload, read from
+        the row's XML."""
         return cls(
             seq=row.seq,
             event_id=row.event_id,
@@ -49,7 +50,7 @@ class EventRecord:
             mission=row.mission,
             date=row.centra_date,
             payload_kind=row.payload_kind,
-            payload=row.payload,
+            payload=payload,
             xml=row.xml,
             attempts=row.attempts,
         )

@@ -23,6 +23,9 @@ import structlog
 from sqlalchemy import Row
 from sqlalchemy.orm import Session
 
+from bridge.centra.errors import CentraProtocolError
+from bridge.centra.parse import event_payload
+from bridge.centra.schema import Schema
 from bridge.handlers.base import EventRecord, Outcome, PermanentError, utcnow
 from bridge.handlers.registry import Registry
 from bridge.retry import MAX_ERROR_CHARS, RetryPolicy
@@ -44,6 +47,7 @@ class Dispatcher:
         store: Store,
         registry: Registry,
         policy: RetryPolicy,
+        schema: Schema,
         *,
         rng: random.Random | None = None,
         clock: Callable[[], datetime] = utcnow,
@@ -52,6 +56,8 @@ class Dispatcher:
         self.store = store
         self.registry = registry
         self.policy = policy
+        #: How stored events' XML is read into payloads (the configured flavor's WSDL).
+        self.schema = schema
         self._rng = rng or random.Random()
         self._clock = clock
         self._batch_size = batch_size
@@ -127,8 +133,16 @@ class Dispatcher:
         return claimed
 
     def _handle(self, session: Session, row: Row[Any]) -> repo.Ending:
-        """Run one claimed event's handler in a savepoint of its own."""
-        record = EventRecord.from_stored(row)
+        """Read one claimed event's payload and run its handler in a savepoint of its own.
+
+        Stored XML that cannot be read is a permanent failure of that event alone.
+        """
+        try:
+            record = EventRecord.from_stored(row, event_payload(row.xml, self.schema))
+        except CentraProtocolError as exc:
+            with structlog.contextvars.bound_contextvars(event_id=row.event_id,
+                                                         event_type=row.type):
+                return self._failure(row.seq, row.attempts, PermanentError(str(exc)))
         with structlog.contextvars.bound_contextvars(
             event_id=record.event_id, event_type=record.type, object_id=record.object_id
         ):
@@ -137,12 +151,11 @@ class Dispatcher:
                     outcome = self.registry.for_type(record.type)(session, record)
                     status = Outcome(outcome or Outcome.HANDLED).value
             except Exception as exc:
-                return self._failure(record, exc)
+                return self._failure(record.seq, record.attempts, exc)
             log.debug("event handled", status=status)
             return repo.Ending(record.seq, status)
 
-    def _failure(self, record: EventRecord, exc: Exception) -> repo.Ending:
-        attempts = record.attempts
+    def _failure(self, seq: int, attempts: int, exc: Exception) -> repo.Ending:
         give_up = isinstance(exc, PermanentError) or self.policy.exhausted(attempts)
         retry_at = (
             None
@@ -158,7 +171,7 @@ class Dispatcher:
             exc_info=exc,
         )
         return repo.Ending(
-            record.seq, status.value, f"{type(exc).__name__}: {exc}"[:MAX_ERROR_CHARS], retry_at
+            seq, status.value, f"{type(exc).__name__}: {exc}"[:MAX_ERROR_CHARS], retry_at
         )
 
 

@@ -12,8 +12,8 @@ from sqlalchemy import Row, bindparam, func, select, update
 from sqlalchemy.orm import Session
 from sqlalchemy.sql import Executable
 
-from bridge.centra.records import Event, EventPage
-from bridge.centra.redact import SECRET_ELEMENTS, mask_payload, mask_xml
+from bridge.centra.records import EventPage
+from bridge.centra.redact import mask_xml
 from bridge.store.models import CentraResponse, EventStatus, StoredEvent
 from bridge.store.upsert import dialect_of, insert_for
 
@@ -53,7 +53,7 @@ def store_page(session: Session, page: EventPage, operation: str, now: datetime)
             "mission": event.mission,
             "centra_date": event.date,
             "payload_kind": event.payload_kind,
-            **_masked(event),
+            "xml": mask_xml(event.xml),
             "response_id": response.id,
             "status": EventStatus.NEW,
             "attempts": 0,
@@ -63,14 +63,6 @@ def store_page(session: Session, page: EventPage, operation: str, now: datetime)
     ]
     new_seqs = sorted(session.scalars(_insert_new(dialect_of(session)), rows))
     return StoredPage(new_seqs=new_seqs, duplicates=len(page.events) - len(new_seqs))
-
-
-def _masked(event: Event) -> dict[str, Any]:
-    """Payload and XML with secrets masked; most events hold none, and a substring test on
-    the XML (which every payload key comes from) spares those the walk."""
-    if not any(name in event.xml for name in SECRET_ELEMENTS):
-        return {"payload": event.payload, "xml": event.xml}
-    return {"payload": mask_payload(event.payload), "xml": mask_xml(event.xml)}
 
 
 @cache

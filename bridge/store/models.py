@@ -112,7 +112,7 @@ class StoredEvent(Base):
     mission: Mapped[str] = mapped_column(String(32))
     centra_date: Mapped[str] = mapped_column(String(64))
     payload_kind: Mapped[str] = mapped_column(String(64))
-    payload: Mapped[dict[str, Any]] = mapped_column(JSON)
+    #: The event as Centra sent it (secrets masked); handlers read their payload from it.
     xml: Mapped[str] = mapped_column(Text)
     response_id: Mapped[int | None] = mapped_column(ForeignKey("centra_responses.id"))
     status: Mapped[str] = mapped_column(String(16), default=EventStatus.NEW)

@@ -29,13 +29,22 @@ from centra_double import (
 )
 from lxml import etree
 
+from bridge.centra.parse import event_payload
+from bridge.centra.schema import load_schema
+
 if TYPE_CHECKING:
     from bridge.centra.client import CentraClient
+    from bridge.centra.records import Event
 
 #: Builds a CentraClient for the current flavor against the double (fixture ``make_client``).
 ClientFactory = Callable[..., "CentraClient"]
 
 # --- helpers ----------------------------------------------------------------------------------
+
+
+def payload_of(client: CentraClient, event: Event) -> dict[str, Any]:
+    """The event's payload as the bridge's handlers read it, with the client's flavor."""
+    return event_payload(event.xml, load_schema(client.flavor.wsdl_path))
 
 
 def envelope(operation: str, inner: str, namespace: str, *, login: bool = True) -> bytes:
@@ -420,7 +429,8 @@ def test_get_events_returns_every_captured_field(
 ) -> None:
     """A captured-style page comes back as Events with every documented field of both orders."""
     double.enqueue(order_event(116, "1043", wholesale=True), order_event(115, "1042"))
-    page = make_client().get_events()
+    client = make_client()
+    page = client.get_events()
     assert_clean(double)
     request = only_request(double)
     assert request.operation == "events_GetRequest"
@@ -430,10 +440,10 @@ def test_get_events_returns_every_captured_field(
     assert (retail.type, retail.entry, retail.mission, retail.date) == (
         "order", "1042", "update", "2019-03-27 12:52:20")
     assert retail.payload_kind == "order"
-    assert_retail_order(retail.payload, "1042")
+    assert_retail_order(payload_of(client, retail), "1042")
     assert wholesale.payload_kind == "order"
     assert wholesale.entry == "1043"
-    assert_wholesale_order(wholesale.payload, "1043")
+    assert_wholesale_order(payload_of(client, wholesale), "1043")
 
 
 def test_event_xml_is_the_event_on_its_own(
@@ -474,10 +484,11 @@ def test_unknown_elements_do_not_cost_known_fields(
     )
     event.extra_xml = "<ns1:priority>high</ns1:priority>"
     double.enqueue(event)
-    (got,) = make_client().get_events().events
+    client = make_client()
+    (got,) = client.get_events().events
     assert (got.event_id, got.type, got.entry, got.mission, got.date) == (
         "115", "order", "1042", "update", "2019-03-27 12:52:20")
-    assert_retail_order(got.payload, "1042")
+    assert_retail_order(payload_of(client, got), "1042")
     assert "Alles Gute" in got.xml
     assert_clean(double)
 
@@ -488,9 +499,11 @@ def test_unknown_elements_are_kept_in_the_payload(
     """An order field new to the docs is kept in the payload dict (records.Event promise)."""
     double.enqueue(order_event(115, "1042", extra_order=UNKNOWN_ORDER_FIELD,
                                extra_line="<ns1:loyaltypoints>178</ns1:loyaltypoints>"))
-    (got,) = make_client().get_events().events
-    assert got.payload["giftwrap"] == {"message": "Alles Gute", "paper": "gold"}
-    assert got.payload["products"][0]["loyaltypoints"] == "178"
+    client = make_client()
+    (got,) = client.get_events().events
+    payload = payload_of(client, got)
+    assert payload["giftwrap"] == {"message": "Alles Gute", "paper": "gold"}
+    assert payload["products"][0]["loyaltypoints"] == "178"
 
 
 def test_empty_queue_gives_no_events(
@@ -508,9 +521,10 @@ def test_event_type_goes_into_the_type_element(
 ) -> None:
     """get_events(event_type=...) and the configured event_type are sent as <type>."""
     double.enqueue(order_event(115, "1042"), QueuedEvent(116, "customer", "77", customer("77")))
-    page = make_client().get_events(event_type="customer")
+    client = make_client()
+    page = client.get_events(event_type="customer")
     assert [(e.event_id, e.payload_kind) for e in page.events] == [("116", "customer")]
-    assert page.events[0].payload["firstname"] == "Grete"
+    assert payload_of(client, page.events[0])["firstname"] == "Grete"
     make_client(event_type="order").get_events()
     assert [r.fields for r in double.requests] == [[("type", "customer")], [("type", "order")]]
     assert_clean(double)
@@ -521,9 +535,10 @@ def test_markets_use_events_get_by_markets(
 ) -> None:
     """Markets given by call or by settings switch to events_GetByMarkets with markets/market/id."""
     double.enqueue(order_event(115, "1042"), order_event(116, "1043", wholesale=True))
-    page = make_client().get_events(markets=["Wholesale-US"])
+    client = make_client()
+    page = client.get_events(markets=["Wholesale-US"])
     assert [e.event_id for e in page.events] == ["116"]
-    assert_wholesale_order(page.events[0].payload, "1043")
+    assert_wholesale_order(payload_of(client, page.events[0]), "1043")
     make_client(markets=("Retail-DE", "Wholesale-US")).get_events(event_type="order")
     assert [r.operation for r in double.requests] == ["events_GetByMarkets"] * 2
     assert double.requests[0].fields == [("type", "all"), ("markets/market/id", "Wholesale-US")]
@@ -730,12 +745,13 @@ def test_delete_and_data_less_events_still_come_back(
                     mission="delete"),
         QueuedEvent(202, "paymentterm", "NET45", ""),
     )
-    deleted, term = make_client().get_events().events
-    assert (deleted.mission, deleted.payload_kind, deleted.payload) == (
+    client = make_client()
+    deleted, term = client.get_events().events
+    assert (deleted.mission, deleted.payload_kind, payload_of(client, deleted)) == (
         "delete", "customer", {"id": "77"})
     assert (term.event_id, term.type, term.entry) == ("202", "paymentterm", "NET45")
     assert term.payload_kind == ""
-    assert not term.payload
+    assert not payload_of(client, term)
     assert_clean(double)
 
 

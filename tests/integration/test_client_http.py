@@ -12,6 +12,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 import pytest
+from event_xml import main_schema
 from lxml import etree
 from structlog.testing import capture_logs
 
@@ -24,6 +25,7 @@ from bridge.centra.errors import (
     CentraUnavailable,
 )
 from bridge.centra.flavors import CENTRA_NS, SILKVMS_NS
+from bridge.centra.parse import event_payload
 from bridge.config import CentraSettings, Secret
 
 PASSWORD = "pa55-Word!"
@@ -206,7 +208,8 @@ class TestSuccess:
         assert page.raw == xml(PAGE)
         assert page.request_id == "1_abc123"
         (event,) = page.events
-        assert (event.event_id, event.payload) == ("115", {"id": "30", "status": "confirmed"})
+        assert (event.event_id, event.payload_kind) == ("115", "order")
+        assert event_payload(event.xml, main_schema()) == {"id": "30", "status": "confirmed"}
 
     def test_raw_bytes_are_kept_exactly(
         self, server: ScriptedServer, make_client: Factory

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import dataclasses
 import random
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import pytest
+from event_xml import main_schema, make_event
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
@@ -49,17 +51,7 @@ def order(order_id: str, status: str, **extra: Any) -> dict[str, Any]:
     }
 
 
-def event(event_id: str, kind: str, payload: dict[str, Any], mission: str = "update") -> Event:
-    return Event(
-        event_id=event_id,
-        type=kind,
-        entry=str(payload.get("id", "")),
-        mission=mission,
-        date="2026-11-26 12:00:00",
-        payload_kind=kind,
-        payload=payload,
-        xml="<event/>",
-    )
+event = make_event
 
 
 def put(store: Store, *events: Event) -> list[int]:
@@ -75,6 +67,7 @@ def dispatcher(store: Store, registry: Registry | None = None, **policy: Any) ->
         store,
         registry or Registry.from_config({}),
         RetryPolicy(**settings),
+        main_schema(),
         rng=random.Random(1),
         clock=lambda: NOW,
     )
@@ -201,7 +194,8 @@ def test_failed_event_retried_when_due_then_dead(store: Store) -> None:
     seqs = put(store, event("1", "order", order("30", "confirmed")))
     clock = [NOW]
     work = Dispatcher(
-        store, registry, RetryPolicy(60, 600, 3), rng=random.Random(1), clock=lambda: clock[0]
+        store, registry, RetryPolicy(60, 600, 3), main_schema(), rng=random.Random(1),
+        clock=lambda: clock[0],
     )
     assert work.run(seqs) == {"failed": 1}
     assert work.run_due() == {}, "not due before its back-off has passed"
@@ -221,6 +215,20 @@ def test_permanent_error_goes_straight_to_dead(store: Store) -> None:
 
     seqs = put(store, event("1", "order", order("30", "confirmed")))
     assert dispatcher(store, Registry({"order": refuse})).run(seqs) == {"dead": 1}
+
+
+def test_damaged_stored_xml_parks_that_event_alone(store: Store) -> None:
+    """An event whose stored XML cannot be read is dead with the reason; its neighbour runs."""
+    damaged = dataclasses.replace(event("1", "order", order("30", "confirmed")),
+                                  xml="<ns1:event><ns1:data>")
+    seqs = put(store, damaged, event("2", "order", order("31", "confirmed")))
+    assert dispatcher(store).run(seqs) == {"dead": 1, "handled": 1}
+    with store.transaction() as session:
+        dead = session.scalars(select(StoredEvent).where(StoredEvent.event_id == "1")).one()
+        assert dead.status == "dead"
+        assert dead.last_error is not None
+        assert "stored event XML is not well-formed" in dead.last_error
+        assert session.get(Order, "31") is not None
 
 
 def test_custom_handler_from_dotted_path(store: Store) -> None:

@@ -28,7 +28,6 @@ def add(store: Store, event_id: str, status: str, handled: datetime, *, acked: b
                 mission="update",
                 centra_date="",
                 payload_kind="order",
-                payload={},
                 xml="<event/>",
                 response_id=response.id,
                 status=status,

@@ -19,11 +19,12 @@ from bridge.centra.parse import (
     body_element,
     check_login,
     check_reply,
+    event_payload,
     parse_event_page,
     parse_result,
 )
 from bridge.centra.payload import element_value, to_zeep
-from bridge.centra.records import EventPage, UpdateResult
+from bridge.centra.records import Event, EventPage, UpdateResult
 from bridge.centra.schema import Node, Schema, load_schema
 
 SOAP_ENV = "http://schemas.xmlsoap.org/soap/envelope/"
@@ -92,6 +93,10 @@ def read_page(body: bytes, schema: Schema) -> EventPage:
     return parse_event_page(check_reply(200, body), schema, raw=body, request_id="r1")
 
 
+def payload_of(event: Event, schema: Schema) -> dict[str, Any]:
+    return event_payload(event.xml, schema)
+
+
 def order_node(schema: Schema) -> Node:
     return schema.element("orders_Update").child("orders/order")
 
@@ -135,7 +140,7 @@ class TestEventPage:
         assert (first.type, first.entry, first.mission, first.date) == (
             "order", "30", "update", "2019-03-27 12:52:20")
         assert first.payload_kind == "order"
-        assert_known_order_fields(first.payload)
+        assert_known_order_fields(payload_of(first, schema))
 
     def test_event_xml_stands_alone(self, schema: Schema) -> None:
         """Event.xml is the <event> element by itself, namespace declarations included."""
@@ -155,10 +160,11 @@ class TestEventPage:
             extra="<ns1:priority>high</ns1:priority>",
         ))
         (got,) = read_page(body, schema).events
-        assert_known_order_fields(got.payload)
-        assert got.payload["giftwrap"] == {"paper": ["gold", "red"]}
-        assert got.payload["loyalty"] == "12"
-        assert got.payload["products"][0]["loyaltypoints"] == "178"
+        payload = payload_of(got, schema)
+        assert_known_order_fields(payload)
+        assert payload["giftwrap"] == {"paper": ["gold", "red"]}
+        assert payload["loyalty"] == "12"
+        assert payload["products"][0]["loyaltypoints"] == "178"
         assert "<ns1:priority>high</ns1:priority>" in got.xml
         assert got.mission == "update"
 
@@ -169,8 +175,8 @@ class TestEventPage:
                    .replace(b"SOAP-ENV:", b"s:").replace(b"xmlns:SOAP-ENV", b"xmlns:s"))
         (a,) = read_page(prefixed, schema).events
         (b,) = read_page(default, schema).events
-        assert (a.event_id, a.type, a.payload_kind, a.payload) == (
-            b.event_id, b.type, b.payload_kind, b.payload)
+        assert (a.event_id, a.type, a.payload_kind, payload_of(a, schema)) == (
+            b.event_id, b.type, b.payload_kind, payload_of(b, schema))
 
     def test_empty_events(self, schema: Schema) -> None:
         """The captured empty answer <ns1:events/> is a page without events."""
@@ -193,14 +199,20 @@ class TestEventPage:
         """A type-less event is kept (and later ignored) rather than refusing the page."""
         broken = event("8").replace("<ns1:type>order</ns1:type>", "", 1)
         (got,) = read_page(page(broken), schema).events
-        assert (got.event_id, got.type, got.payload["id"]) == ("8", "", "30")
+        assert (got.event_id, got.type, payload_of(got, schema)["id"]) == ("8", "", "30")
 
     def test_event_without_data(self, schema: Schema) -> None:
         """A delete-style event with no <data> still comes through, with an empty payload."""
         body = page("<ns1:event><ns1:id>9</ns1:id><ns1:type>order</ns1:type>"
                     "<ns1:mission>delete</ns1:mission></ns1:event>")
         (got,) = read_page(body, schema).events
-        assert (got.payload_kind, got.payload, got.mission, got.date) == ("", {}, "delete", "")
+        assert (got.payload_kind, payload_of(got, schema), got.mission, got.date) == (
+            "", {}, "delete", "")
+
+    def test_stored_xml_that_is_not_xml_names_the_problem(self, schema: Schema) -> None:
+        """Reading a payload from a damaged stored event is a CentraProtocolError, not a crash."""
+        with pytest.raises(CentraProtocolError, match="stored event XML is not well-formed"):
+            event_payload("<ns1:event><ns1:data>", schema)
 
     def test_wrong_body_element(self, schema: Schema) -> None:
         """An answer that is not events_Get is refused."""
@@ -413,7 +425,7 @@ class TestPayloadToZeep:
     def test_parsed_order_round_trips(self, schema: Schema) -> None:
         """An order as parsed maps back onto the zeep shape of the same XML."""
         (got,) = read_page(page(event()), schema).events
-        shaped = to_zeep(got.payload, order_node(schema), "order")
+        shaped = to_zeep(payload_of(got, schema), order_node(schema), "order")
         assert shaped["salesrep"] == {}
         assert shaped["cancelled"] == {"product": []}
         assert shaped["payments"]["payment"] == [{"type": "auth", "transaction": "PSP1"}]

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
-from bridge.centra.redact import MASK, mask_payload, mask_xml
+from bridge.centra.flavors import CENTRA_NS, MAIN_WSDL, wsdl_dir
+from bridge.centra.parse import event_payload
+from bridge.centra.redact import MASK, mask_xml
+from bridge.centra.schema import load_schema
 
 
 def test_password_elements_masked_in_xml_text_and_bytes() -> None:
@@ -21,14 +24,26 @@ def test_password_elements_masked_in_xml_text_and_bytes() -> None:
     assert mask_xml(xml.encode()) == masked.encode()
 
 
-def test_password_keys_masked_at_any_depth() -> None:
-    """Nested buyers' passwords are masked; empty ones and other keys stay as they were."""
-    payload = {"id": "A1", "buyers": [{"id": "B1", "password": "hunter2"}], "password": ""}
-    assert mask_payload(payload) == {
-        "id": "A1",
-        "buyers": [{"id": "B1", "password": MASK}],
-        "password": "",
-    }
+def test_payload_read_from_masked_xml_holds_no_password() -> None:
+    """Handlers read payloads from the stored (masked) XML: nested buyers' passwords are masked,
+    empty ones stay empty."""
+    xml = (
+        f'<ns1:event xmlns:ns1="{CENTRA_NS}"><ns1:id>1</ns1:id><ns1:type>account</ns1:type>'
+        "<ns1:data><ns1:account><ns1:id>A1</ns1:id><ns1:password/>"
+        "<ns1:buyers><ns1:buyer><ns1:id>B1</ns1:id><ns1:password>hunter2</ns1:password>"
+        "</ns1:buyer></ns1:buyers></ns1:account></ns1:data></ns1:event>"
+    )
+    payload = event_payload(mask_xml(xml), load_schema(wsdl_dir() / MAIN_WSDL))
+    assert "hunter2" not in repr(payload)
+    assert payload["password"] == ""
+    assert payload["buyers"][0]["password"] == MASK
+
+
+def test_text_without_secrets_is_returned_as_it_is() -> None:
+    """No secret element: the very same object comes back (the fast path of every order)."""
+    xml = "<ns1:order><ns1:id>30</ns1:id><ns1:passwd>x</ns1:passwd></ns1:order>"
+    assert mask_xml(xml) is xml
+    assert mask_xml(xml.encode()) == xml.encode()
 
 
 def test_cdata_password_masked() -> None:
