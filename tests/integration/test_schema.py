@@ -2,16 +2,22 @@
 
 from __future__ import annotations
 
+import json
 import stat
 from datetime import UTC, datetime
 from pathlib import Path
 
+from alembic import command
 from alembic.autogenerate import compare_metadata
+from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
-from sqlalchemy import func, select
+from event_xml import make_event
+from sqlalchemy import func, select, text
 
+from bridge.centra.records import EventPage
 from bridge.store import Store, schema
-from bridge.store.models import Base, IdMapping
+from bridge.store import events as repo
+from bridge.store.models import Base, IdMapping, StoredEvent
 
 NOW = datetime(2026, 11, 26, tzinfo=UTC)
 
@@ -56,5 +62,31 @@ def test_reading_does_not_wait_for_a_writer(tmp_path: Path) -> None:
                 assert reader.scalar(select(func.count()).select_from(IdMapping)) == 0
         with store.reading() as reader:
             assert reader.scalar(select(func.count()).select_from(IdMapping)) == 1
+    finally:
+        store.close()
+
+
+def test_downgrade_rebuilds_payloads_from_the_xml(database_url: str) -> None:
+    """Going back to the version that kept a JSON payload per event loses no event's payload,
+    and coming forward again keeps every event."""
+    store = Store.open(database_url)
+    config = Config()
+    config.set_main_option("script_location", str(schema.MIGRATIONS))
+    try:
+        customer = make_event("1", "customer", {"id": "77", "email": "ada@example.com"})
+        with store.transaction() as session:
+            repo.store_page(session, EventPage(events=[customer], raw=b"<page/>"),
+                            "events_Get", NOW)
+        with store.engine.connect() as connection:
+            config.attributes["connection"] = connection
+            command.downgrade(config, "0003")
+            connection.commit()
+            payloads = connection.execute(text("SELECT event_id, payload FROM events")).all()
+        assert [(event_id, json.loads(payload) if isinstance(payload, str) else payload)
+                for event_id, payload in payloads] == [
+            ("1", {"id": "77", "email": "ada@example.com"})]
+        schema.upgrade(store.engine)
+        with store.reading() as session:
+            assert session.scalars(select(StoredEvent.event_id)).all() == ["1"]
     finally:
         store.close()
