@@ -176,27 +176,32 @@ class Inbox:
         on_page: Callable[[PageReport], None],
     ) -> None:
         previous: set[str] = set()
-        while True:
-            if stop is not None and stop.is_set():
-                report.stopped = STOPPED_BY_SHUTDOWN
-                return
-            if options.max_pages is not None and report.pages >= options.max_pages:
-                report.stopped = f"{STOPPED_BY_LIMIT} {options.max_pages}"
-                return
-            page, page_ids = self.drain_page(options, stop)
-            report.add_page(page)
-            on_page(page)
-            if len(page_ids) < PAGE_SIZE:
-                return
-            if set(page_ids) == previous:
-                raise QueueStalled(
-                    "Centra returned the same page again after confirming events_Done "
-                    f"for it (events {page_ids[0]}..{page_ids[-1]}); its queue is not moving"
-                )
-            previous = set(page_ids)
+        # Events whose events_Done Centra confirmed, recorded with the next page's store.
+        confirmed: list[str] = []
+        try:
+            while True:
+                if stop is not None and stop.is_set():
+                    report.stopped = STOPPED_BY_SHUTDOWN
+                    return
+                if options.max_pages is not None and report.pages >= options.max_pages:
+                    report.stopped = f"{STOPPED_BY_LIMIT} {options.max_pages}"
+                    return
+                page, page_ids = self._drain_page(options, stop, confirmed)
+                report.add_page(page)
+                on_page(page)
+                if len(page_ids) < PAGE_SIZE:
+                    return
+                if set(page_ids) == previous:
+                    raise QueueStalled(
+                        "Centra returned the same page again after confirming events_Done "
+                        f"for it (events {page_ids[0]}..{page_ids[-1]}); its queue is not moving"
+                    )
+                previous = set(page_ids)
+        finally:
+            self._record_confirmed(confirmed)
 
-    def drain_page(
-        self, options: DrainOptions, stop: threading.Event | None = None
+    def _drain_page(
+        self, options: DrainOptions, stop: threading.Event | None, confirmed: list[str]
     ) -> tuple[PageReport, list[str]]:
         """One events_Get → store (committed) → events_Done; the page's report and event ids.
 
@@ -209,21 +214,32 @@ class Inbox:
                 lambda: self.client.get_events(options.event_type, options.markets), stop
             )
             with structlog.contextvars.bound_contextvars(request_id=page.request_id):
-                return self._keep(page, stop)
+                return self._keep(page, stop, confirmed)
 
-    def _keep(self, page: EventPage, stop: threading.Event | None) -> tuple[PageReport, list[str]]:
-        """Store the page, then acknowledge it (and anything acknowledged before in vain)."""
+    def _keep(
+        self, page: EventPage, stop: threading.Event | None, confirmed: list[str]
+    ) -> tuple[PageReport, list[str]]:
+        """Store the page, then acknowledge it (and anything acknowledged before in vain).
+
+        What Centra confirmed for the previous page is recorded in the same commit as this
+        page: one commit per page. Should the process die before that commit, those events
+        are merely acknowledged once more on the next run, which Centra ignores.
+        """
         for reason in page.unreadable:
             log.error("event cannot be stored or acknowledged", reason=reason)
+        now = self._clock()
         with self.store.transaction() as session:
-            stored = repo.store_page(session, page, page.operation, self._clock())
+            repo.mark_acknowledged(session, confirmed, now)
+            stored = repo.store_page(session, page, page.operation, now)
             older = repo.unacknowledged_ids(session, MAX_REACKNOWLEDGE)
+        confirmed.clear()
         # Only after the commit above: everything Centra sent is stored now.
         page_ids = list(dict.fromkeys(event.event_id for event in page.events))
         if page_ids:
             self._acknowledge(page_ids, page.request_id, stop)
+            confirmed.extend(page_ids)
         in_page = set(page_ids)
-        self._reacknowledge([i for i in older if i not in in_page], stop)
+        confirmed.extend(self._reacknowledge([i for i in older if i not in in_page], stop))
         report = PageReport(
             fetched=len(page.events),
             new=len(stored.new_seqs),
@@ -240,6 +256,20 @@ class Inbox:
         )
         return report, [event.event_id for event in page.events]
 
+    def _record_confirmed(self, confirmed: list[str]) -> None:
+        """Record the last confirmations once the drain ends, however it ends.
+
+        A failure here is only logged: those events are acknowledged again on the next run.
+        """
+        if not confirmed:
+            return
+        try:
+            with self.store.transaction() as session:
+                repo.mark_acknowledged(session, confirmed, self._clock())
+        except Exception as exc:
+            log.warning("recording acknowledged events failed; they will be acknowledged again",
+                        count=len(confirmed), error=f"{type(exc).__name__}: {exc}")
+
     def _call(self, call: Callable[[], T], stop: threading.Event | None) -> T:
         return call_centra(call, self.retry, stop=stop, rng=self._rng)
 
@@ -253,19 +283,20 @@ class Inbox:
                 f"events_Done refused {len(event_ids)} events: {'; '.join(result.errors)}",
                 request_id=result.request_id or request_id,
             )
-        with self.store.transaction() as session:
-            repo.mark_acknowledged(session, event_ids, self._clock())
 
-    def _reacknowledge(self, event_ids: list[str], stop: threading.Event | None) -> None:
+    def _reacknowledge(self, event_ids: list[str], stop: threading.Event | None) -> list[str]:
         """Events stored earlier whose events_Done was never confirmed (a crash, a lost answer).
 
         Sent in a call of their own, whose refusal is only logged: Centra's answer to ids it
         already forgot is not documented, and it must never hold back the page in hand.
+        Returns the ids Centra confirmed.
         """
         if not event_ids:
-            return
+            return []
         try:
             self._acknowledge(event_ids, None, stop)
         except CentraError as exc:
             log.warning("re-acknowledging older events failed", count=len(event_ids),
                         error=str(exc), request_id=exc.request_id)
+            return []
+        return event_ids

@@ -8,7 +8,7 @@ from datetime import datetime
 from functools import cache
 from typing import Any
 
-from sqlalchemy import Row, bindparam, func, select, update
+from sqlalchemy import Row, bindparam, func, insert, select, update
 from sqlalchemy.orm import Session
 from sqlalchemy.sql import Executable
 
@@ -34,17 +34,15 @@ def store_page(session: Session, page: EventPage, operation: str, now: datetime)
     unique = {event.event_id: event for event in page.events}
     if not unique:
         return StoredPage(new_seqs=[], duplicates=0)
-    known = set(
-        session.scalars(select(StoredEvent.event_id).where(StoredEvent.event_id.in_(unique)))
-    )
+    known = set(session.scalars(_KNOWN_IDS, {"ids": list(unique)}))
     fresh = [event for event_id, event in unique.items() if event_id not in known]
     if not fresh:
         return StoredPage(new_seqs=[], duplicates=len(page.events))
-    response = CentraResponse(
-        operation=operation, request_id=page.request_id, received_at=now, body=mask_xml(page.raw)
+    response_id = session.scalar(
+        _INSERT_RESPONSE,
+        {"operation": operation, "request_id": page.request_id, "received_at": now,
+         "body": mask_xml(page.raw)},
     )
-    session.add(response)
-    session.flush()
     rows = [
         {
             "event_id": event.event_id,
@@ -54,52 +52,66 @@ def store_page(session: Session, page: EventPage, operation: str, now: datetime)
             "centra_date": event.date,
             "payload_kind": event.payload_kind,
             "xml": mask_xml(event.xml),
-            "response_id": response.id,
+            "response_id": response_id,
             "status": EventStatus.NEW,
             "attempts": 0,
             "received_at": now,
         }
         for event in fresh
     ]
-    new_seqs = sorted(session.scalars(_insert_new(dialect_of(session)), rows))
+    session.execute(_insert_new(dialect_of(session)), rows)
+    # The rows this page inserted carry its response id; a concurrent writer's do not.
+    new_seqs = list(session.scalars(
+        _NEW_SEQS, {"ids": [event.event_id for event in fresh], "response_id": response_id}
+    ))
     return StoredPage(new_seqs=new_seqs, duplicates=len(page.events) - len(new_seqs))
+
+
+_EVENTS = StoredEvent.__table__
+_RESPONSES = CentraResponse.__table__
+# Statements built once (a page runs each of them): only their parameters change.
+_INSERT_RESPONSE = insert(_RESPONSES).returning(_RESPONSES.c.id)
+_KNOWN_IDS = select(_EVENTS.c.event_id).where(
+    _EVENTS.c.event_id.in_(bindparam("ids", expanding=True))
+)
+_NEW_SEQS = (
+    select(_EVENTS.c.seq)
+    .where(_EVENTS.c.event_id.in_(bindparam("ids", expanding=True)))
+    .where(_EVENTS.c.response_id == bindparam("response_id"))
+    .order_by(_EVENTS.c.seq)
+)
+_UNACKNOWLEDGED = (
+    select(_EVENTS.c.event_id)
+    .where(_EVENTS.c.acknowledged_at.is_(None))
+    .order_by(_EVENTS.c.seq)
+    .limit(bindparam("limit"))
+)
+_MARK_ACKNOWLEDGED = (
+    update(_EVENTS)
+    .where(_EVENTS.c.event_id.in_(bindparam("ids", expanding=True)))
+    .where(_EVENTS.c.acknowledged_at.is_(None))
+    .values(acknowledged_at=bindparam("now"))
+)
 
 
 @cache
 def _insert_new(dialect: str) -> Executable:
-    """Built once: executed with a page's rows, batched by SQLAlchemy into multi-row inserts.
+    """Built once: executed with a page's rows as one executemany.
 
     ON CONFLICT keeps a concurrent writer's row instead of failing the whole page.
     """
-    table = StoredEvent.__table__
-    return (
-        insert_for(dialect, table)
-        .on_conflict_do_nothing(index_elements=["event_id"])
-        .returning(table.c.seq)
-    )
+    return insert_for(dialect, _EVENTS).on_conflict_do_nothing(index_elements=["event_id"])
 
 
 def unacknowledged_ids(session: Session, limit: int) -> list[str]:
     """Stored events whose events_Done has not been confirmed yet, oldest first."""
-    return list(
-        session.scalars(
-            select(StoredEvent.event_id)
-            .where(StoredEvent.acknowledged_at.is_(None))
-            .order_by(StoredEvent.seq)
-            .limit(limit)
-        )
-    )
+    return list(session.scalars(_UNACKNOWLEDGED, {"limit": limit}))
 
 
 def mark_acknowledged(session: Session, event_ids: Iterable[str], now: datetime) -> None:
     ids = list(event_ids)
     for start in range(0, len(ids), 500):
-        session.execute(
-            update(StoredEvent)
-            .where(StoredEvent.event_id.in_(ids[start : start + 500]))
-            .where(StoredEvent.acknowledged_at.is_(None))
-            .values(acknowledged_at=now)
-        )
+        session.execute(_MARK_ACKNOWLEDGED, {"ids": ids[start : start + 500], "now": now})
 
 
 def due_seqs(session: Session, now: datetime, limit: int | None = None) -> list[int]:

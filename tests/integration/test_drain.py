@@ -151,6 +151,34 @@ def test_resent_events_dedupe_and_are_handled_once(
     assert set(delivered) <= set(ids)
 
 
+def test_confirmed_page_is_recorded_when_the_next_get_fails(
+    simulator: Simulator, database_url: str
+) -> None:
+    """A page's acknowledgement is recorded with the next page; when that next events_Get
+    fails for good, the drain still records what Centra confirmed before it gives up."""
+    simulator.add_generated(150)
+
+    def second_get_fails(request: Request) -> Reply | None:
+        if request.operation == "events_Get" and operations(simulator)["events_Done"] >= 1:
+            return Reply(503, b"<html><body>Service Unavailable</body></html>", "text/html")
+        return None
+
+    simulator.faults.append(second_get_fails)
+    app = App.open(make_settings(simulator, database_url))
+    try:
+        with pytest.raises(CentraUnavailable):
+            app.inbox().drain()
+        with app.store.transaction() as session:
+            acknowledged = session.scalar(
+                select(func.count()).where(StoredEvent.acknowledged_at.is_not(None))
+            )
+            stored = session.scalar(select(func.count()).select_from(StoredEvent))
+    finally:
+        app.close()
+    assert (stored, acknowledged) == (100, 100)
+    assert len(simulator.queue()) == 50
+
+
 def test_failing_handler_never_holds_back_acknowledgement(
     simulator: Simulator, database_url: str
 ) -> None:
