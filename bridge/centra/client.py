@@ -30,7 +30,11 @@ from bridge.centra.parse import check_login, check_reply, parse_event_page, pars
 from bridge.centra.records import EventPage, Payload, UpdateResult
 from bridge.centra.schema import load_schema
 from bridge.centra.serialize import request_envelope
-from bridge.centra.transport import REQUEST_ID_HEADER, CappedTransport
+from bridge.centra.transport import (
+    REQUEST_ID_HEADER,
+    CappedTransport,
+    read_environment_once,
+)
 from bridge.config import CentraSettings
 from bridge.logging import MIN_MASKED_SECRET
 
@@ -62,7 +66,10 @@ class CentraClient:
         self.calls: Counter[str] = Counter()
         self._schema = load_schema(self.flavor.wsdl_path)
         self._own_session = session is None
-        self._session = session if session is not None else requests.Session()
+        if session is None:
+            session = requests.Session()
+            read_environment_once(session, settings.endpoint)
+        self._session = session
         auth = None
         if self.flavor.basic_auth:
             auth = HTTPBasicAuth(settings.username, settings.password.reveal())

@@ -8,6 +8,7 @@ still zeep's, serialised from the WSDL.
 
 from __future__ import annotations
 
+import os
 from contextlib import closing
 
 import requests
@@ -53,6 +54,20 @@ class CappedTransport(Transport):
         with closing(response):
             response._content = read_capped(response, self.max_bytes)
         return response
+
+
+def read_environment_once(session: requests.Session, endpoint: str) -> None:
+    """Take proxies (``HTTPS_PROXY``, ``NO_PROXY``…) and a CA bundle from the environment now.
+
+    requests otherwise scans the whole environment on every request to find them, a
+    measurable share of a drain's CPU; the bridge's environment does not change while it runs.
+    ``~/.netrc`` is not read either: Centra's credentials come from the configuration only.
+    """
+    session.proxies.update(requests.utils.get_environ_proxies(endpoint))
+    ca_bundle = os.environ.get("REQUESTS_CA_BUNDLE") or os.environ.get("CURL_CA_BUNDLE")
+    if ca_bundle:
+        session.verify = ca_bundle
+    session.trust_env = False
 
 
 def read_capped(response: requests.Response, max_bytes: int) -> bytes:

@@ -283,6 +283,24 @@ class TestSuccess:
             client.get_events()
         assert_secret_free(caught.value)
 
+    def test_proxy_from_the_environment(
+        self, server: ScriptedServer, make_client: Factory, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        """HTTP_PROXY is honoured (read once, when the client is made); NO_PROXY bypasses it."""
+        endpoint = "http://centra.example.invalid/ams/system/service/module/soap/api"
+        proxy = server.url.split("/ams/")[0]
+        server.replies.append(Reply(body=xml(PAGE)))
+        monkeypatch.setenv("HTTP_PROXY", proxy)
+        monkeypatch.delenv("NO_PROXY", raising=False)
+        monkeypatch.delenv("no_proxy", raising=False)
+        proxied = make_client(endpoint=endpoint)
+        assert [event.event_id for event in proxied.get_events().events] == ["115"]
+        assert [got.path for got in server.received] == [endpoint], "sent through the proxy"
+        monkeypatch.setenv("NO_PROXY", "centra.example.invalid")
+        with pytest.raises(CentraUnavailable):
+            make_client(endpoint=endpoint, timeout_s=2.0).get_events()
+        assert len(server.received) == 1, "NO_PROXY: not sent to the proxy"
+
     def test_one_debug_line_per_call_without_secrets(
         self, server: ScriptedServer, make_client: Factory
     ) -> None:
