@@ -110,6 +110,24 @@ def centra_id_for(by_erp: Link | None, by_centra_same: Link | None, erp_id: str)
     return erp_id
 
 
+@dataclass(frozen=True, slots=True)
+class KnownIds:
+    """The mappings holding some ids, by ERP id and by Centra id: what a batch needs, read once."""
+
+    by_erp: dict[str, Link]
+    by_centra: dict[str, Link]
+
+    def translate(self, erp_id: str) -> tuple[str, bool]:
+        """The id to send for ``erp_id`` and whether a mapping gave it (see ``centra_id_for``)."""
+        by_erp = self.by_erp.get(erp_id)
+        same = None if by_erp is not None else self.by_centra.get(erp_id)
+        return centra_id_for(by_erp, same, erp_id), by_erp is not None
+
+    def plan_sent_as_is(self, erp_id: str) -> Change:
+        """How to record that ``erp_id`` went to Centra unmapped (IdConflict if it cannot be)."""
+        return plan_set(self.by_erp.get(erp_id), self.by_centra.get(erp_id), erp_id, erp_id)
+
+
 def parse_csv(text: str, source: str) -> list[Link]:
     """Rows of an ``ids import`` file; ValueError naming ``file:line`` for any bad row.
 

@@ -38,7 +38,7 @@ from bridge.config import OutboxSettings
 from bridge.dropdir import DropDirectory, DropReport
 from bridge.erp_input import WRAPPERS, ErpRecord, check_records
 from bridge.handlers.base import utcnow
-from bridge.idmap import IdConflict
+from bridge.idmap import IdConflict, KnownIds
 from bridge.retry import MAX_ERROR_CHARS, RetryPolicy, call_centra
 from bridge.store import Store
 from bridge.store import idmap as idmap_repo
@@ -120,9 +120,9 @@ class PushReport:
         return not (self.failed or self.dead or self.stopped or self.failed_files)
 
 
-def prepare(session: Any, row: OutboxRecord) -> Prepared:
+def prepare(row: repo.DueRecord, known: KnownIds) -> Prepared:
     """The record with its id translated through the id map (IdConflict if it cannot be)."""
-    centra_id, mapped = idmap_repo.translate(session, row.entity_type, row.erp_id)
+    centra_id, mapped = known.translate(row.erp_id)
     return Prepared(row.id, row.entity_type, row.erp_id, centra_id, mapped,
                     {**row.fields, "id": centra_id})
 
@@ -197,11 +197,17 @@ class Outbox:
         batches: dict[str, list[Prepared]] = {}
         with self.store.transaction() as session:
             due = repo.due_records(session, self._clock(), self.settings.batch_size)
+            known = {
+                entity_type: idmap_repo.known_ids(
+                    session, entity_type, [row.erp_id for row in due
+                                           if row.entity_type == entity_type])
+                for entity_type in {row.entity_type for row in due}
+            }
             for row in due:
                 try:
-                    prepared = prepare(session, row)
+                    prepared = prepare(row, known[row.entity_type])
                 except IdConflict as exc:
-                    repo.mark_failed(row, str(exc), None)
+                    repo.mark_failed(session.get_one(OutboxRecord, row.id), str(exc), None)
                     report.dead += 1
                     log.warning("outbox record refused", outbox_id=row.id, error=str(exc))
                     continue
@@ -246,11 +252,10 @@ class Outbox:
                      report: PushReport) -> None:
         now = self._clock()
         with self.store.transaction() as session:
-            for item in batch:
-                repo.mark_sent(session.get_one(OutboxRecord, item.outbox_id), result,
-                               item.centra_id, now)
-                if not item.mapped:
-                    idmap_repo.register_sent(session, item.entity_type, item.erp_id, now)
+            repo.mark_sent(session, [(item.outbox_id, item.centra_id) for item in batch],
+                           result, now)
+            idmap_repo.register_sent(session, batch[0].entity_type,
+                                     [item.erp_id for item in batch if not item.mapped], now)
         report.sent += len(batch)
 
     def _record_failures(self, batch: list[Prepared], report: PushReport, error: str,

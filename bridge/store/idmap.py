@@ -2,13 +2,28 @@
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, insert, select, update
 from sqlalchemy.orm import Session
 
-from bridge.idmap import Change, IdConflict, Link, Origin, centra_id_for, plan_set
+from bridge.idmap import Change, IdConflict, KnownIds, Link, Origin, plan_set
 from bridge.store.models import IdMapping
+
+_MAP = IdMapping.__table__
+#: Ids per IN list when a batch's mappings are read.
+_IN_CHUNK = 500
+_COLUMNS = (_MAP.c.erp_id, _MAP.c.centra_id, _MAP.c.origin)
+_BY_ERP_IDS = select(*_COLUMNS).where(
+    _MAP.c.entity_type == bindparam("entity_type"),
+    _MAP.c.erp_id.in_(bindparam("ids", expanding=True)),
+)
+_BY_CENTRA_IDS = select(*_COLUMNS).where(
+    _MAP.c.entity_type == bindparam("entity_type"),
+    _MAP.c.centra_id.in_(bindparam("ids", expanding=True)),
+)
 
 
 def _link(row: IdMapping | None) -> Link | None:
@@ -55,28 +70,58 @@ def remove(session: Session, entity_type: str, erp_id: str) -> Link | None:
     return _link(row)
 
 
+def known_ids(session: Session, entity_type: str, ids: Collection[str]) -> KnownIds:
+    """The mappings holding any of ``ids`` as ERP id or as Centra id, in two reads."""
+    wanted = list(dict.fromkeys(ids))
+    by_erp: dict[str, Link] = {}
+    by_centra: dict[str, Link] = {}
+    for start in range(0, len(wanted), _IN_CHUNK):
+        chunk = {"entity_type": entity_type, "ids": wanted[start : start + _IN_CHUNK]}
+        for row in session.execute(_BY_ERP_IDS, chunk):
+            by_erp[row.erp_id] = Link(entity_type, row.erp_id, row.centra_id, row.origin)
+        for row in session.execute(_BY_CENTRA_IDS, chunk):
+            by_centra[row.centra_id] = Link(entity_type, row.erp_id, row.centra_id, row.origin)
+    return KnownIds(by_erp, by_centra)
+
+
 def translate(session: Session, entity_type: str, erp_id: str) -> tuple[str, bool]:
     """The id to send for ``erp_id``, and whether a mapping gave it (False: sent as-is).
 
     IdConflict when sending an unmapped id as-is would address another object.
     """
-    by_erp = _by_erp(session, entity_type, erp_id)
-    same = None if by_erp is not None else _by_centra(session, entity_type, erp_id)
-    return centra_id_for(_link(by_erp), _link(same), erp_id), by_erp is not None
+    return known_ids(session, entity_type, [erp_id]).translate(erp_id)
 
 
-def register_sent(session: Session, entity_type: str, erp_id: str, now: datetime) -> None:
-    """An unmapped ERP id went to Centra as-is: Centra now knows the object by that id.
+def register_sent(session: Session, entity_type: str, erp_ids: Collection[str],
+                  now: datetime) -> None:
+    """Unmapped ERP ids went to Centra as-is: Centra now knows those objects by these ids.
 
-    A conflict that arose while the call was out (someone mapped the id meanwhile) is left
+    A conflict that arose while the call was out (someone mapped an id meanwhile) is left
     for that mapping to win; the push itself already happened and is recorded.
     """
-    if _by_erp(session, entity_type, erp_id) is not None:
-        return
-    try:
-        set_mapping(session, entity_type, erp_id, erp_id, Origin.ERP, now)
-    except IdConflict:
-        return
+    known = known_ids(session, entity_type, erp_ids)
+    new: list[dict[str, Any]] = []
+    linked: list[dict[str, Any]] = []
+    for erp_id in dict.fromkeys(erp_ids):
+        try:
+            change = known.plan_sent_as_is(erp_id)
+        except IdConflict:
+            continue
+        if change is Change.INSERT:
+            new.append({"entity_type": entity_type, "erp_id": erp_id, "centra_id": erp_id,
+                        "origin": Origin.ERP, "created_at": now, "updated_at": now})
+        elif change is Change.LINK:
+            linked.append({"the_centra_id": erp_id})
+    if new:
+        session.execute(insert(_MAP), new)
+    if linked:
+        session.execute(
+            update(_MAP)
+            .where(_MAP.c.entity_type == entity_type, _MAP.c.erp_id.is_(None),
+                   _MAP.c.centra_id == bindparam("the_centra_id"))
+            .values(erp_id=_MAP.c.centra_id, origin=Origin.ERP, updated_at=now),
+            linked,
+        )
 
 
 def register_centra(session: Session, entity_type: str, centra_id: str, now: datetime) -> bool:

@@ -149,7 +149,9 @@ class OutboxRecord(Base):
 
     __tablename__ = "outbox"
     __table_args__ = (
-        Index("ix_outbox_status_next_attempt_at", "status", "next_attempt_at"),
+        # Due records are read per status in id order, a batch at a time: the index hands
+        # them out in that order, so a batch never reads (or sorts) the whole queue.
+        Index("ix_outbox_status_id", "status", "id"),
         Index("ix_outbox_entity_type_erp_id", "entity_type", "erp_id"),
         Index("ix_outbox_entity_type_centra_id", "entity_type", "centra_id"),
         Index("ix_outbox_input_key", "input_key"),

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import exists, func, select, update
+from sqlalchemy import Select, bindparam, exists, func, select, update
 from sqlalchemy.orm import Session, aliased
 
 from bridge.centra.records import UpdateResult
@@ -15,6 +16,7 @@ from bridge.store.models import OutboxRecord, OutboxStatus
 
 #: Statuses of records that still wait for Centra.
 PENDING = (OutboxStatus.QUEUED, OutboxStatus.FAILED)
+_OUTBOX = OutboxRecord.__table__
 
 
 def add_records(
@@ -40,42 +42,80 @@ def input_queued(session: Session, input_key: str) -> bool:
     return bool(session.scalar(select(exists().where(OutboxRecord.input_key == input_key))))
 
 
-def due_records(session: Session, now: datetime, limit: int) -> list[OutboxRecord]:
+@dataclass(frozen=True, slots=True)
+class DueRecord:
+    """What sending a record needs of its row."""
+
+    id: int
+    entity_type: str
+    erp_id: str
+    fields: dict[str, Any]
+
+
+def due_records(session: Session, now: datetime, limit: int) -> list[DueRecord]:
     """Records to send now, oldest first: queued or failed ones whose back-off has passed.
 
     A record waits while an older record for the same object is still pending, so updates
     reach Centra in the order the ERP made them and a retried old one never overwrites a
-    newer one.
+    newer one. Each status is read in id order from its index and stops at ``limit``, so a
+    batch costs the same with ten records queued or a million.
     """
-    older = aliased(OutboxRecord)
+    due: list[DueRecord] = []
+    for status in PENDING:
+        rows = session.execute(_DUE, {"status": status, "now": now, "limit": limit})
+        due += [DueRecord(*row) for row in rows]
+    return sorted(due, key=lambda record: record.id)[:limit]
+
+
+def _due_statement() -> Select[Any]:
+    older = _OUTBOX.alias("older")
     blocked = exists().where(
-        older.entity_type == OutboxRecord.entity_type,
-        older.erp_id == OutboxRecord.erp_id,
-        older.id < OutboxRecord.id,
-        older.status.in_(PENDING),
+        older.c.entity_type == _OUTBOX.c.entity_type,
+        older.c.erp_id == _OUTBOX.c.erp_id,
+        older.c.id < _OUTBOX.c.id,
+        older.c.status.in_(PENDING),
     )
-    return list(
-        session.scalars(
-            select(OutboxRecord)
-            .where(OutboxRecord.status.in_(PENDING), OutboxRecord.next_attempt_at <= now)
-            .where(~blocked)
-            .order_by(OutboxRecord.id)
-            .limit(limit)
-        )
+    return (
+        select(_OUTBOX.c.id, _OUTBOX.c.entity_type, _OUTBOX.c.erp_id, _OUTBOX.c.fields)
+        .where(_OUTBOX.c.status == bindparam("status"),
+               _OUTBOX.c.next_attempt_at <= bindparam("now"))
+        .where(~blocked)
+        .order_by(_OUTBOX.c.id)
+        .limit(bindparam("limit"))
     )
 
 
-def mark_sent(row: OutboxRecord, result: UpdateResult, centra_id: str, now: datetime) -> None:
-    """Centra accepted the record (its notices kept, the errors of earlier tries cleared)."""
-    row.status = OutboxStatus.SENT
-    row.attempts += 1
-    row.centra_id = centra_id
-    row.errors = list(result.errors)
-    row.notices = list(result.notices)
-    row.request_id = result.request_id
-    row.last_error = None
-    row.next_attempt_at = None
-    row.sent_at = now
+#: Built once: a push runs it twice per batch.
+_DUE = _due_statement()
+
+
+def mark_sent(session: Session, sent: Sequence[tuple[int, str]], result: UpdateResult,
+              now: datetime) -> None:
+    """Centra accepted these records (outbox id, the id each went under) in one answer: its
+    notices are kept on each, the errors of earlier tries cleared."""
+    if not sent:
+        return
+    session.execute(_MARK_SENT, {"ids": [outbox_id for outbox_id, _ in sent],
+                                 "errors": list(result.errors), "notices": list(result.notices),
+                                 "request_id": result.request_id, "now": now})
+    session.execute(
+        _SET_CENTRA_ID,
+        [{"the_id": outbox_id, "the_centra_id": centra_id} for outbox_id, centra_id in sent],
+    )
+
+
+_MARK_SENT = (
+    update(_OUTBOX)
+    .where(_OUTBOX.c.id.in_(bindparam("ids", expanding=True)))
+    .values(status=OutboxStatus.SENT, attempts=_OUTBOX.c.attempts + 1,
+            errors=bindparam("errors"), notices=bindparam("notices"),
+            request_id=bindparam("request_id"), last_error=None, next_attempt_at=None,
+            sent_at=bindparam("now"))
+)
+_SET_CENTRA_ID = (
+    update(_OUTBOX).where(_OUTBOX.c.id == bindparam("the_id"))
+    .values(centra_id=bindparam("the_centra_id"))
+)
 
 
 def mark_failed(
