@@ -62,7 +62,8 @@ def run_bench(options: BenchOptions) -> BenchReport:
         floor = run_floor(capture, work / "floor.db")
         with SimulatorProcess(options.naive_count, options.seed, _USERNAME, password) as sim:
             naive = run_naive(sim.url, _USERNAME, password, work / "naive.db")
-            outbox = (run_outbox(sim.url, _USERNAME, password, options.outbox_records)
+            outbox = (run_outbox(sim.url, _USERNAME, password, options.outbox_records,
+                                 work / "outbox.db")
                       if options.outbox_records else None)
     return BenchReport(events=options.events, seed=options.seed, bridge=bridge, floor=floor,
                        naive=naive, outbox=outbox)

@@ -1,70 +1,99 @@
-"""Pushing product updates to Centra, against building the same request XML with lxml alone.
+"""Pushing ERP product updates through the outbox, against building the same XML with lxml alone.
 
-Measured at ``CentraClient.update_products``, the call every outbox push ends in: the payload
-checked against the WSDL, serialised by zeep, sent, and Centra's ``result`` parsed. The
-comparison builds the same envelope from the same records with lxml and serialises it.
+The push is measured as the daemon does it: records already queued in the outbox (SQLite) are
+sent by ``Outbox.push_due``: read in batches, ids translated through the id map, checked
+against the WSDL and serialised, sent, and Centra's answers and the new id mappings recorded.
+The comparison builds the same envelopes, one per batch, from the same records with lxml and
+serialises them. Queueing (checking the input and storing it) is reported on its own.
 """
 
 from __future__ import annotations
 
 import time
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 from lxml import etree
 
+from bridge.app import App
 from bridge.bench.report import OutboxRun
-from bridge.centra.client import CentraClient
 from bridge.centra.flavors import CENTRA_NS
 from bridge.centra.records import Payload
-from bridge.config import CentraSettings, Secret
+from bridge.config import CentraSettings, DatabaseSettings, Secret, Settings
+from bridge.outbox import queue_updates
 
-#: Records per products_Update call.
-BATCH = 100
 _SOAP_NS = "http://schemas.xmlsoap.org/soap/envelope/"
+_COLOURS = (("SAND", "Sand"), ("NAVY", "Navy"))
+_SIZES = ("XS", "S", "M", "L", "XL")
 
 
 def product_records(count: int) -> list[Payload]:
-    """``count`` products as an ERP sends them: one variation, three sizes each."""
-    return [
-        {
-            "id": f"BENCH{number:06d}",
-            "status": "active",
-            "variations": [{
-                "id": f"BENCH{number:06d}-SAND",
-                "description": "Sand",
-                "sku": f"{number:06d}SND",
-                "sizes": [{"id": size, "sku": f"{number:06d}SND{size}",
-                           "ean": f"73{number:08d}{index:03d}"}
-                          for index, size in enumerate(("S", "M", "L"))],
-            }],
-        }
-        for number in range(count)
-    ]
+    """``count`` products as a fashion ERP sends them: master data, two colours, five sizes."""
+    return [_product(number) for number in range(count)]
 
 
-def run_outbox(url: str, username: str, password: str, count: int) -> OutboxRun:
-    """Push ``count`` products in batches to the simulator at ``url``; time lxml on the same."""
+def _product(number: int) -> Payload:
+    style = f"BENCH{number:06d}"
+    return {
+        "id": style,
+        "status": "active",
+        "sku": f"{number:06d}",
+        "description": f"Merino crew neck {number}",
+        "folder": {"id": "KNIT", "description": "Knitwear"},
+        "brand": {"id": "NORD", "description": "Nord Atelier"},
+        "collection": {"id": "AW26", "description": "Autumn Winter 26"},
+        "harmcode": {"id": "61103010", "description": "Jerseys, pullovers, of wool"},
+        "countryoforigin": "PT",
+        "weight": {"value": "0.42", "unit": "kg"},
+        "variations": [
+            {
+                "id": f"{style}-{code}",
+                "description": colour,
+                "sku": f"{number:06d}{code[:3]}",
+                "status": "active",
+                "sizetable": {"id": "INT", "description": "XS-XL"},
+                "sizes": [{"id": size, "sku": f"{number:06d}{code[:3]}{size}",
+                           "ean": f"73{number:06d}{shade:02d}{index:02d}"}
+                          for index, size in enumerate(_SIZES)],
+            }
+            for shade, (code, colour) in enumerate(_COLOURS)
+        ],
+    }
+
+
+def run_outbox(url: str, username: str, password: str, count: int,
+               database: Path) -> OutboxRun:
+    """Queue ``count`` products in a fresh outbox, push them to the simulator at ``url``, and
+    time lxml building the same envelopes."""
+    settings = Settings(
+        centra=CentraSettings(endpoint=url, username=username, password=Secret(password)),
+        database=DatabaseSettings(url=f"sqlite:///{database}"),
+        source="<bench>",
+    )
     records = product_records(count)
-    settings = CentraSettings(endpoint=url, username=username, password=Secret(password))
-    with CentraClient(settings) as client:
+    app = App.open(settings)
+    try:
         started = time.process_time()
-        for batch in _batches(records):
-            result = client.update_products(batch)
-            if not result.success:
-                raise RuntimeError(f"products_Update refused: {'; '.join(result.errors)}")
+        queue_updates(app.store, [{"type": "product", **record} for record in records])
+        queue_cpu_s = time.process_time() - started
+        started = time.process_time()
+        report = app.outbox().push_due()
         push_cpu_s = time.process_time() - started
-        calls = client.calls["products_Update"]
+    finally:
+        app.close()
+    if not report.ok or report.sent != count:
+        raise RuntimeError(f"the bench push did not send every record: {report.summary()}")
     started = time.process_time()
-    for batch in _batches(records):
+    for batch in _batches(records, settings.outbox.batch_size):
         etree.tostring(_envelope(batch, username, password), encoding="utf-8")
-    return OutboxRun(records=count, push_cpu_s=push_cpu_s,
-                     lxml_cpu_s=time.process_time() - started, calls=calls, path="client")
+    return OutboxRun(records=count, calls=report.calls, queue_cpu_s=queue_cpu_s,
+                     push_cpu_s=push_cpu_s, lxml_cpu_s=time.process_time() - started)
 
 
-def _batches(records: list[Payload]) -> Iterator[list[Payload]]:
-    for start in range(0, len(records), BATCH):
-        yield records[start:start + BATCH]
+def _batches(records: list[Payload], size: int) -> Iterator[list[Payload]]:
+    for start in range(0, len(records), size):
+        yield records[start:start + size]
 
 
 def _envelope(batch: list[Payload], username: str, password: str) -> etree._Element:

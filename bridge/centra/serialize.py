@@ -81,7 +81,7 @@ def _fill(element: etree._Element, value: Any, node: Node) -> None:
         if node.item is None:
             raise _Misfit(f"{node.name} is not a list, got a list")
         _fill_items(element, value, node.item)
-    elif isinstance(value, Mapping):
+    elif isinstance(value, (dict, Mapping)):  # dict first: spares the ABC check
         _fill_object(element, value, node)
     elif value != "":
         raise _Misfit(f"expected an object for {node.name}, got {kind_of(value)}")
@@ -109,8 +109,11 @@ def _fill_object(element: etree._Element, value: Mapping[str, Any], node: Node) 
         except _Misfit as exc:
             exc.steps.append(f".{key}")
             raise
-        in_order = in_order and position[declared.tag] > last
-        last = max(last, position[declared.tag])
+        place = position[declared.tag]
+        if place > last:
+            last = place
+        else:
+            in_order = False
     if not in_order:
         # A stable sort: the elements of one repeating child keep their order.
         element[:] = sorted(element, key=lambda child: position[child.tag])

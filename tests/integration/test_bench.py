@@ -37,6 +37,13 @@ def test_floor_and_naive_work_on_the_same_events(report: BenchReport) -> None:
     assert report.naive.events_get == 2
 
 
+def test_outbox_push_goes_through_the_outbox_in_batches(report: BenchReport) -> None:
+    """120 queued products leave the outbox in batches of the default size (50): 3 calls."""
+    assert report.outbox is not None
+    assert (report.outbox.records, report.outbox.calls) == (120, 3)
+    assert report.outbox.queue_cpu_s > 0 and report.outbox.lxml_cpu_s > 0
+
+
 def test_targets_cover_the_issue(report: BenchReport) -> None:
     """Every target is reported with its limit; call counts are exact and met."""
     targets = {target.name: target for target in report.targets()}
