@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Select, bindparam, exists, func, select, update
+from sqlalchemy import Select, bindparam, exists, func, insert, select, update
 from sqlalchemy.orm import Session, aliased
 
 from bridge.centra.records import UpdateResult
@@ -22,19 +22,15 @@ _OUTBOX = OutboxRecord.__table__
 def add_records(
     session: Session, records: Iterable[ErpRecord], now: datetime, input_key: str | None = None
 ) -> list[int]:
-    """Queue ``records`` in the given order; returns their outbox ids."""
+    """Queue ``records`` in the given order (one multi-row insert); returns their outbox ids."""
     rows = [
-        OutboxRecord(
-            entity_type=record.entity_type, erp_id=record.erp_id, fields=record.fields,
-            status=OutboxStatus.QUEUED, attempts=0, errors=[], notices=[],
-            source=record.source or None, input_key=input_key, created_at=now,
-            next_attempt_at=now,
-        )
+        {"entity_type": record.entity_type, "erp_id": record.erp_id, "fields": record.fields,
+         "status": OutboxStatus.QUEUED, "attempts": 0, "errors": [], "notices": [],
+         "source": record.source or None, "input_key": input_key, "created_at": now,
+         "next_attempt_at": now}
         for record in records
     ]
-    session.add_all(rows)
-    session.flush()
-    return [row.id for row in rows]
+    return list(session.scalars(_ADD, rows)) if rows else []
 
 
 def input_queued(session: Session, input_key: str) -> bool:
@@ -85,6 +81,7 @@ def _due_statement() -> Select[Any]:
     )
 
 
+_ADD = insert(_OUTBOX).returning(_OUTBOX.c.id, sort_by_parameter_order=True)
 #: Built once: a push runs it twice per batch.
 _DUE = _due_statement()
 
