@@ -153,19 +153,13 @@ def _event_node(schema: Schema) -> Node:
     return schema.element("events_Get").child("events/event")
 
 
-def _event_fields(el: etree._Element, node: Node) -> dict[str, etree._Element]:
-    """The declared children of an ``<event>`` by name (the first of each, as sent)."""
+def _event(el: etree._Element, node: Node) -> Event:
     fields: dict[str, etree._Element] = {}
     for child in el:
         # by_tag holds the declared children, qualified in the service namespace or bare.
         declared = node.by_tag.get(child.tag)
         if declared is not None and declared.name not in fields:
             fields[declared.name] = child
-    return fields
-
-
-def _event(el: etree._Element, node: Node) -> Event:
-    fields = _event_fields(el, node)
 
     def text(name: str) -> str:
         found = fields.get(name)
