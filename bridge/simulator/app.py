@@ -30,7 +30,6 @@ from bridge.simulator.soap import (
     envelope,
     fault_reply,
     parse_request,
-    requalify,
     result_reply,
     serialize,
     to_data,
@@ -161,18 +160,21 @@ def fault(message: str, code: str = "SOAP-ENV:Client") -> Reply:
 
 
 def events_reply(namespace: str, events: Iterable[QueuedEvent]) -> bytes:
-    """``ns1:events_Get/ns1:events/ns1:event*``, the answer of both event queries (§2.2)."""
+    """``ns1:events_Get/ns1:events/ns1:event*``, the answer of both event queries (§2.2).
+
+    Each event's bytes were made when it was queued; only the envelope, which binds ``ns1`` to
+    the endpoint's namespace, and each ``ns1:id`` are written here.
+    """
     root, body = envelope(namespace)
-    wrapper = etree.SubElement(etree.SubElement(body, f"{{{namespace}}}events_Get"),
-                               f"{{{namespace}}}events")
-    for event in events:
-        element = etree.SubElement(wrapper, f"{{{namespace}}}event")
-        for name in ("id", "type", "entry", "mission", "date"):
-            etree.SubElement(element, f"{{{namespace}}}{name}").text = getattr(event, name)
-        data = etree.SubElement(element, f"{{{namespace}}}data")
-        if event.payload is not None:
-            requalify(event.payload, data, namespace)
-    return serialize(root)
+    etree.SubElement(etree.SubElement(body, f"{{{namespace}}}events_Get"), f"{{{namespace}}}events")
+    empty = serialize(root)
+    page = b"".join(b"<ns1:event><ns1:id>%s</ns1:id>%s</ns1:event>" % (queued.id.encode(),
+                                                                      queued.event.xml)
+                    for queued in events)
+    if not page:
+        return empty
+    head, _, tail = empty.partition(b"<ns1:events/>")
+    return b"".join((head, b"<ns1:events>", page, b"</ns1:events>", tail))
 
 
 class SoapApp:

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 
 from lxml import etree
 
-from bridge.simulator.soap import child_text, local
+from bridge.simulator.soap import child_text, event_xml, local
 
 #: Centra returns at most this many events per events_Get (§2.2).
 WINDOW_SIZE = 100
@@ -19,30 +19,51 @@ ALL = "all"
 
 
 @dataclass(frozen=True, slots=True)
-class QueuedEvent:
-    """One event as Centra keeps it until events_Done removes it."""
+class Event:
+    """One event as Centra keeps it, all but its id, with its bytes in an events_Get answer.
 
-    id: str
+    A page is re-sent until it is acknowledged and a benchmark drains thousands of them, so the
+    payload is serialised once, here. That needs no id, so the simulator does it before taking
+    the lock under which ``EventQueue.add`` numbers the event.
+    """
+
     type: str
     entry: str
     mission: str
     date: str
-    #: The single child of ``<data>`` (None: an empty ``<data/>``); never mutated once queued.
-    payload: etree._Element | None
+    #: The market the event belongs to, for events_GetByMarkets (see ``market_of``).
+    market_id: str | None
+    #: The children of its ``ns1:event`` after ``ns1:id`` (see ``soap.event_xml``).
+    xml: bytes
 
-    @property
-    def market_id(self) -> str | None:
-        """The market the event belongs to, for events_GetByMarkets.
+    @classmethod
+    def of(cls, type: str, payload: etree._Element | None, *, entry: str, mission: str,
+           date: str) -> Event:
+        """``payload`` is the single child of ``<data>`` (None: an empty ``<data/>``)."""
+        fields = (("type", type), ("entry", entry), ("mission", mission), ("date", date))
+        return cls(type, entry, mission, date, market_of(payload), event_xml(fields, payload))
 
-        A market event belongs to itself; other payloads name theirs in ``market/id``; events
-        without one (warehouse, size, B2C customer…) belong to no market and are never returned
-        by a markets query (our reading of §2.1).
-        """
-        if self.payload is None:
-            return None
-        if local(self.payload) == "market":
-            return child_text(self.payload, "id")
-        return child_text(self.payload, "market", "id")
+
+def market_of(payload: etree._Element | None) -> str | None:
+    """The market an event belongs to, for events_GetByMarkets.
+
+    A market event belongs to itself; other payloads name theirs in ``market/id``; events
+    without one (warehouse, size, B2C customer…) belong to no market and are never returned
+    by a markets query (our reading of §2.1).
+    """
+    if payload is None:
+        return None
+    if local(payload) == "market":
+        return child_text(payload, "id")
+    return child_text(payload, "market", "id")
+
+
+@dataclass(frozen=True, slots=True)
+class QueuedEvent:
+    """An event under the id the queue gave it, until events_Done removes it."""
+
+    id: str
+    event: Event
 
 
 class EventQueue:
@@ -54,13 +75,12 @@ class EventQueue:
         self._next_id = first_id
         self.acknowledged: list[str] = []
 
-    def add(self, type: str, payload: etree._Element | None, *, entry: str, mission: str,
-            date: str) -> QueuedEvent:
+    def add(self, event: Event) -> QueuedEvent:
         """Queue one event under the next id."""
-        event = QueuedEvent(str(self._next_id), type, entry, mission, date, payload)
+        queued = QueuedEvent(str(self._next_id), event)
         self._next_id += 1
-        self._pending[event.id] = event
-        return event
+        self._pending[queued.id] = queued
+        return queued
 
     def window(self, type: str = ALL, markets: Collection[str] | None = None,
                limit: int = WINDOW_SIZE) -> list[QueuedEvent]:
@@ -69,14 +89,14 @@ class EventQueue:
         The same window comes back until some of it is acknowledged (§2.2).
         """
         found: list[QueuedEvent] = []
-        for event in self._pending.values():
+        for queued in self._pending.values():
             if len(found) == limit:
                 break
-            if type != ALL and event.type != type:
+            if type != ALL and queued.event.type != type:
                 continue
-            if markets is not None and event.market_id not in markets:
+            if markets is not None and queued.event.market_id not in markets:
                 continue
-            found.append(event)
+            found.append(queued)
         return found
 
     def done(self, ids: Iterable[str]) -> list[str]:
@@ -87,7 +107,7 @@ class EventQueue:
 
     def pending(self, type: str = ALL) -> list[str]:
         """Ids not yet acknowledged, ascending, optionally of one kind."""
-        return [e.id for e in self._pending.values() if type in (ALL, e.type)]
+        return [e.id for e in self._pending.values() if type in (ALL, e.event.type)]
 
     def __len__(self) -> int:
         return len(self._pending)

@@ -18,6 +18,7 @@ from lxml import etree
 from bridge.simulator.app import FLAVORS, Call, FaultHook, SimState, SoapApp
 from bridge.simulator.data import Generator
 from bridge.simulator.faults import FaultPlan
+from bridge.simulator.queue import Event
 from bridge.simulator.soap import CENTRA_NS, Payload, build, child_text, safe_parser
 from bridge.simulator.wsdl import find_wsdl_dir
 
@@ -124,13 +125,16 @@ class Simulator:
     # -- the queue ---------------------------------------------------------------------------
 
     def add_generated(self, count: int) -> list[str]:
-        """Queue ``count`` realistic events (orders over their life, customers, master data)."""
-        generated = self._generator.generate(count)
+        """Queue ``count`` realistic events (orders over their life, customers, master data).
+
+        They are built and serialised before taking the lock, which server threads wait for.
+        """
+        events = [Event.of(e.type, build(None, e.type, e.payload, CENTRA_NS), entry=e.entry,
+                           mission=e.mission, date=e.date)
+                  for e in self._generator.generate(count)]
         with self._state.changed:
-            ids = [self._state.queue.add(e.type, build(None, e.type, e.payload, CENTRA_NS),
-                                         entry=e.entry, mission=e.mission, date=e.date).id
-                   for e in generated]
-            self._added.update(e.type for e in generated)
+            ids = [self._state.queue.add(event).id for event in events]
+            self._added.update(event.type for event in events)
             self._state.changed.notify_all()
         return ids
 
@@ -155,16 +159,22 @@ class Simulator:
             entry = (child_text(element, "id") or "") if element is not None else ""
         with self._state.changed:
             self._generator.clock.advance(1)
-            event = self._state.queue.add(type, element, entry=entry, mission=mission,
-                                          date=self._generator.clock.event_date())
+            event = Event.of(type, element, entry=entry, mission=mission,
+                             date=self._generator.clock.event_date())
+            queued = self._state.queue.add(event)
             self._added[type] += 1
             self._state.changed.notify_all()
-        return event.id
+        return queued.id
 
     def queue(self, event_type: str = "all") -> list[str]:
         """Ids not yet acknowledged, oldest first."""
         with self._state.changed:
             return self._state.queue.pending(event_type)
+
+    def queue_length(self) -> int:
+        """How many events are not yet acknowledged: ``len(queue())`` without the list."""
+        with self._state.changed:
+            return len(self._state.queue)
 
     @property
     def acknowledged(self) -> list[str]:

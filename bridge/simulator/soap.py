@@ -171,6 +171,27 @@ def requalify(source: etree._Element, parent: etree._Element, namespace: str) ->
         requalify(kid, copy, namespace)
 
 
+#: How ``event_xml`` finds the children of an event in the bytes of the whole event.
+_EVENT_OPEN = f'<ns1:event xmlns:ns1="{CENTRA_NS}">'.encode()
+_EVENT_CLOSE = b"</ns1:event>"
+
+
+def event_xml(fields: Iterable[tuple[str, str]], payload: etree._Element | None) -> bytes:
+    """The children of an ``ns1:event`` after its id, as events_Get sends them: the ``fields``
+    (type, entry, mission, date) and ``ns1:data`` with ``payload`` requalified in it.
+
+    Every element is written with the prefix ``ns1`` and none declares it, so the same bytes
+    serve every endpoint: the answer's envelope binds ``ns1`` to the endpoint's namespace.
+    """
+    event = etree.Element(f"{{{CENTRA_NS}}}event", nsmap={"ns1": CENTRA_NS})
+    for name, text in fields:
+        etree.SubElement(event, f"{{{CENTRA_NS}}}{name}").text = text
+    data = etree.SubElement(event, f"{{{CENTRA_NS}}}data")
+    if payload is not None:
+        requalify(payload, data, CENTRA_NS)
+    return serialize_element(event)[len(_EVENT_OPEN):-len(_EVENT_CLOSE)]
+
+
 def envelope(namespace: str) -> tuple[etree._Element, etree._Element]:
     """An empty response envelope with Centra's prefixes, and its Body."""
     root = etree.Element(f"{{{SOAP_ENV}}}Envelope", nsmap={"SOAP-ENV": SOAP_ENV, "ns1": namespace})
@@ -179,7 +200,12 @@ def envelope(namespace: str) -> tuple[etree._Element, etree._Element]:
 
 def serialize(root: etree._Element) -> bytes:
     """Bytes as Centra sends them: double-quoted prolog, UTF-8."""
-    return XML_PROLOG + etree.tostring(root, encoding="UTF-8", xml_declaration=False)
+    return XML_PROLOG + serialize_element(root)
+
+
+def serialize_element(element: etree._Element) -> bytes:
+    """An element as UTF-8 bytes, without a prolog."""
+    return etree.tostring(element, encoding="UTF-8", xml_declaration=False)
 
 
 def result_reply(namespace: str, success: bool, errors: Iterable[str] = (),

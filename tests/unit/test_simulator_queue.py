@@ -4,16 +4,18 @@ from __future__ import annotations
 
 from lxml import etree
 
-from bridge.simulator.queue import WINDOW_SIZE, EventQueue
+from bridge.simulator.queue import WINDOW_SIZE, Event, EventQueue
 from bridge.simulator.soap import build
+
+DATE = "2024-09-02 08:00:00"
 
 
 def queue_of(*kinds_and_markets: tuple[str, str | None]) -> EventQueue:
     queue = EventQueue()
     for kind, market in kinds_and_markets:
         payload = {"id": "x"} | ({"market": {"id": market}} if market else {})
-        queue.add(kind, build(None, kind, payload), entry="x", mission="update",
-                  date="2024-09-02 08:00:00")
+        queue.add(Event.of(kind, build(None, kind, payload), entry="x", mission="update",
+                           date=DATE))
     return queue
 
 
@@ -38,8 +40,8 @@ def test_type_filter_applies_before_the_limit() -> None:
 def test_markets_filter() -> None:
     """Only events whose payload names one of the markets; a market event names itself."""
     queue = queue_of(("order", "EU"), ("order", "US"), ("warehouse", None), ("order", None))
-    queue.add("market", build(None, "market", {"id": "EU"}), entry="1", mission="update",
-              date="2024-09-02 08:00:00")
+    queue.add(Event.of("market", build(None, "market", {"id": "EU"}), entry="1",
+                       mission="update", date=DATE))
     assert [e.id for e in queue.window(markets={"EU"})] == ["1", "5"]
     assert [e.id for e in queue.window("order", markets={"EU", "US"})] == ["1", "2"]
     assert queue.window(markets=set()) == []
@@ -56,8 +58,8 @@ def test_done_ignores_unknown_and_repeated_ids() -> None:
 def test_data_less_event_has_no_market() -> None:
     """An event with an empty ``<data/>`` belongs to no market."""
     queue = EventQueue()
-    event = queue.add("paymentterm", None, entry="", mission="update", date="2024-09-02 08:00:00")
-    assert event.market_id is None
+    queued = queue.add(Event.of("paymentterm", None, entry="", mission="update", date=DATE))
+    assert queued.event.market_id is None
     assert queue.window(markets={"EU"}) == []
 
 
@@ -65,5 +67,5 @@ def test_payload_namespace_does_not_matter_for_markets() -> None:
     """A raw payload in Centra's namespace is matched by local names."""
     raw = b'<order xmlns="http://www.centra.com/webservices/"><market><id>EU</id></market></order>'
     queue = EventQueue()
-    queue.add("order", etree.fromstring(raw), entry="1", mission="update", date="")
+    queue.add(Event.of("order", etree.fromstring(raw), entry="1", mission="update", date=""))
     assert len(queue.window(markets={"EU"})) == 1
