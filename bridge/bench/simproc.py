@@ -1,18 +1,21 @@
 """The benchmark's Centra: the simulator in a child process, its queue topped up as it drains.
 
-Queuing 100,000 events up front would hold every payload as an lxml tree in the simulator
-(several GB) and take minutes before the first page; instead a few thousand are queued ahead
-and refilled in the background. A hook on every events_Get refills synchronously should the
-background fall behind, so the bridge never sees a short page before the last one. The event
-stream depends on the seed only, not on how it is cut into refills.
+The simulator keeps each queued event as its answer's bytes (about 6 kB), so ``AHEAD`` events,
+a whole default run, are queued before the child says it listens: generating an event costs
+about half a millisecond of CPU, which the bridge would otherwise share during the drain. A
+longer run is topped up in the background, and a hook on every events_Get tops up synchronously
+should the background fall behind, so the bridge never sees a short page before the last one.
+The event stream depends on the seed only, not on how it is cut into batches.
 
-The child runs ``main`` (``--events N --password P``); it prints ``url <endpoint>`` once it
-listens and stops on SIGTERM.
+The child runs ``main`` (``--events N``, the password on the first line of stdin: a command
+line is visible to every user of the machine); it prints ``url <endpoint>`` once it listens and
+stops on SIGTERM.
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import signal
 import subprocess
 import sys
@@ -23,12 +26,17 @@ from types import FrameType, TracebackType
 
 from bridge.simulator import WINDOW_SIZE, Reply, Request, Simulator
 
-#: Events queued ahead of the bridge; each costs the simulator about 40 kB as an lxml tree.
-AHEAD = 3000
-#: The background refill starts once fewer than this many are queued.
-LOW_WATER = 1500
-#: How often the refill thread looks at the queue.
+#: Events kept queued ahead of the bridge: the default run (bench's ``DEFAULT_EVENTS``), which
+#: makes a child of about 150 MB.
+AHEAD = 10_000
+#: Events generated and queued at a time (about 0.1 s of work): an events_Get that finds fewer
+#: than a window queued waits for one batch at most, and the generator's short-lived payloads
+#: stay few (queuing 10,000 at once doubles the child's memory).
+BATCH = 200
+#: How often the refill thread looks at the queue once ``AHEAD`` are queued.
 _REFILL_POLL_S = 0.1
+#: Its pause between batches: it lets go of the lock long enough for a waiting events_Get.
+_REFILL_PAUSE_S = 0.001
 #: How long the parent waits for the child to listen, and to stop.
 START_TIMEOUT_S = 60.0
 STOP_TIMEOUT_S = 10.0
@@ -46,35 +54,46 @@ class ToppedUpQueue:
         # The generator is not thread-safe; the hook and the refill thread take turns.
         self._lock = threading.Lock()
 
-    def top_up(self, minimum: int, target: int = AHEAD) -> None:
-        """Queue more events until ``target`` are pending, if fewer than ``minimum`` are."""
+    def fill(self, target: int) -> None:
+        """Queue events until ``target`` are pending (or all ``total`` were queued)."""
+        while self.top_up(target):
+            pass
+
+    def top_up(self, target: int) -> bool:
+        """Queue one batch towards ``target`` pending; False when none was due."""
+        if self.sim.queue_length() >= target:
+            return False  # without waiting for a batch the other thread may be making
         with self._lock:
-            pending = len(self.sim.queue())
-            if pending >= minimum or self.added >= self.total:
-                return
-            count = min(target - pending, self.total - self.added)
+            count = min(target - self.sim.queue_length(), self.total - self.added, BATCH)
+            if count <= 0:
+                return False
             self.sim.add_generated(count)
             self.added += count
+            return True
 
     def before_request(self, request: Request) -> Reply | None:
         """Fault hook: never answers, only makes sure a full window is queued."""
         if request.operation in ("events_Get", "events_GetByMarkets"):
-            self.top_up(WINDOW_SIZE)
+            self.fill(WINDOW_SIZE)
         return None
 
     def refill_until(self, stop: threading.Event) -> None:
+        """Keep ``AHEAD`` events queued while the bridge drains, until all were queued."""
         while not stop.is_set() and self.added < self.total:
-            self.top_up(LOW_WATER)
-            stop.wait(_REFILL_POLL_S)
+            stop.wait(_REFILL_PAUSE_S if self.top_up(AHEAD) else _REFILL_POLL_S)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m bridge.bench.simproc")
+    parser = argparse.ArgumentParser(
+        prog="python -m bridge.bench.simproc",
+        description="Serve the benchmark's events; the password is the first line of stdin.")
     parser.add_argument("--events", type=int, required=True)
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--username", default="bench")
-    parser.add_argument("--password", required=True)
     args = parser.parse_args(argv)
+    password = sys.stdin.readline().rstrip("\n")
+    if not password:
+        parser.error("no password on the first line of stdin")
     stop = threading.Event()
 
     def request_stop(signum: int, frame: FrameType | None) -> None:
@@ -82,9 +101,9 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     for sig in (signal.SIGTERM, signal.SIGINT):
         signal.signal(sig, request_stop)
-    with Simulator(username=args.username, password=args.password, seed=args.seed) as sim:
+    with Simulator(username=args.username, password=password, seed=args.seed) as sim:
         queue = ToppedUpQueue(sim, args.events)
-        queue.top_up(AHEAD)
+        queue.fill(AHEAD)
         sim.faults.append(queue.before_request)
         refill = threading.Thread(target=queue.refill_until, args=(stop,), daemon=True)
         refill.start()
@@ -107,10 +126,13 @@ class SimulatorProcess:
 
     def start(self) -> SimulatorProcess:
         command = [sys.executable, "-c", _CHILD, "--events", str(self.events),
-                   "--seed", str(self.seed), "--username", self.username,
-                   "--password", self.password]
-        self._process = subprocess.Popen(command, stdout=subprocess.PIPE, text=True)
-        assert self._process.stdout is not None
+                   "--seed", str(self.seed), "--username", self.username]
+        self._process = subprocess.Popen(command, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                                         text=True)
+        assert self._process.stdin is not None and self._process.stdout is not None
+        # A child that died before reading says so below, by not printing its URL.
+        with contextlib.suppress(BrokenPipeError), self._process.stdin:
+            self._process.stdin.write(self.password + "\n")
         timer = threading.Timer(START_TIMEOUT_S, self._process.kill)
         timer.start()
         try:

@@ -2,16 +2,20 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
+from pathlib import Path
 
 import pytest
+import requests
 
 from bridge import exitcodes
 from bridge.bench import BenchOptions, BenchReport, run_bench
 from bridge.bench.report import Target
 from bridge.bench.simproc import SimulatorProcess, ToppedUpQueue
 from bridge.cli import main
-from bridge.simulator import Simulator
+from bridge.simulator import FLAVORS, WINDOW_SIZE, Request, Simulator
+from bridge.simulator.soap import CENTRA_NS
 
 
 @pytest.fixture(scope="module")
@@ -75,16 +79,15 @@ def test_cli_check_exit_code_follows_the_targets(capsys: pytest.CaptureFixture[s
 
 
 def test_topped_up_queue_never_shows_a_short_page() -> None:
-    """The simulator queues a window ahead at every events_Get, up to the total and no further."""
+    """The simulator queues a window at every events_Get, up to the total and no further."""
     with Simulator(seed=3) as sim:
         queue = ToppedUpQueue(sim, total=250)
-        queue.top_up(minimum=100, target=120)
-        assert len(sim.queue()) == 120
-        sim.faults.append(queue.before_request)
-        queue.top_up(minimum=100, target=120)
-        assert queue.added == 120
-        queue.top_up(minimum=500, target=1000)
-        assert queue.added == 250
+        queue.fill(60)
+        assert sim.queue_length() == 60
+        queue.before_request(Request(FLAVORS["soap"], {}, b"", "events_Get"))
+        assert sim.queue_length() == WINDOW_SIZE
+        queue.fill(1000)
+        assert queue.added == sim.queue_length() == 250
 
 
 def test_simulator_process_prints_its_url_and_stops() -> None:
@@ -92,6 +95,32 @@ def test_simulator_process_prints_its_url_and_stops() -> None:
     with SimulatorProcess(events=10, seed=1, username="bench", password="pw") as sim:
         assert sim.url.startswith("http://127.0.0.1:")
     assert sim.url
+
+
+def test_simulator_process_takes_its_password_off_the_command_line() -> None:
+    """The child reads the password from stdin: no process shows it, and it logs the bridge in."""
+    password = "bench-s3cret-on-stdin"
+    login = (f"<ns1:login><ns1:username>bench</ns1:username><ns1:password>{password}"
+             "</ns1:password></ns1:login>")
+    request = (f'<soapenv:Envelope xmlns:soapenv="http://schemas.xmlsoap.org/soap/envelope/">'
+               f'<soapenv:Body><ns1:events_GetRequest xmlns:ns1="{CENTRA_NS}">{login}'
+               "<ns1:type>all</ns1:type></ns1:events_GetRequest></soapenv:Body>"
+               "</soapenv:Envelope>").encode()
+    with SimulatorProcess(events=10, seed=1, username="bench", password=password) as sim:
+        assert not [line for line in _command_lines() if password.encode() in line]
+        answer = requests.post(sim.url, data=request, timeout=10,
+                               headers={"Content-Type": "text/xml; charset=utf-8"})
+    assert answer.status_code == 200, answer.text
+    assert answer.content.count(b"<ns1:event>") == 10
+
+
+def _command_lines() -> list[bytes]:
+    """The command line of every process we may read."""
+    lines = []
+    for path in Path("/proc").glob("[0-9]*/cmdline"):
+        with contextlib.suppress(OSError):
+            lines.append(path.read_bytes())
+    return lines
 
 
 @pytest.mark.parametrize(
