@@ -65,6 +65,12 @@ class BridgeRun:
     rss_end_mb: float = 0.0
 
     @property
+    def rss_growth_mb(self) -> float:
+        """Peak RSS growth after the checkpoint; a peak never shrinks, so a reading a hair
+        below the earlier one (the kernel's rounding) counts as no growth."""
+        return max(self.rss_end_mb - self.rss_checkpoint_mb, 0.0)
+
+    @property
     def store_cpu_s(self) -> float:
         """Everything else in the drain: storing pages, the inbox's own bookkeeping."""
         return self.cpu_s - self.fetch_cpu_s - self.acknowledge_cpu_s
