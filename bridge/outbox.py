@@ -28,6 +28,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 import structlog
+from sqlalchemy.orm import Session
 
 from bridge.centra.client import CentraClient
 from bridge.centra.errors import CentraAuthError, CentraError, CentraUnavailable
@@ -127,6 +128,19 @@ def prepare(row: repo.DueRecord, known: KnownIds) -> Prepared:
                     {**row.fields, "id": centra_id})
 
 
+#: A batch Centra accepted, with its answer, waiting to be recorded.
+Accepted = tuple[list[Prepared], UpdateResult]
+
+
+def _write_accepted(session: Session, accepted: list[Accepted], now: datetime) -> None:
+    """Mark accepted records sent and register the ERP ids that went to Centra as-is."""
+    for batch, result in accepted:
+        repo.mark_sent(session, [(item.outbox_id, item.centra_id) for item in batch],
+                       result, now)
+        idmap_repo.register_sent(session, batch[0].entity_type,
+                                 [item.erp_id for item in batch if not item.mapped], now)
+
+
 class Outbox:
     """Sends due outbox records to Centra and records each answer."""
 
@@ -173,29 +187,38 @@ class Outbox:
     def push_due(self, stop: threading.Event | None = None) -> PushReport:
         """Send every due record, one batch per call, until none is due or ``stop`` is set.
 
-        Records that fail now come due again after their back-off, so one run ends.
+        Records that fail now come due again after their back-off, so one run ends. What
+        Centra accepted is recorded in the same commit that reads the next batch (one commit
+        per batch), the last of it when the push ends, however it ends.
         """
         report = PushReport()
-        while not report.stopped:
-            if stop is not None and stop.is_set():
-                report.stopped = "shutdown requested"
-                break
-            due, batches = self._next_batches(report)
-            if not due:
-                break
-            for batch in batches:
-                self._send(batch, report, stop)
-                if report.stopped:
+        accepted: list[Accepted] = []
+        try:
+            while not report.stopped:
+                if stop is not None and stop.is_set():
+                    report.stopped = "shutdown requested"
                     break
+                due, batches = self._next_batches(report, accepted)
+                if not due:
+                    break
+                for batch in batches:
+                    self._send(batch, report, stop, accepted)
+                    if report.stopped:
+                        break
+        finally:
+            self._record_accepted(accepted)
         if report.calls or report.dead:
             log.info("outbox pushed", **report.as_dict())
         return report
 
-    def _next_batches(self, report: PushReport) -> tuple[int, list[list[Prepared]]]:
-        """How many records were due, and those that can go grouped per entity type (one call
-        each); a record whose id cannot be translated goes dead on the spot."""
+    def _next_batches(self, report: PushReport, accepted: list[Accepted]
+                      ) -> tuple[int, list[list[Prepared]]]:
+        """Record what Centra accepted so far, then read how many records are due and those
+        that can go, grouped per entity type (one call each); a record whose id cannot be
+        translated goes dead on the spot."""
         batches: dict[str, list[Prepared]] = {}
         with self.store.transaction() as session:
+            _write_accepted(session, accepted, self._clock())
             due = repo.due_records(session, self._clock(), self.settings.batch_size)
             known = {
                 entity_type: idmap_repo.known_ids(
@@ -212,10 +235,25 @@ class Outbox:
                     log.warning("outbox record refused", outbox_id=row.id, error=str(exc))
                     continue
                 batches.setdefault(row.entity_type, []).append(prepared)
+        accepted.clear()
         return len(due), list(batches.values())
 
+    def _record_accepted(self, accepted: list[Accepted]) -> None:
+        """Record the last of what Centra accepted; a failure is only logged, as those records
+        are then sent again on the next push, which Centra's upserts absorb."""
+        if not accepted:
+            return
+        try:
+            with self.store.transaction() as session:
+                _write_accepted(session, accepted, self._clock())
+        except Exception as exc:
+            log.warning("recording accepted outbox records failed; they will be sent again",
+                        records=sum(len(batch) for batch, _ in accepted),
+                        error=f"{type(exc).__name__}: {exc}")
+
     def _send(
-        self, batch: list[Prepared], report: PushReport, stop: threading.Event | None
+        self, batch: list[Prepared], report: PushReport, stop: threading.Event | None,
+        accepted: list[Accepted],
     ) -> None:
         wrapper = WRAPPERS[batch[0].entity_type]
         report.calls += 1
@@ -236,27 +274,18 @@ class Outbox:
             result = UpdateResult(success=False, errors=[f"{type(exc).__name__}: {exc}"],
                                   request_id=getattr(exc, "request_id", None))
         if result.success:
-            self._record_sent(batch, result, report)
+            accepted.append((batch, result))
+            report.sent += len(batch)
         elif len(batch) > 1:
             log.info("batch refused; sending its records one by one", records=len(batch),
                      request_id=result.request_id)
             for item in batch:
-                self._send([item], report, stop)
+                self._send([item], report, stop, accepted)
                 if report.stopped:
                     break
         else:
             self._record_failures(batch, report, "; ".join(result.errors) or "success=false",
                                   result)
-
-    def _record_sent(self, batch: list[Prepared], result: UpdateResult,
-                     report: PushReport) -> None:
-        now = self._clock()
-        with self.store.transaction() as session:
-            repo.mark_sent(session, [(item.outbox_id, item.centra_id) for item in batch],
-                           result, now)
-            idmap_repo.register_sent(session, batch[0].entity_type,
-                                     [item.erp_id for item in batch if not item.mapped], now)
-        report.sent += len(batch)
 
     def _record_failures(self, batch: list[Prepared], report: PushReport, error: str,
                          result: UpdateResult | None = None, *, counts: bool = True) -> None:

@@ -198,6 +198,35 @@ def test_batches_follow_batch_size(simulator: Simulator, database_url: str) -> N
     assert sizes == [2, 2, 1]
 
 
+def test_accepted_batch_is_recorded_when_centra_then_goes_down(
+    simulator: Simulator, database_url: str
+) -> None:
+    """Products and customers due together go in two calls; Centra accepts the products and
+    is down for the customers. The push stops, and the products are still recorded as sent
+    (accepted batches are otherwise recorded with the next batch's read)."""
+    calls = iter([None])
+
+    def down_after_the_first_call(request: Request) -> Reply | None:
+        if not request.operation.endswith("_Update"):
+            return None
+        return next(calls, Reply(503, b"down", "text/plain"))
+
+    simulator.faults.append(down_after_the_first_call)
+    app = App.open(settings_for(simulator, database_url, batch_size=10))
+    try:
+        queue_updates(app.store, [{"type": "product", "id": "P0"}, {"type": "product", "id": "P1"},
+                                  {"type": "customer", "id": "C0", "firstname": "Bo"}])
+        report = app.outbox().push_due()
+        statuses = [(row.erp_id, row.status) for row in records(app.store)]
+        with app.store.transaction() as session:
+            mapped = idmap_repo.all_links(session, "product")
+    finally:
+        app.close()
+    assert (report.calls, report.sent, report.stopped) == (2, 2, "Centra unreachable")
+    assert statuses == [("P0", "sent"), ("P1", "sent"), ("C0", "failed")]
+    assert [(link.erp_id, link.centra_id) for link in mapped] == [("P0", "P0"), ("P1", "P1")]
+
+
 def test_unreachable_centra_backs_off_and_never_kills_records(
     app: App, simulator: Simulator
 ) -> None:
