@@ -5,7 +5,14 @@ a whole default run, are queued before the child says it listens: generating an 
 about half a millisecond of CPU, which the bridge would otherwise share during the drain. A
 longer run is topped up in the background, and a hook on every events_Get tops up synchronously
 should the background fall behind, so the bridge never sees a short page before the last one.
-The event stream depends on the seed only, not on how it is cut into batches.
+
+Only the first ``AHEAD`` events are generated; the rest are those same prepared events again,
+in order, each queued under a new id. Centra re-sends an object's whole state whenever it
+changes, so an order seen again under a new event id is what the bridge meets in production,
+and its work per event (parse, store, acknowledge, handle) is the same; generating instead
+would make the simulator, not the bridge, the slow part of a long run on a small machine.
+Keeping them costs about their bytes, as queuing them did. The first ``AHEAD`` events depend
+on the seed only, not on how they are cut into batches, and so does the whole stream.
 
 The child runs ``main`` (``--events N``, the password on the first line of stdin: a command
 line is visible to every user of the machine); it prints ``url <endpoint>`` once it listens and
@@ -25,13 +32,14 @@ from dataclasses import dataclass
 from types import FrameType, TracebackType
 
 from bridge.simulator import WINDOW_SIZE, Reply, Request, Simulator
+from bridge.simulator.queue import Event
 
-#: Events kept queued ahead of the bridge: the default run (bench's ``DEFAULT_EVENTS``), which
-#: makes a child of about 150 MB.
+#: Events kept queued ahead of the bridge, and events generated (a longer run repeats them): the
+#: default run (bench's ``DEFAULT_EVENTS``), which makes a child of about 150 MB.
 AHEAD = 10_000
-#: Events generated and queued at a time (about 0.1 s of work): an events_Get that finds fewer
-#: than a window queued waits for one batch at most, and the generator's short-lived payloads
-#: stay few (queuing 10,000 at once doubles the child's memory).
+#: Events queued at a time (about 0.1 s of work while they are generated): an events_Get that
+#: finds fewer than a window queued waits for one batch at most, and the generator's
+#: short-lived payloads stay few (generating 10,000 at once doubles the child's memory).
 BATCH = 200
 #: How often the refill thread looks at the queue once ``AHEAD`` are queued.
 _REFILL_POLL_S = 0.1
@@ -45,12 +53,17 @@ _CHILD = "import sys; from bridge.bench.simproc import main; sys.exit(main(sys.a
 
 
 class ToppedUpQueue:
-    """Keeps ``total`` generated events flowing into ``sim`` without queuing them all at once."""
+    """Keeps ``total`` events flowing into ``sim`` without queuing them all at once.
 
-    def __init__(self, sim: Simulator, total: int) -> None:
+    The first ``fresh`` are generated, and kept; the rest are the kept ones again, in order.
+    """
+
+    def __init__(self, sim: Simulator, total: int, *, fresh: int = AHEAD) -> None:
         self.sim = sim
         self.total = total
+        self.fresh = fresh
         self.added = 0
+        self._prepared: list[Event] = []
         # The generator is not thread-safe; the hook and the refill thread take turns.
         self._lock = threading.Lock()
 
@@ -67,9 +80,16 @@ class ToppedUpQueue:
             count = min(target - self.sim.queue_length(), self.total - self.added, BATCH)
             if count <= 0:
                 return False
-            self.sim.add_generated(count)
+            self.sim.add_prepared(self._next(count))
             self.added += count
             return True
+
+    def _next(self, count: int) -> list[Event]:
+        """The next ``count`` events of the stream: generated up to ``fresh``, then again."""
+        missing = min(self.added + count, self.fresh) - len(self._prepared)
+        if missing > 0:
+            self._prepared += self.sim.prepare_generated(missing)
+        return [self._prepared[n % self.fresh] for n in range(self.added, self.added + count)]
 
     def before_request(self, request: Request) -> Reply | None:
         """Fault hook: never answers, only makes sure a full window is queued."""

@@ -7,7 +7,7 @@ import socketserver
 import threading
 import time
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from types import FrameType, TracebackType
 from typing import Any
@@ -125,13 +125,24 @@ class Simulator:
     # -- the queue ---------------------------------------------------------------------------
 
     def add_generated(self, count: int) -> list[str]:
-        """Queue ``count`` realistic events (orders over their life, customers, master data).
+        """Queue ``count`` realistic events (orders over their life, customers, master data)."""
+        return self.add_prepared(self.prepare_generated(count))
 
-        They are built and serialised before taking the lock, which server threads wait for.
+    def prepare_generated(self, count: int) -> list[Event]:
+        """The next ``count`` events of the generated stream, serialised but not queued.
+
+        Building them is most of the cost of ``add_generated``, and needs no lock.
         """
-        events = [Event.of(e.type, build(None, e.type, e.payload, CENTRA_NS), entry=e.entry,
-                           mission=e.mission, date=e.date)
-                  for e in self._generator.generate(count)]
+        return [Event.of(e.type, build(None, e.type, e.payload, CENTRA_NS), entry=e.entry,
+                         mission=e.mission, date=e.date)
+                for e in self._generator.generate(count)]
+
+    def add_prepared(self, events: Sequence[Event]) -> list[str]:
+        """Queue prepared events, each under a new id; the same event may be queued again.
+
+        Centra re-sends an object's whole state whenever it changes, so an event queued again
+        reads as the same object changed again.
+        """
         with self._state.changed:
             ids = [self._state.queue.add(event).id for event in events]
             self._added.update(event.type for event in events)

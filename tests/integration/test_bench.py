@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+from collections.abc import Sequence
 from pathlib import Path
 
 import pytest
@@ -15,6 +16,7 @@ from bridge.bench.report import Target
 from bridge.bench.simproc import SimulatorProcess, ToppedUpQueue
 from bridge.cli import main
 from bridge.simulator import FLAVORS, WINDOW_SIZE, Request, Simulator
+from bridge.simulator.queue import Event
 from bridge.simulator.soap import CENTRA_NS
 
 
@@ -88,6 +90,33 @@ def test_topped_up_queue_never_shows_a_short_page() -> None:
         assert sim.queue_length() == WINDOW_SIZE
         queue.fill(1000)
         assert queue.added == sim.queue_length() == 250
+
+
+def test_topped_up_queue_repeats_the_first_events_under_new_ids() -> None:
+    """Beyond ``fresh`` generated events the same ones are queued again, in order, as new ids."""
+    sim = RecordingSimulator(seed=3)
+    queue = ToppedUpQueue(sim, total=70, fresh=30)
+    queue.fill(20)
+    queue.fill(1000)  # crosses from generated to repeated within one batch
+    ids = [event_id for event_id, _ in sim.queued]
+    xml = [event.xml for _, event in sim.queued]
+    assert queue.added == sim.queue_length() == len(set(ids)) == 70
+    assert xml[:30] == [event.xml for event in Simulator(seed=3).prepare_generated(30)]
+    assert len(set(xml[:30])) == 30
+    assert xml[30:] == xml[:30] + xml[:10]
+
+
+class RecordingSimulator(Simulator):
+    """Remembers every event queued and the id it got."""
+
+    def __init__(self, *, seed: int) -> None:
+        super().__init__(seed=seed)
+        self.queued: list[tuple[str, Event]] = []
+
+    def add_prepared(self, events: Sequence[Event]) -> list[str]:
+        ids = super().add_prepared(events)
+        self.queued += zip(ids, events, strict=True)
+        return ids
 
 
 def test_simulator_process_prints_its_url_and_stops() -> None:
