@@ -77,8 +77,11 @@ def run_outbox(url: str, username: str, password: str, count: int,
         started = time.process_time()
         queue_updates(app.store, [{"type": "product", **record} for record in records])
         queue_cpu_s = time.process_time() - started
+        # Made before the clock starts, as the drain's client is: loading the WSDL is a
+        # start-up cost, not a cost per record.
+        outbox = app.outbox()
         started = time.process_time()
-        report = app.outbox().push_due()
+        report = outbox.push_due()
         push_cpu_s = time.process_time() - started
     finally:
         app.close()
