@@ -33,6 +33,9 @@ def add_records(
     return list(session.scalars(_ADD, rows)) if rows else []
 
 
+_ADD = insert(_OUTBOX).returning(_OUTBOX.c.id, sort_by_parameter_order=True)
+
+
 def input_queued(session: Session, input_key: str) -> bool:
     """Whether records from this input were queued already (a pick-up that crashed midway)."""
     return bool(session.scalar(select(exists().where(OutboxRecord.input_key == input_key))))
@@ -81,7 +84,6 @@ def _due_statement() -> Select[Any]:
     )
 
 
-_ADD = insert(_OUTBOX).returning(_OUTBOX.c.id, sort_by_parameter_order=True)
 #: Built once: a push runs it twice per batch.
 _DUE = _due_statement()
 

@@ -122,6 +122,29 @@ def test_unmapped_id_is_sent_as_is_and_recorded(app: App, simulator: Simulator) 
     assert "P7" in simulator.products
 
 
+def test_mappings_made_while_the_call_is_out(app: App, simulator: Simulator) -> None:
+    """While a batch of unmapped ids is out, the customer event of C1 is handled (Centra id
+    C1 waits for its ERP id) and someone maps C2 by hand: C1 is linked, C2's mapping wins,
+    C3 is recorded as sent as-is."""
+
+    def meanwhile(request: Request) -> Reply | None:
+        if request.operation == "customers_Update":
+            now = datetime.now(UTC)
+            with app.store.transaction() as session:
+                idmap_repo.register_centra(session, "customer", "C1", now)
+                idmap_repo.set_mapping(session, "customer", "C2", "4712", "manual", now)
+        return None
+
+    simulator.faults.append(meanwhile)
+    queue_updates(app.store, [{"type": "customer", "id": f"C{n}", "firstname": "Bo"}
+                              for n in (1, 2, 3)])
+    assert app.outbox().push_due().sent == 3
+    with app.store.transaction() as session:
+        links = {link.erp_id: (link.centra_id, link.origin)
+                 for link in idmap_repo.all_links(session, "customer")}
+    assert links == {"C1": ("C1", "erp"), "C2": ("4712", "manual"), "C3": ("C3", "erp")}
+
+
 def test_mapped_id_is_translated(app: App, simulator: Simulator) -> None:
     """The id map turns the ERP's id into the one Centra knows."""
     with app.store.transaction() as session:
