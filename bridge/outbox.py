@@ -135,8 +135,8 @@ Accepted = tuple[list[Prepared], UpdateResult]
 def _write_accepted(session: Session, accepted: list[Accepted], now: datetime) -> None:
     """Mark accepted records sent and register the ERP ids that went to Centra as-is."""
     for batch, result in accepted:
-        repo.mark_sent(session, [(item.outbox_id, item.centra_id) for item in batch],
-                       result, now)
+        repo.mark_sent(session, [(item.outbox_id, item.erp_id, item.centra_id)
+                                 for item in batch], result, now)
         idmap_repo.register_sent(session, batch[0].entity_type,
                                  [item.erp_id for item in batch if not item.mapped], now)
 

@@ -6,7 +6,7 @@ from collections.abc import Collection
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import bindparam, insert, select, update
+from sqlalchemy import bindparam, insert, select, union_all, update
 from sqlalchemy.orm import Session
 
 from bridge.idmap import Change, IdConflict, KnownIds, Link, Origin, plan_set
@@ -15,15 +15,15 @@ from bridge.store.models import IdMapping
 _MAP = IdMapping.__table__
 #: Ids per IN list when a batch's mappings are read.
 _IN_CHUNK = 500
-_COLUMNS = (_MAP.c.erp_id, _MAP.c.centra_id, _MAP.c.origin)
-_BY_ERP_IDS = select(*_COLUMNS).where(
-    _MAP.c.entity_type == bindparam("entity_type"),
-    _MAP.c.erp_id.in_(bindparam("ids", expanding=True)),
-)
-_BY_CENTRA_IDS = select(*_COLUMNS).where(
-    _MAP.c.entity_type == bindparam("entity_type"),
-    _MAP.c.centra_id.in_(bindparam("ids", expanding=True)),
-)
+#: The mappings holding any of ``ids`` as ERP id or as Centra id: two lookups, each on its
+#: unique index, in one statement (an OR would let SQLite scan every mapping of the type).
+_HOLDING = union_all(*(
+    select(_MAP.c.erp_id, _MAP.c.centra_id, _MAP.c.origin).where(
+        _MAP.c.entity_type == bindparam("entity_type"),
+        column.in_(bindparam("ids", expanding=True)),
+    )
+    for column in (_MAP.c.erp_id, _MAP.c.centra_id)
+))
 
 
 def _link(row: IdMapping | None) -> Link | None:
@@ -71,16 +71,18 @@ def remove(session: Session, entity_type: str, erp_id: str) -> Link | None:
 
 
 def known_ids(session: Session, entity_type: str, ids: Collection[str]) -> KnownIds:
-    """The mappings holding any of ``ids`` as ERP id or as Centra id, in two reads."""
+    """The mappings holding any of ``ids`` as ERP id or as Centra id, in one read."""
     wanted = list(dict.fromkeys(ids))
     by_erp: dict[str, Link] = {}
     by_centra: dict[str, Link] = {}
     for start in range(0, len(wanted), _IN_CHUNK):
-        chunk = {"entity_type": entity_type, "ids": wanted[start : start + _IN_CHUNK]}
-        for row in session.execute(_BY_ERP_IDS, chunk):
-            by_erp[row.erp_id] = Link(entity_type, row.erp_id, row.centra_id, row.origin)
-        for row in session.execute(_BY_CENTRA_IDS, chunk):
-            by_centra[row.centra_id] = Link(entity_type, row.erp_id, row.centra_id, row.origin)
+        chunk = set(wanted[start : start + _IN_CHUNK])
+        for row in session.execute(_HOLDING, {"entity_type": entity_type, "ids": list(chunk)}):
+            link = Link(entity_type, row.erp_id, row.centra_id, row.origin)
+            if row.erp_id in chunk:
+                by_erp[row.erp_id] = link
+            if row.centra_id in chunk:
+                by_centra[row.centra_id] = link
     return KnownIds(by_erp, by_centra)
 
 

@@ -88,28 +88,29 @@ def _due_statement() -> Select[Any]:
 _DUE = _due_statement()
 
 
-def mark_sent(session: Session, sent: Sequence[tuple[int, str]], result: UpdateResult,
+def mark_sent(session: Session, sent: Sequence[tuple[int, str, str]], result: UpdateResult,
               now: datetime) -> None:
-    """Centra accepted these records (outbox id, the id each went under) in one answer: its
-    notices are kept on each, the errors of earlier tries cleared."""
+    """Centra accepted these records (outbox id, ERP id, the id each went under) in one
+    answer: its notices are kept on each, the errors of earlier tries cleared. Records sent
+    under their ERP id (the usual case) take one statement for the whole batch."""
     if not sent:
         return
-    session.execute(_MARK_SENT, {"ids": [outbox_id for outbox_id, _ in sent],
+    session.execute(_MARK_SENT, {"ids": [outbox_id for outbox_id, _, _ in sent],
                                  "errors": list(result.errors), "notices": list(result.notices),
                                  "request_id": result.request_id, "now": now})
-    session.execute(
-        _SET_CENTRA_ID,
-        [{"the_id": outbox_id, "the_centra_id": centra_id} for outbox_id, centra_id in sent],
-    )
+    translated = [{"the_id": outbox_id, "the_centra_id": centra_id}
+                  for outbox_id, erp_id, centra_id in sent if centra_id != erp_id]
+    if translated:
+        session.execute(_SET_CENTRA_ID, translated)
 
 
 _MARK_SENT = (
     update(_OUTBOX)
     .where(_OUTBOX.c.id.in_(bindparam("ids", expanding=True)))
     .values(status=OutboxStatus.SENT, attempts=_OUTBOX.c.attempts + 1,
-            errors=bindparam("errors"), notices=bindparam("notices"),
-            request_id=bindparam("request_id"), last_error=None, next_attempt_at=None,
-            sent_at=bindparam("now"))
+            centra_id=_OUTBOX.c.erp_id, errors=bindparam("errors"),
+            notices=bindparam("notices"), request_id=bindparam("request_id"),
+            last_error=None, next_attempt_at=None, sent_at=bindparam("now"))
 )
 _SET_CENTRA_ID = (
     update(_OUTBOX).where(_OUTBOX.c.id == bindparam("the_id"))
