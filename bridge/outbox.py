@@ -128,6 +128,9 @@ def prepare(row: repo.DueRecord, known: KnownIds) -> Prepared:
                     {**row.fields, "id": centra_id})
 
 
+#: Batches read from the outbox in one transaction (and recorded in one, once sent): fewer
+#: commits, while a crash can make Centra receive at most this many batches twice.
+READ_BATCHES = 4
 #: A batch Centra accepted, with its answer, waiting to be recorded.
 Accepted = tuple[list[Prepared], UpdateResult]
 
@@ -187,24 +190,24 @@ class Outbox:
     def push_due(self, stop: threading.Event | None = None) -> PushReport:
         """Send every due record, one batch per call, until none is due or ``stop`` is set.
 
-        Records that fail now come due again after their back-off, so one run ends. What
-        Centra accepted is recorded in the same commit that reads the next batch (one commit
-        per batch), the last of it when the push ends, however it ends.
+        Records that fail now come due again after their back-off, so one run ends. Due
+        records are read ``READ_BATCHES`` batches at a time; what Centra accepted is recorded
+        in the same commit that reads the next ones, the last of it when the push ends,
+        however it ends.
         """
         report = PushReport()
         accepted: list[Accepted] = []
         try:
             while not report.stopped:
-                if stop is not None and stop.is_set():
-                    report.stopped = "shutdown requested"
-                    break
                 due, batches = self._next_batches(report, accepted)
                 if not due:
                     break
                 for batch in batches:
-                    self._send(batch, report, stop, accepted)
+                    if stop is not None and stop.is_set():
+                        report.stopped = "shutdown requested"
                     if report.stopped:
                         break
+                    self._send(batch, report, stop, accepted)
         finally:
             self._record_accepted(accepted)
         if report.calls or report.dead:
@@ -214,12 +217,13 @@ class Outbox:
     def _next_batches(self, report: PushReport, accepted: list[Accepted]
                       ) -> tuple[int, list[list[Prepared]]]:
         """Record what Centra accepted so far, then read how many records are due and those
-        that can go, grouped per entity type (one call each); a record whose id cannot be
-        translated goes dead on the spot."""
-        batches: dict[str, list[Prepared]] = {}
+        that can go, in batches of one entity type (one call each); a record whose id cannot
+        be translated goes dead on the spot."""
+        size = self.settings.batch_size
+        by_type: dict[str, list[Prepared]] = {}
         with self.store.transaction() as session:
             _write_accepted(session, accepted, self._clock())
-            due = repo.due_records(session, self._clock(), self.settings.batch_size)
+            due = repo.due_records(session, self._clock(), size * READ_BATCHES)
             known = {
                 entity_type: idmap_repo.known_ids(
                     session, entity_type, [row.erp_id for row in due
@@ -234,9 +238,10 @@ class Outbox:
                     report.dead += 1
                     log.warning("outbox record refused", outbox_id=row.id, error=str(exc))
                     continue
-                batches.setdefault(row.entity_type, []).append(prepared)
+                by_type.setdefault(row.entity_type, []).append(prepared)
         accepted.clear()
-        return len(due), list(batches.values())
+        return len(due), [items[start:start + size] for items in by_type.values()
+                          for start in range(0, len(items), size)]
 
     def _record_accepted(self, accepted: list[Accepted]) -> None:
         """Record the last of what Centra accepted; a failure is only logged, as those records

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import random
+import threading
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 
@@ -248,6 +249,28 @@ def test_accepted_batch_is_recorded_when_centra_then_goes_down(
     assert (report.calls, report.sent, report.stopped) == (2, 2, "Centra unreachable")
     assert statuses == [("P0", "sent"), ("P1", "sent"), ("C0", "failed")]
     assert [(link.erp_id, link.centra_id) for link in mapped] == [("P0", "P0"), ("P1", "P1")]
+
+
+def test_shutdown_stops_between_batches(simulator: Simulator, database_url: str) -> None:
+    """A shutdown asked for during a call lets that batch finish and be recorded; the batches
+    read with it are not sent and stay queued."""
+    stop = threading.Event()
+
+    def shutdown_during_the_call(request: Request) -> Reply | None:
+        if request.operation == "products_Update":
+            stop.set()
+        return None
+
+    simulator.faults.append(shutdown_during_the_call)
+    app = App.open(settings_for(simulator, database_url, batch_size=2))
+    try:
+        queue_updates(app.store, [{"type": "product", "id": f"P{n}"} for n in range(6)])
+        report = app.outbox().push_due(stop)
+        statuses = [row.status for row in records(app.store)]
+    finally:
+        app.close()
+    assert (report.calls, report.sent, report.stopped) == (1, 2, "shutdown requested")
+    assert statuses == ["sent", "sent", "queued", "queued", "queued", "queued"]
 
 
 def test_unreachable_centra_backs_off_and_never_kills_records(
