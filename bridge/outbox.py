@@ -28,7 +28,6 @@ from datetime import datetime, timedelta
 from typing import Any
 
 import structlog
-from sqlalchemy.orm import Session
 
 from bridge.centra.client import CentraClient
 from bridge.centra.errors import CentraAuthError, CentraError, CentraUnavailable
@@ -128,20 +127,9 @@ def prepare(row: repo.DueRecord, known: KnownIds) -> Prepared:
                     {**row.fields, "id": centra_id})
 
 
-#: Batches read from the outbox in one transaction (and recorded in one, once sent): fewer
-#: commits, while a crash can make Centra receive at most this many batches twice.
+#: Batches read from the outbox in one transaction; each is recorded as soon as Centra
+#: answers it, so echo suppression knows it was sent before its echo can arrive.
 READ_BATCHES = 4
-#: A batch Centra accepted, with its answer, waiting to be recorded.
-Accepted = tuple[list[Prepared], UpdateResult]
-
-
-def _write_accepted(session: Session, accepted: list[Accepted], now: datetime) -> None:
-    """Mark accepted records sent and register the ERP ids that went to Centra as-is."""
-    for batch, result in accepted:
-        repo.mark_sent(session, [(item.outbox_id, item.erp_id, item.centra_id)
-                                 for item in batch], result, now)
-        idmap_repo.register_sent(session, batch[0].entity_type,
-                                 [item.erp_id for item in batch if not item.mapped], now)
 
 
 class Outbox:
@@ -191,38 +179,34 @@ class Outbox:
         """Send every due record, one batch per call, until none is due or ``stop`` is set.
 
         Records that fail now come due again after their back-off, so one run ends. Due
-        records are read ``READ_BATCHES`` batches at a time; what Centra accepted is recorded
-        in the same commit that reads the next ones, the last of it when the push ends,
-        however it ends.
+        records are read ``READ_BATCHES`` batches at a time.
         """
         report = PushReport()
-        accepted: list[Accepted] = []
-        try:
-            while not report.stopped:
-                due, batches = self._next_batches(report, accepted)
-                if not due:
+        while not self._stopping(report, stop):
+            due, batches = self._next_batches(report)
+            if not due:
+                break
+            for batch in batches:
+                if self._stopping(report, stop):
                     break
-                for batch in batches:
-                    if stop is not None and stop.is_set():
-                        report.stopped = "shutdown requested"
-                    if report.stopped:
-                        break
-                    self._send(batch, report, stop, accepted)
-        finally:
-            self._record_accepted(accepted)
+                self._send(batch, report, stop)
         if report.calls or report.dead:
             log.info("outbox pushed", **report.as_dict())
         return report
 
-    def _next_batches(self, report: PushReport, accepted: list[Accepted]
-                      ) -> tuple[int, list[list[Prepared]]]:
-        """Record what Centra accepted so far, then read how many records are due and those
-        that can go, in batches of one entity type (one call each); a record whose id cannot
-        be translated goes dead on the spot."""
+    @staticmethod
+    def _stopping(report: PushReport, stop: threading.Event | None) -> bool:
+        """Whether the push stops here: it was stopped, or a shutdown was asked for."""
+        if not report.stopped and stop is not None and stop.is_set():
+            report.stopped = "shutdown requested"
+        return bool(report.stopped)
+
+    def _next_batches(self, report: PushReport) -> tuple[int, list[list[Prepared]]]:
+        """How many records are due, and those that can go in batches of one entity type (one
+        call each); a record whose id cannot be translated goes dead on the spot."""
         size = self.settings.batch_size
         by_type: dict[str, list[Prepared]] = {}
         with self.store.transaction() as session:
-            _write_accepted(session, accepted, self._clock())
             due = repo.due_records(session, self._clock(), size * READ_BATCHES)
             known = {
                 entity_type: idmap_repo.known_ids(
@@ -239,26 +223,11 @@ class Outbox:
                     log.warning("outbox record refused", outbox_id=row.id, error=str(exc))
                     continue
                 by_type.setdefault(row.entity_type, []).append(prepared)
-        accepted.clear()
         return len(due), [items[start:start + size] for items in by_type.values()
                           for start in range(0, len(items), size)]
 
-    def _record_accepted(self, accepted: list[Accepted]) -> None:
-        """Record the last of what Centra accepted; a failure is only logged, as those records
-        are then sent again on the next push, which Centra's upserts absorb."""
-        if not accepted:
-            return
-        try:
-            with self.store.transaction() as session:
-                _write_accepted(session, accepted, self._clock())
-        except Exception as exc:
-            log.warning("recording accepted outbox records failed; they will be sent again",
-                        records=sum(len(batch) for batch, _ in accepted),
-                        error=f"{type(exc).__name__}: {exc}")
-
     def _send(
-        self, batch: list[Prepared], report: PushReport, stop: threading.Event | None,
-        accepted: list[Accepted],
+        self, batch: list[Prepared], report: PushReport, stop: threading.Event | None
     ) -> None:
         wrapper = WRAPPERS[batch[0].entity_type]
         report.calls += 1
@@ -279,18 +248,28 @@ class Outbox:
             result = UpdateResult(success=False, errors=[f"{type(exc).__name__}: {exc}"],
                                   request_id=getattr(exc, "request_id", None))
         if result.success:
-            accepted.append((batch, result))
-            report.sent += len(batch)
+            self._record_sent(batch, result, report)
         elif len(batch) > 1:
             log.info("batch refused; sending its records one by one", records=len(batch),
                      request_id=result.request_id)
             for item in batch:
-                self._send([item], report, stop, accepted)
-                if report.stopped:
+                if self._stopping(report, stop):
                     break
+                self._send([item], report, stop)
         else:
             self._record_failures(batch, report, "; ".join(result.errors) or "success=false",
                                   result)
+
+    def _record_sent(self, batch: list[Prepared], result: UpdateResult,
+                     report: PushReport) -> None:
+        """Mark the batch sent and register the ERP ids that went to Centra as-is."""
+        now = self._clock()
+        with self.store.transaction() as session:
+            repo.mark_sent(session, [(item.outbox_id, item.erp_id, item.centra_id)
+                                     for item in batch], result, now)
+            idmap_repo.register_sent(session, batch[0].entity_type,
+                                     [item.erp_id for item in batch if not item.mapped], now)
+        report.sent += len(batch)
 
     def _record_failures(self, batch: list[Prepared], report: PushReport, error: str,
                          result: UpdateResult | None = None, *, counts: bool = True) -> None:

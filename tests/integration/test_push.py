@@ -226,8 +226,8 @@ def test_accepted_batch_is_recorded_when_centra_then_goes_down(
     simulator: Simulator, database_url: str
 ) -> None:
     """Products and customers due together go in two calls; Centra accepts the products and
-    is down for the customers. The push stops, and the products are still recorded as sent
-    (accepted batches are otherwise recorded with the next batch's read)."""
+    is down for the customers. The push stops; the products are recorded as sent, with their
+    id mappings, and the customer waits."""
     calls = iter([None])
 
     def down_after_the_first_call(request: Request) -> Reply | None:
@@ -251,6 +251,29 @@ def test_accepted_batch_is_recorded_when_centra_then_goes_down(
     assert [(link.erp_id, link.centra_id) for link in mapped] == [("P0", "P0"), ("P1", "P1")]
 
 
+def test_a_batch_is_recorded_sent_before_the_next_call(
+    simulator: Simulator, database_url: str
+) -> None:
+    """Echo suppression needs to know what was sent before Centra's echo can come back: when
+    the next call goes out, the batch before it is already recorded as sent."""
+    app = App.open(settings_for(simulator, database_url, batch_size=1))
+    seen: list[list[str]] = []
+
+    def look(request: Request) -> Reply | None:
+        if request.operation == "products_Update":
+            seen.append([row.status for row in records(app.store)])
+        return None
+
+    simulator.faults.append(look)
+    try:
+        queue_updates(app.store, [{"type": "product", "id": f"P{n}"} for n in range(3)])
+        assert app.outbox().push_due().sent == 3
+    finally:
+        app.close()
+    assert seen == [["queued", "queued", "queued"], ["sent", "queued", "queued"],
+                    ["sent", "sent", "queued"]]
+
+
 def test_shutdown_stops_between_batches(simulator: Simulator, database_url: str) -> None:
     """A shutdown asked for during a call lets that batch finish and be recorded; the batches
     read with it are not sent and stay queued."""
@@ -271,6 +294,29 @@ def test_shutdown_stops_between_batches(simulator: Simulator, database_url: str)
         app.close()
     assert (report.calls, report.sent, report.stopped) == (1, 2, "shutdown requested")
     assert statuses == ["sent", "sent", "queued", "queued", "queued", "queued"]
+
+
+def test_shutdown_stops_a_batch_sent_record_by_record(
+    app: App, simulator: Simulator
+) -> None:
+    """A refused batch goes out one record per call; a shutdown asked for meanwhile stops it
+    after the call in flight, and the records not sent stay queued."""
+    stop = threading.Event()
+    answers = iter([Reply(200, result_reply(CENTRA_NS, False, ["one is bad"]))])
+
+    def refuse_then_shut_down(request: Request) -> Reply | None:
+        if request.operation != "products_Update":
+            return None
+        refusal = next(answers, None)
+        if refusal is None:
+            stop.set()
+        return refusal
+
+    simulator.faults.append(refuse_then_shut_down)
+    queue_updates(app.store, [{"type": "product", "id": f"P{n}"} for n in range(3)])
+    report = app.outbox().push_due(stop)
+    assert (report.calls, report.sent, report.stopped) == (2, 1, "shutdown requested")
+    assert [row.status for row in records(app.store)] == ["sent", "queued", "queued"]
 
 
 def test_unreachable_centra_backs_off_and_never_kills_records(
