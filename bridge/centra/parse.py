@@ -21,6 +21,7 @@ from bridge.centra.errors import (
 )
 from bridge.centra.payload import element_value, local_name
 from bridge.centra.records import Event, EventPage, Payload, UpdateResult
+from bridge.centra.redact import mask_xml
 from bridge.centra.schema import Node, Schema
 
 SOAP_ENV_NS = "http://schemas.xmlsoap.org/soap/envelope/"
@@ -145,7 +146,8 @@ def parse_event_page(
         if event.event_id:
             events.append(event)
         else:
-            unreadable.append(f"event #{position} of the page has no <id>: {event.xml[:500]}")
+            unreadable.append(
+                f"event #{position} of the page has no <id>: {mask_xml(event.xml)[:500]}")
     return EventPage(events=events, raw=raw, request_id=request_id, unreadable=unreadable)
 
 

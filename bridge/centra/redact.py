@@ -15,8 +15,9 @@ SECRET_ELEMENTS = ("password",)
 MASK = "********"
 
 _NAMES = "|".join(SECRET_ELEMENTS)
-#: The element's text: plain characters and CDATA sections.
-_TEXT = r"(?:[^<]|<!\[CDATA\[.*?\]\]>)*"
+#: The element's text, at least one character (an empty password stays empty): plain
+#: characters and CDATA sections.
+_TEXT = r"(?:[^<]|<!\[CDATA\[.*?\]\]>)+"
 _ELEMENT = re.compile(
     rf"(<(?P<prefix>[\w.-]+:)?(?P<name>{_NAMES})(?:\s[^>]*)?>){_TEXT}(</(?P=prefix)?(?P=name)\s*>)",
     re.DOTALL,

@@ -22,7 +22,8 @@ _OUTBOX = OutboxRecord.__table__
 def add_records(
     session: Session, records: Iterable[ErpRecord], now: datetime, input_key: str | None = None
 ) -> list[int]:
-    """Queue ``records`` in the given order (one multi-row insert); returns their outbox ids."""
+    """Queue ``records`` in the given order, in one statement executed for all of them;
+    returns their outbox ids in that order."""
     rows = [
         {"entity_type": record.entity_type, "erp_id": record.erp_id, "fields": record.fields,
          "status": OutboxStatus.QUEUED, "attempts": 0, "errors": [], "notices": [],
@@ -57,7 +58,8 @@ def due_records(session: Session, now: datetime, limit: int) -> list[DueRecord]:
     A record waits while an older record for the same object is still pending, so updates
     reach Centra in the order the ERP made them and a retried old one never overwrites a
     newer one. Each status is read in id order from its index and stops at ``limit``, so a
-    batch costs the same with ten records queued or a million.
+    batch costs the same with ten records queued or a million (failed records still in
+    their back-off are walked past, and there are few of those).
     """
     due: list[DueRecord] = []
     for status in PENDING:

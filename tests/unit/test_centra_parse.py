@@ -195,6 +195,15 @@ class TestEventPage:
         (reason,) = got.unreadable
         assert reason.startswith("event #2 of the page has no <id>")
 
+    def test_event_without_id_is_described_without_secrets(self, schema: Schema) -> None:
+        """The description of an event nobody can acknowledge (it is logged) masks passwords."""
+        broken = ("<ns1:event><ns1:type>account</ns1:type><ns1:data><ns1:account>"
+                  "<ns1:password>buyer-secret-77</ns1:password></ns1:account></ns1:data>"
+                  "</ns1:event>")
+        (reason,) = read_page(page(broken), schema).unreadable
+        assert "buyer-secret-77" not in reason
+        assert "password" in reason
+
     def test_event_without_type_comes_with_empty_type(self, schema: Schema) -> None:
         """A type-less event is kept (and later ignored) rather than refusing the page."""
         broken = event("8").replace("<ns1:type>order</ns1:type>", "", 1)

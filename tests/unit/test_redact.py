@@ -29,7 +29,7 @@ def test_payload_read_from_masked_xml_holds_no_password() -> None:
     empty ones stay empty."""
     xml = (
         f'<ns1:event xmlns:ns1="{CENTRA_NS}"><ns1:id>1</ns1:id><ns1:type>account</ns1:type>'
-        "<ns1:data><ns1:account><ns1:id>A1</ns1:id><ns1:password/>"
+        "<ns1:data><ns1:account><ns1:id>A1</ns1:id><ns1:password></ns1:password>"
         "<ns1:buyers><ns1:buyer><ns1:id>B1</ns1:id><ns1:password>hunter2</ns1:password>"
         "</ns1:buyer></ns1:buyers></ns1:account></ns1:data></ns1:event>"
     )

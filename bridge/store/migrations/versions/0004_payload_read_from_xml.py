@@ -29,15 +29,24 @@ def upgrade() -> None:
 
 def downgrade() -> None:
     """Rebuild the JSON copy from each event's XML, as the earlier version expects it."""
+    from bridge.centra.errors import CentraProtocolError
     from bridge.centra.flavors import MAIN_WSDL, wsdl_dir
     from bridge.centra.parse import event_payload
     from bridge.centra.schema import load_schema
+
+    schema = load_schema(wsdl_dir() / MAIN_WSDL)
+
+    def payload(xml: str) -> object:
+        # A damaged event keeps its XML and gets an empty payload: one never stops the rest.
+        try:
+            return event_payload(xml, schema)
+        except CentraProtocolError:
+            return {}
 
     with op.batch_alter_table("events", schema=None) as batch_op:
         batch_op.add_column(sa.Column("payload", sa.JSON(), nullable=True))
     events = sa.table("events", sa.column("seq", sa.Integer()), sa.column("xml", sa.Text()),
                       sa.column("payload", sa.JSON()))
-    schema = load_schema(wsdl_dir() / MAIN_WSDL)
     bind = op.get_bind()
     last = 0
     while rows := bind.execute(
@@ -47,7 +56,7 @@ def downgrade() -> None:
         bind.execute(
             events.update().where(events.c.seq == sa.bindparam("the_seq"))
             .values(payload=sa.bindparam("the_payload")),
-            [{"the_seq": seq, "the_payload": event_payload(xml, schema)} for seq, xml in rows],
+            [{"the_seq": seq, "the_payload": payload(xml)} for seq, xml in rows],
         )
         last = rows[-1].seq
     with op.batch_alter_table("events", schema=None) as batch_op:
