@@ -27,13 +27,6 @@ def simulator() -> Iterator[Simulator]:
         yield running
 
 
-@pytest.fixture
-def notify(tmp_path: Path) -> Iterator[NotifySocket]:
-    socket_ = NotifySocket(tmp_path)
-    yield socket_
-    socket_.close()
-
-
 def stored(tmp_path: Path) -> tuple[set[str], int]:
     """Event ids in the SQLite file, and how many of them are not acknowledged."""
     engine = create_engine(f"sqlite:///{tmp_path / 'bridge.db'}")

@@ -30,13 +30,6 @@ def simulator() -> Iterator[Simulator]:
         yield running
 
 
-@pytest.fixture
-def notify(tmp_path: Path) -> Iterator[NotifySocket]:
-    socket_ = NotifySocket(tmp_path)
-    yield socket_
-    socket_.close()
-
-
 def test_watchdog_is_fed_only_while_polls_progress(
     tmp_path: Path, simulator: Simulator, notify: NotifySocket
 ) -> None:
