@@ -39,8 +39,12 @@ class App:
         store = Store.open(settings.database.url, migrate=migrate)
         policy = RetryPolicy.of(settings.handlers)
         schema = load_schema(flavor_for(settings.centra).wsdl_path)
-        return cls(settings=settings, store=store, sinks=sinks,
-                   dispatcher=Dispatcher(store, registry, policy, schema))
+        return cls(
+            settings=settings,
+            store=store,
+            sinks=sinks,
+            dispatcher=Dispatcher(store, registry, policy, schema),
+        )
 
     @property
     def client(self) -> CentraClient:
@@ -65,4 +69,3 @@ class App:
             if close is not None:
                 close()
         self.store.close()
-

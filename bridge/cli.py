@@ -78,7 +78,8 @@ def _parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     parser.add_argument(
-        "--config", metavar="FILE",
+        "--config",
+        metavar="FILE",
         help=f"TOML configuration (default: ${config_module.CONFIG_ENV})",
     )
     parser.add_argument("--log-level", choices=("debug", "info", "warning", "error"))
@@ -102,7 +103,10 @@ def _parser() -> argparse.ArgumentParser:
     replay.add_argument("event_ids", nargs="*", metavar="EVENT_ID")
     replay.add_argument("--type", action="append", default=[], help="event type (repeatable)")
     replay.add_argument(
-        "--status", action="append", default=[], choices=[s.value for s in EventStatus],
+        "--status",
+        action="append",
+        default=[],
+        choices=[s.value for s in EventStatus],
         help="current status, e.g. failed or dead (repeatable)",
     )
     replay.add_argument("--since", type=timestamp, help="received at or after (ISO date/time)")
@@ -115,7 +119,8 @@ def _parser() -> argparse.ArgumentParser:
         "run", help="the service: poll Centra, retry failed events, prune old ones, until SIGTERM"
     )
     run.add_argument(
-        "--standby", action="store_true",
+        "--standby",
+        action="store_true",
         help="if another process polls this store, wait and take over when it stops",
     )
     run.set_defaults(run=_run)
@@ -123,7 +128,9 @@ def _parser() -> argparse.ArgumentParser:
     status = commands.add_parser("status", help="what the store holds and what is stuck")
     status.add_argument("--json", action="store_true", help="answer with JSON")
     status.add_argument(
-        "--max-age", type=seconds, metavar="SECONDS",
+        "--max-age",
+        type=seconds,
+        metavar="SECONDS",
         help=f"exit {exitcodes.STALE} if the last successful poll is older (for monitoring)",
     )
     status.set_defaults(run=_status)
@@ -140,9 +147,13 @@ def _parser() -> argparse.ArgumentParser:
     simulate.add_argument("--username", default="demo")
     simulate.add_argument("--password", default="demo-password")
     simulate.add_argument(
-        "--fault", action="append", default=[], metavar="KIND[:OPS[:RATE[:TIMES]]]",
+        "--fault",
+        action="append",
+        default=[],
+        metavar="KIND[:OPS[:RATE[:TIMES]]]",
         help="inject a fault, e.g. http-503:events_Get:0.2 (repeatable; kinds: "
-        + ", ".join(sorted(FAULT_KINDS)) + ")",
+        + ", ".join(sorted(FAULT_KINDS))
+        + ")",
     )
     simulate.add_argument("--latency", type=float, metavar="SECONDS", help="delay every answer")
     simulate.set_defaults(run=_simulate)
@@ -153,7 +164,9 @@ def _parser() -> argparse.ArgumentParser:
     demo.add_argument("--events", type=positive_int, default=300)
     demo.add_argument("--seed", type=int, default=1)
     demo.add_argument(
-        "--database", type=Path, default=DEFAULT_DATABASE,
+        "--database",
+        type=Path,
+        default=DEFAULT_DATABASE,
         help=f"a new SQLite file (default: {DEFAULT_DATABASE}, replaced on each run)",
     )
     demo.set_defaults(run=_demo)
@@ -176,8 +189,11 @@ def _drain(args: argparse.Namespace) -> int:
 
 def _replay(args: argparse.Namespace) -> int:
     selection = repo.ReplaySelection(
-        event_ids=args.event_ids, types=args.type, statuses=args.status,
-        since=args.since, until=args.until,
+        event_ids=args.event_ids,
+        types=args.type,
+        statuses=args.status,
+        since=args.since,
+        until=args.until,
     )
     if selection.is_empty():
         raise ConfigError(
@@ -240,8 +256,12 @@ def _simulate(args: argparse.Namespace) -> int:
     if args.latency:
         faults.append(Fault("latency", delay_s=args.latency))
     serve(
-        host=args.host, port=args.port, events=args.events, seed=args.seed,
-        username=args.username, password=args.password,
+        host=args.host,
+        port=args.port,
+        events=args.events,
+        seed=args.seed,
+        username=args.username,
+        password=args.password,
         faults=FaultPlan(faults, seed=args.seed) if faults else None,
     )
     return exitcodes.OK

@@ -23,8 +23,18 @@ PASSWORD_CREDENTIAL = "centra_password"  # noqa: S105 (a file name)
 FLAVORS = ("soap", "navision-soap", "navision-api")
 #: Event kinds Centra's ``type`` filter accepts (centra-soap.md §2.1).
 EVENT_TYPES = (
-    "all", "account", "customer", "invoice", "market", "order",
-    "paymentterm", "pricelist", "salesrep", "shippingterm", "size", "warehouse",
+    "all",
+    "account",
+    "customer",
+    "invoice",
+    "market",
+    "order",
+    "paymentterm",
+    "pricelist",
+    "salesrep",
+    "shippingterm",
+    "size",
+    "warehouse",
 )
 #: How the login travels on ``navision/api``, which Centra's docs leave open.
 NAVISION_API_LOGINS = ("basic", "body")
@@ -233,8 +243,8 @@ def from_mapping(
     """Build Settings from parsed TOML; relative file paths resolve against ``base_dir``."""
     reader = _Reader(source)
     reader.only_sections(
-        data, ("centra", "database", "handlers", "logging", "schedule", "metrics", "outbox",
-               "sinks")
+        data,
+        ("centra", "database", "handlers", "logging", "schedule", "metrics", "outbox", "sinks"),
     )
     centra = reader.section(data, "centra", required=True)
     database = reader.section(data, "database")
@@ -256,11 +266,25 @@ def from_mapping(
 def _centra(
     r: _Reader, t: Mapping[str, Any], base_dir: Path, environ: Mapping[str, str]
 ) -> CentraSettings:
-    r.only_keys(t, "centra", (
-        "endpoint", "flavor", "username", "password", "password_file", "timeout",
-        "event_type", "markets", "max_response_bytes", "navision_api_login",
-        "max_attempts", "retry_base", "retry_max",
-    ))
+    r.only_keys(
+        t,
+        "centra",
+        (
+            "endpoint",
+            "flavor",
+            "username",
+            "password",
+            "password_file",
+            "timeout",
+            "event_type",
+            "markets",
+            "max_response_bytes",
+            "navision_api_login",
+            "max_attempts",
+            "retry_base",
+            "retry_max",
+        ),
+    )
     endpoint = r.string(t, "centra", "endpoint", required=True)
     url = urlsplit(endpoint)
     if url.scheme not in ("http", "https") or not url.hostname:
@@ -284,9 +308,12 @@ def _centra(
         navision_api_login=r.choice(
             t, "centra", "navision_api_login", NAVISION_API_LOGINS, "basic"
         ),
-        **_retry_keys(r, t, "centra", (
-            DEFAULT_CENTRA_ATTEMPTS, DEFAULT_CENTRA_RETRY_BASE_S, DEFAULT_CENTRA_RETRY_MAX_S
-        )),
+        **_retry_keys(
+            r,
+            t,
+            "centra",
+            (DEFAULT_CENTRA_ATTEMPTS, DEFAULT_CENTRA_RETRY_BASE_S, DEFAULT_CENTRA_RETRY_MAX_S),
+        ),
     )
 
 
@@ -307,7 +334,8 @@ def _password(
     if credentials and (Path(credentials) / PASSWORD_CREDENTIAL).is_file():
         return Secret(_read_secret_file(r, Path(credentials) / PASSWORD_CREDENTIAL, "password"))
     r.fail(
-        "centra", "password",
+        "centra",
+        "password",
         f"missing: set password or password_file, or the environment variable {PASSWORD_ENV}",
     )
     raise AssertionError("unreachable")
@@ -330,7 +358,7 @@ def _database(r: _Reader, t: Mapping[str, Any], base_dir: Path) -> DatabaseSetti
         r.fail("database", "url", "must start with sqlite:// or postgresql+psycopg://")
     prefix = "sqlite:///"
     if url.startswith(prefix) and not url.startswith(prefix + "/") and url != "sqlite://":
-        url = prefix + str(base_dir / url[len(prefix):])
+        url = prefix + str(base_dir / url[len(prefix) :])
     return DatabaseSettings(url=url)
 
 
@@ -342,9 +370,9 @@ def _handlers(r: _Reader, t: Mapping[str, Any]) -> HandlerSettings:
             r.fail("handlers", f"custom.{event_type}", "must be 'package.module:callable'")
     return HandlerSettings(
         custom=dict(custom),
-        **_retry_keys(r, t, "handlers", (
-            DEFAULT_MAX_ATTEMPTS, DEFAULT_RETRY_BASE_S, DEFAULT_RETRY_MAX_S
-        )),
+        **_retry_keys(
+            r, t, "handlers", (DEFAULT_MAX_ATTEMPTS, DEFAULT_RETRY_BASE_S, DEFAULT_RETRY_MAX_S)
+        ),
     )
 
 
@@ -371,9 +399,15 @@ def _logging(r: _Reader, t: Mapping[str, Any]) -> LoggingSettings:
 
 
 _SCHEDULE_KEYS = {
-    "poll": "poll_s", "poll_jitter": "poll_jitter_s", "retry": "retry_s", "push": "push_s",
-    "housekeeping": "housekeeping_s", "retention_days": "retention_days",
-    "backoff_max": "backoff_max_s", "auth_retry": "auth_retry_s", "stall_after": "stall_after_s",
+    "poll": "poll_s",
+    "poll_jitter": "poll_jitter_s",
+    "retry": "retry_s",
+    "push": "push_s",
+    "housekeeping": "housekeeping_s",
+    "retention_days": "retention_days",
+    "backoff_max": "backoff_max_s",
+    "auth_retry": "auth_retry_s",
+    "stall_after": "stall_after_s",
 }
 
 
@@ -398,8 +432,11 @@ def _metrics(r: _Reader, t: Mapping[str, Any]) -> MetricsSettings:
 
 
 def _outbox(r: _Reader, t: Mapping[str, Any], base_dir: Path) -> OutboxSettings:
-    r.only_keys(t, "outbox", ("batch_size", "directory", "max_attempts", "retry_base",
-                              "retry_max", "echo_window"))
+    r.only_keys(
+        t,
+        "outbox",
+        ("batch_size", "directory", "max_attempts", "retry_base", "retry_max", "echo_window"),
+    )
     batch_size = r.get(t, "outbox", "batch_size", int, DEFAULT_OUTBOX_BATCH_SIZE)
     if batch_size < 1:
         r.fail("outbox", "batch_size", f"must be at least 1, got {batch_size}")
@@ -408,9 +445,9 @@ def _outbox(r: _Reader, t: Mapping[str, Any], base_dir: Path) -> OutboxSettings:
         batch_size=batch_size,
         directory=base_dir / directory if directory else None,
         echo_window_s=r.positive(t, "outbox", "echo_window", DEFAULT_ECHO_WINDOW_S),
-        **_retry_keys(r, t, "outbox", (
-            DEFAULT_MAX_ATTEMPTS, DEFAULT_RETRY_BASE_S, DEFAULT_RETRY_MAX_S
-        )),
+        **_retry_keys(
+            r, t, "outbox", (DEFAULT_MAX_ATTEMPTS, DEFAULT_RETRY_BASE_S, DEFAULT_RETRY_MAX_S)
+        ),
     )
 
 
@@ -422,8 +459,11 @@ def _sinks(r: _Reader, t: Mapping[str, Any], base_dir: Path) -> dict[str, SinkSe
         if not isinstance(table, dict):
             raise ConfigError(f"{r.source}: {section}: must be a [{section}] table")
         kind = r.choice(table, section, "kind", SINK_KINDS, "")
-        needed = {"directory": ("path", "format"), "database": ("url", "table"),
-                  "python": ("target",)}[kind]
+        needed = {
+            "directory": ("path", "format"),
+            "database": ("url", "table"),
+            "python": ("target",),
+        }[kind]
         r.only_keys(table, section, ("kind", *needed))
         sinks[event_type] = _sink(r, table, section, kind, base_dir)
     return sinks
@@ -434,14 +474,15 @@ def _sink(
 ) -> SinkSettings:
     if kind == "directory":
         return SinkSettings(
-            kind=kind, path=base_dir / r.string(t, section, "path", required=True),
+            kind=kind,
+            path=base_dir / r.string(t, section, "path", required=True),
             format=r.choice(t, section, "format", SINK_FORMATS, "json"),
         )
     if kind == "database":
         url = r.string(t, section, "url", required=True)
         prefix = "sqlite:///"
         if url.startswith(prefix) and not url.startswith(prefix + "/"):
-            url = prefix + str(base_dir / url[len(prefix):])
+            url = prefix + str(base_dir / url[len(prefix) :])
         return SinkSettings(kind=kind, url=url, table=r.string(t, section, "table"))
     target = r.string(t, section, "target", required=True)
     if ":" not in target:

@@ -79,7 +79,10 @@ def run(
 
 
 def _acquire(
-    lock: lock_module.StoreLock, standby: bool, control: _Control, notifier: Notifier,
+    lock: lock_module.StoreLock,
+    standby: bool,
+    control: _Control,
+    notifier: Notifier,
     poll_s: float,
 ) -> bool:
     """Take the store's lock, or wait for it as a standby; False if stopped while waiting."""
@@ -87,8 +90,11 @@ def _acquire(
         return True
     if not standby:
         raise lock_module.LockHeld(lock)
-    log.info("standby: another centra-bridge polls this store; waiting for it to stop",
-             lock=lock.where, holder=lock.holder())
+    log.info(
+        "standby: another centra-bridge polls this store; waiting for it to stop",
+        lock=lock.where,
+        holder=lock.holder(),
+    )
     notifier.ready(f"standby: waiting for {lock.where}")
     retry_s = min(STANDBY_RETRY_S, poll_s, _tick(notifier))
     while not control.stop.wait(retry_s):
@@ -100,8 +106,11 @@ def _acquire(
 
 
 def _serve(
-    settings: Settings, load: Callable[[], Settings], lock: lock_module.StoreLock,
-    control: _Control, notifier: Notifier,
+    settings: Settings,
+    load: Callable[[], Settings],
+    lock: lock_module.StoreLock,
+    control: _Control,
+    notifier: Notifier,
 ) -> int:
     metrics = Metrics()
     health = Health()
@@ -118,8 +127,12 @@ def _serve(
 
 
 def _generation(
-    settings: Settings, lock: lock_module.StoreLock, control: _Control, notifier: Notifier,
-    metrics: Metrics, health: Health,
+    settings: Settings,
+    lock: lock_module.StoreLock,
+    control: _Control,
+    notifier: Notifier,
+    metrics: Metrics,
+    health: Health,
 ) -> str:
     """Run the jobs of one configuration until a stop, a reload or a lost lock; say which."""
     app = App.open(settings)
@@ -128,8 +141,13 @@ def _generation(
         jobs = Jobs(app, settings.schedule, control.stop, metrics, health)
         scheduler = _scheduler(jobs, settings)
         scheduler.start()
-        log.info("running", poll_s=settings.schedule.poll_s, database=_where(settings),
-                 endpoint=settings.centra.endpoint, lock=lock.where)
+        log.info(
+            "running",
+            poll_s=settings.schedule.poll_s,
+            database=_where(settings),
+            endpoint=settings.centra.endpoint,
+            lock=lock.where,
+        )
         notifier.ready("started; " + health.describe(utcnow()))
         try:
             why = _supervise(settings, lock, control, notifier, health)
@@ -143,7 +161,10 @@ def _generation(
 
 
 def _supervise(
-    settings: Settings, lock: lock_module.StoreLock, control: _Control, notifier: Notifier,
+    settings: Settings,
+    lock: lock_module.StoreLock,
+    control: _Control,
+    notifier: Notifier,
     health: Health,
 ) -> str:
     """Feed the watchdog while the poll loop progresses; return why the jobs must stop."""
@@ -155,8 +176,10 @@ def _supervise(
             control.reload.clear()
             return "reload"
         if not lock.healthy():
-            log.error("lost the store's lock (connection gone, or lock file removed); stopping",
-                      lock=lock.where)
+            log.error(
+                "lost the store's lock (connection gone, or lock file removed); stopping",
+                lock=lock.where,
+            )
             return "lock lost"
         idle_s = health.stalled_for()
         if idle_s < stall_after_s:
@@ -164,8 +187,11 @@ def _supervise(
         if stalled != (idle_s >= stall_after_s):
             stalled = not stalled
             if stalled:
-                log.error("poll loop made no progress; no longer feeding the watchdog",
-                          idle_s=round(idle_s, 1), stall_after_s=stall_after_s)
+                log.error(
+                    "poll loop made no progress; no longer feeding the watchdog",
+                    idle_s=round(idle_s, 1),
+                    stall_after_s=stall_after_s,
+                )
             else:
                 log.info("poll loop progressing again")
         text = health.describe(utcnow())
@@ -214,8 +240,11 @@ def _scheduler(jobs: Jobs, settings: Settings) -> BackgroundScheduler:
 
 def _on_job_event(event: JobExecutionEvent) -> None:
     if event.code == EVENT_JOB_MISSED:
-        log.warning("job run missed (the process was busy or suspended)", job_id=event.job_id,
-                    scheduled=event.scheduled_run_time.isoformat())
+        log.warning(
+            "job run missed (the process was busy or suspended)",
+            job_id=event.job_id,
+            scheduled=event.scheduled_run_time.isoformat(),
+        )
     else:  # still running from the last tick: a long drain, not a fault
         log.debug("job still running; tick skipped", job_id=event.job_id)
 
@@ -260,8 +289,11 @@ def _signals(control: _Control) -> Iterator[None]:
     def request_reload(_signum: int, _frame: FrameType | None) -> None:
         control.reload.set()
 
-    handlers = {signal.SIGTERM: request_stop, signal.SIGINT: request_stop,
-                signal.SIGHUP: request_reload}
+    handlers = {
+        signal.SIGTERM: request_stop,
+        signal.SIGINT: request_stop,
+        signal.SIGHUP: request_reload,
+    }
     previous = {sig: signal.signal(sig, handler) for sig, handler in handlers.items()}
     try:
         yield

@@ -57,8 +57,11 @@ class DropDirectory:
         self.root = root
         self.store = store
         self.schema = schema
-        self.work, self.processed, self.failed = (root / "work", root / "processed",
-                                                  root / "failed")
+        self.work, self.processed, self.failed = (
+            root / "work",
+            root / "processed",
+            root / "failed",
+        )
 
     def pick_up(self, stop: threading.Event | None = None) -> DropReport:
         """Finish files a crash left in ``work/``, then take every ``*.jsonl`` in name order.
@@ -127,6 +130,8 @@ class DropDirectory:
         write_atomically(self.failed / f"{path.name}.error", (message + "\n").encode("utf-8"))
         path.rename(self.failed / path.name)
         report.failed_files.append(path.name)
-        log.warning("drop file rejected; nothing of it queued", file=path.name,
-                    problems=message.count("\n") + 1)
-
+        log.warning(
+            "drop file rejected; nothing of it queued",
+            file=path.name,
+            problems=message.count("\n") + 1,
+        )

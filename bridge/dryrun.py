@@ -38,8 +38,9 @@ class _Recorder(BaseAdapter):
         self.bodies: list[bytes] = []
         self._answer = _ACCEPTED % namespace.encode()
 
-    def send(self, request: requests.PreparedRequest, *args: Any, **kwargs: Any
-             ) -> requests.Response:
+    def send(
+        self, request: requests.PreparedRequest, *args: Any, **kwargs: Any
+    ) -> requests.Response:
         body = request.body or b""
         self.bodies.append(body.encode() if isinstance(body, str) else body)
         response = requests.Response()
@@ -77,7 +78,8 @@ def render_requests(
     with store.transaction() as session:
         translated = {
             (record.entity_type, record.erp_id): idmap_repo.translate(
-                session, record.entity_type, record.erp_id)[0]
+                session, record.entity_type, record.erp_id
+            )[0]
             for record in records
         }
     session_ = requests.Session()
@@ -93,8 +95,7 @@ def render_requests(
 
 def _pretty(body: bytes) -> str:
     parser = etree.XMLParser(resolve_entities=False, no_network=True, remove_blank_text=True)
-    return etree.tostring(etree.fromstring(body, parser), pretty_print=True,
-                          encoding="unicode")
+    return etree.tostring(etree.fromstring(body, parser), pretty_print=True, encoding="unicode")
 
 
 def _payload(record: ErpRecord, translated: Mapping[tuple[str, str], str]) -> dict[str, Any]:

@@ -21,12 +21,20 @@ def add_erp_commands(commands: Any) -> None:
     pushing = commands.add_parser(
         "push", help="queue ERP updates (JSON Lines) and send them with products/customers_Update"
     )
-    pushing.add_argument("files", nargs="*", type=Path, metavar="FILE",
-                         help="JSON Lines files; none: pick up the drop directory")
+    pushing.add_argument(
+        "files",
+        nargs="*",
+        type=Path,
+        metavar="FILE",
+        help="JSON Lines files; none: pick up the drop directory",
+    )
     mode = pushing.add_mutually_exclusive_group()
     mode.add_argument("--queue-only", action="store_true", help="store, send nothing")
-    mode.add_argument("--dry-run", action="store_true",
-                      help="print the SOAP requests (password masked); store and send nothing")
+    mode.add_argument(
+        "--dry-run",
+        action="store_true",
+        help="print the SOAP requests (password masked); store and send nothing",
+    )
     pushing.add_argument("--retry", action="store_true", help="send failed and dead records again")
     pushing.add_argument("--json", action="store_true", help="answer with JSON")
     pushing.set_defaults(run=_push)
@@ -66,8 +74,7 @@ def _push(args: argparse.Namespace) -> int:
             if args.dry_run:
                 print("\n".join(push.dry_run(app, args.files)), end="")
                 return exitcodes.OK
-            report = push.push(app, args.files, queue_only=not sending, retry=args.retry,
-                               stop=stop)
+            report = push.push(app, args.files, queue_only=not sending, retry=args.retry, stop=stop)
             if not (sending or args.queue_only):
                 report.stopped = "queued only: the centra-bridge service on this store sends them"
     except InputError as exc:

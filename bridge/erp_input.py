@@ -93,13 +93,15 @@ def parse_lines(text: str, source: str, schema: Schema) -> list[ErpRecord]:
     return records
 
 
-def check_records(items: Iterable[Mapping[str, Any]], source: str, schema: Schema
-                  ) -> list[ErpRecord]:
+def check_records(
+    items: Iterable[Mapping[str, Any]], source: str, schema: Schema
+) -> list[ErpRecord]:
     """The Python API's way in: dicts shaped like one JSON line each, checked the same way."""
     collector = _Collector(source)
     records = [
-        _record(dict(item), number, schema, collector) if isinstance(item, Mapping) else
-        collector.add(number, "-", "must be a dict with type and id")
+        _record(dict(item), number, schema, collector)
+        if isinstance(item, Mapping)
+        else collector.add(number, "-", "must be a dict with type and id")
         for number, item in enumerate(items, start=1)
     ]
     if collector.problems:
@@ -107,8 +109,7 @@ def check_records(items: Iterable[Mapping[str, Any]], source: str, schema: Schem
     return [record for record in records if record is not None]
 
 
-def _parse_line(line: str, number: int, schema: Schema, collector: _Collector
-                ) -> ErpRecord | None:
+def _parse_line(line: str, number: int, schema: Schema, collector: _Collector) -> ErpRecord | None:
     try:
         data = json.loads(line, parse_constant=_refuse_constant)
     except json.JSONDecodeError as exc:
@@ -127,12 +128,14 @@ def _refuse_constant(name: str) -> Any:
     raise ValueError(f"{name} is not a number Centra can take")
 
 
-def _record(data: dict[str, Any], number: int, schema: Schema, collector: _Collector
-            ) -> ErpRecord | None:
+def _record(
+    data: dict[str, Any], number: int, schema: Schema, collector: _Collector
+) -> ErpRecord | None:
     entity_type = data.pop("type", None)
     if entity_type not in WRAPPERS:
-        collector.add(number, "type", f"must be one of {', '.join(sorted(WRAPPERS))}, "
-                      f"got {entity_type!r}")
+        collector.add(
+            number, "type", f"must be one of {', '.join(sorted(WRAPPERS))}, got {entity_type!r}"
+        )
         return None
     erp_id = data.get("id")
     if isinstance(erp_id, int) and not isinstance(erp_id, bool):
@@ -161,8 +164,9 @@ def _shape_problem(data: dict[str, Any], node: Node, entity_type: str) -> tuple[
     """(field path, problem) for the first field Centra's update cannot carry, else None."""
     null = _null_path(data, "")
     if null is not None:
-        return null.lstrip("."), ("null is not a value: leave the field out to keep it unchanged, "
-                      'or send "" to clear it')
+        return null.lstrip("."), (
+            'null is not a value: leave the field out to keep it unchanged, or send "" to clear it'
+        )
     try:
         to_zeep(data, node, "")
     except ValueError as exc:

@@ -62,9 +62,7 @@ def check_entity_type(entity_type: str) -> str:
     return entity_type
 
 
-def plan_set(
-    by_erp: Link | None, by_centra: Link | None, erp_id: str, centra_id: str
-) -> Change:
+def plan_set(by_erp: Link | None, by_centra: Link | None, erp_id: str, centra_id: str) -> Change:
     """How to record ``erp_id`` ↔ ``centra_id`` given the mappings that hold either id now.
 
     Raises IdConflict when either id already belongs to someone else.
@@ -137,8 +135,10 @@ def parse_csv(text: str, source: str) -> list[Link]:
     reader = csv.DictReader(io.StringIO(text.removeprefix("\ufeff")))
     missing = [name for name in CSV_HEADER[:3] if name not in (reader.fieldnames or [])]
     if missing:
-        raise ValueError(f"{source}:1: header must name {', '.join(CSV_HEADER[:3])}; "
-                         f"missing {', '.join(missing)}")
+        raise ValueError(
+            f"{source}:1: header must name {', '.join(CSV_HEADER[:3])}; "
+            f"missing {', '.join(missing)}"
+        )
     rows: list[Link] = []
     problems: list[str] = []
     for row in reader:
@@ -173,11 +173,15 @@ def _duplicates(rows: list[Link]) -> list[str]:
     for row in rows:
         erp_key, centra_key = (row.entity_type, row.erp_id), (row.entity_type, row.centra_id)
         if row.erp_id is not None and seen_erp.get(erp_key, row.centra_id) != row.centra_id:
-            problems.append(f"{row.entity_type} ERP id {row.erp_id} is given two Centra ids "
-                            f"({seen_erp[erp_key]}, {row.centra_id})")
+            problems.append(
+                f"{row.entity_type} ERP id {row.erp_id} is given two Centra ids "
+                f"({seen_erp[erp_key]}, {row.centra_id})"
+            )
         if seen_centra.get(centra_key, row.erp_id) != row.erp_id:
-            problems.append(f"{row.entity_type} Centra id {row.centra_id} is given two ERP ids "
-                            f"({seen_centra[centra_key]}, {row.erp_id})")
+            problems.append(
+                f"{row.entity_type} Centra id {row.centra_id} is given two ERP ids "
+                f"({seen_centra[centra_key]}, {row.erp_id})"
+            )
         seen_erp[erp_key], seen_centra[centra_key] = row.centra_id, row.erp_id
     return problems
 

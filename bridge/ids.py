@@ -18,8 +18,15 @@ def listing(store: Store, entity_type: str | None = None) -> list[Link]:
 
 
 def as_rows(links: list[Link]) -> list[dict[str, Any]]:
-    return [{"entity_type": link.entity_type, "erp_id": link.erp_id,
-             "centra_id": link.centra_id, "origin": link.origin} for link in links]
+    return [
+        {
+            "entity_type": link.entity_type,
+            "erp_id": link.erp_id,
+            "centra_id": link.centra_id,
+            "origin": link.origin,
+        }
+        for link in links
+    ]
 
 
 def render(links: list[Link]) -> str:
@@ -27,8 +34,10 @@ def render(links: list[Link]) -> str:
     if not links:
         return "no mappings"
     lines = [f"{'type':<10} {'erp id':<24} {'centra id':<24} origin"]
-    lines += [f"{link.entity_type:<10} {link.erp_id or '-':<24} {link.centra_id:<24} "
-              f"{link.origin}" for link in links]
+    lines += [
+        f"{link.entity_type:<10} {link.erp_id or '-':<24} {link.centra_id:<24} {link.origin}"
+        for link in links
+    ]
     return "\n".join(lines)
 
 
@@ -36,8 +45,7 @@ def set_link(store: Store, entity_type: str, erp_id: str, centra_id: str) -> Cha
     """Map ``erp_id`` to ``centra_id`` by hand; IdConflict if either id is taken."""
     check_entity_type(entity_type)
     with store.transaction() as session:
-        return repo.set_mapping(session, entity_type, erp_id, centra_id, Origin.MANUAL,
-                                utcnow())
+        return repo.set_mapping(session, entity_type, erp_id, centra_id, Origin.MANUAL, utcnow())
 
 
 def remove(store: Store, entity_type: str, erp_id: str) -> Link:
@@ -69,10 +77,12 @@ def import_csv(store: Store, path: Path) -> Counter[str]:
 
 def _import_row(session: Any, row: Link, now: Any) -> str:
     if row.erp_id is None:
-        return "added" if repo.register_centra(session, row.entity_type, row.centra_id,
-                                               now) else "unchanged"
-    change = repo.set_mapping(session, row.entity_type, row.erp_id, row.centra_id,
-                              row.origin, now)
+        return (
+            "added"
+            if repo.register_centra(session, row.entity_type, row.centra_id, now)
+            else "unchanged"
+        )
+    change = repo.set_mapping(session, row.entity_type, row.erp_id, row.centra_id, row.origin, now)
     return {Change.INSERT: "added", Change.LINK: "linked"}.get(change, "unchanged")
 
 

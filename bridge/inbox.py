@@ -106,8 +106,19 @@ class DrainReport:
     def summary(self) -> str:
         data = self.as_dict()
         head = "drained" if not self.stopped else f"stopped ({self.stopped})"
-        keys = ("fetched", "new", "duplicates", "handled", "ignored", "superseded", "failed",
-                "dead", "acknowledged", "pages", "seconds")
+        keys = (
+            "fetched",
+            "new",
+            "duplicates",
+            "handled",
+            "ignored",
+            "superseded",
+            "failed",
+            "dead",
+            "acknowledged",
+            "pages",
+            "seconds",
+        )
         return head + ": " + " ".join(f"{key}={data[key]}" for key in keys)
 
 
@@ -267,8 +278,11 @@ class Inbox:
             with self.store.transaction() as session:
                 repo.mark_acknowledged(session, confirmed, self._clock())
         except Exception as exc:
-            log.warning("recording acknowledged events failed; they will be acknowledged again",
-                        count=len(confirmed), error=f"{type(exc).__name__}: {exc}")
+            log.warning(
+                "recording acknowledged events failed; they will be acknowledged again",
+                count=len(confirmed),
+                error=f"{type(exc).__name__}: {exc}",
+            )
 
     def _call(self, call: Callable[[], T], stop: threading.Event | None) -> T:
         return call_centra(call, self.retry, stop=stop, rng=self._rng)
@@ -296,7 +310,11 @@ class Inbox:
         try:
             self._acknowledge(event_ids, None, stop)
         except CentraError as exc:
-            log.warning("re-acknowledging older events failed", count=len(event_ids),
-                        error=str(exc), request_id=exc.request_id)
+            log.warning(
+                "re-acknowledging older events failed",
+                count=len(event_ids),
+                error=str(exc),
+                request_id=exc.request_id,
+            )
             return []
         return event_ids

@@ -150,8 +150,12 @@ class Jobs:
         result, delay_s = self._classify(exc)
         self._resume_at = self.health.monotonic() + delay_s
         request_id = getattr(exc, "request_id", None)
-        fields = {"error": str(exc), "request_id": request_id, "failures": self._failures,
-                  "next_try_in_s": round(delay_s, 1)}
+        fields = {
+            "error": str(exc),
+            "request_id": request_id,
+            "failures": self._failures,
+            "next_try_in_s": round(delay_s, 1),
+        }
         if isinstance(exc, CentraUnavailable):
             log.warning("poll failed: Centra unreachable", **fields)
         elif isinstance(exc, CentraError | QueueStalled | SQLAlchemyError):
@@ -192,8 +196,11 @@ class Jobs:
             try:
                 report = self.app.outbox().push_job(self.stop)
             except CentraAuthError as exc:
-                log.error("push failed: Centra refused the login", error=str(exc),
-                          request_id=exc.request_id)
+                log.error(
+                    "push failed: Centra refused the login",
+                    error=str(exc),
+                    request_id=exc.request_id,
+                )
                 self.metrics.inc("centra_bridge_pushes_total", result="login refused")
                 return
             except Exception as exc:  # a push never takes the daemon down
@@ -201,8 +208,9 @@ class Jobs:
                 self.metrics.inc("centra_bridge_pushes_total", result="error")
                 return
             for result in ("sent", "failed", "dead"):
-                self.metrics.inc("centra_bridge_outbox_records_total", getattr(report, result),
-                                 result=result)
+                self.metrics.inc(
+                    "centra_bridge_outbox_records_total", getattr(report, result), result=result
+                )
             self.metrics.inc("centra_bridge_pushes_total", result="ok" if report.ok else "partial")
             if report.queued or report.sent or report.failed or report.dead:
                 log.info("push finished", **report.as_dict())
@@ -216,8 +224,9 @@ class Jobs:
                 while not self.stop.is_set():
                     counts = self.app.dispatcher.run_due(limit=RETRY_BATCH)
                     for status, count in counts.items():
-                        self.metrics.inc("centra_bridge_handler_outcomes_total", count,
-                                         status=status)
+                        self.metrics.inc(
+                            "centra_bridge_handler_outcomes_total", count, status=status
+                        )
                     if sum(counts.values()) < RETRY_BATCH:
                         break
             except Exception as exc:
@@ -239,8 +248,13 @@ class Jobs:
                 return
             self.metrics.inc("centra_bridge_events_pruned_total", events)
             if events or answers or updates:
-                log.info("housekeeping pruned", events=events, responses=answers,
-                         outbox_records=updates, finished_before=before.isoformat())
+                log.info(
+                    "housekeeping pruned",
+                    events=events,
+                    responses=answers,
+                    outbox_records=updates,
+                    finished_before=before.isoformat(),
+                )
 
     def _prune(self, step: Callable[..., int]) -> int:
         total = 0
@@ -264,13 +278,18 @@ class Jobs:
         except SQLAlchemyError as exc:
             log.warning("could not read the store's health", error=str(exc))
             return
-        self.metrics.replace("centra_bridge_events", {
-            (("status", status), ("type", kind)): count for (kind, status), count in by_type.items()
-        })
+        self.metrics.replace(
+            "centra_bridge_events",
+            {
+                (("status", status), ("type", kind)): count
+                for (kind, status), count in by_type.items()
+            },
+        )
         self.metrics.set("centra_bridge_events_unacknowledged", unacknowledged)
-        self.metrics.replace("centra_bridge_outbox", {
-            (("status", status),): count for status, count in outbox.items()
-        })
+        self.metrics.replace(
+            "centra_bridge_outbox",
+            {(("status", status),): count for status, count in outbox.items()},
+        )
         totals = {status: 0 for status in EventStatus}
         for (_, status), count in by_type.items():
             totals[status] = totals.get(status, 0) + count

@@ -20,7 +20,9 @@ FAMILIES: dict[str, tuple[str, str]] = {
     "centra_bridge_polls_total": ("counter", "Poll attempts by result."),
     "centra_bridge_poll_duration_seconds": ("summary", "Duration of polls that reached Centra."),
     "centra_bridge_last_poll_success_timestamp_seconds": (
-        "gauge", "Unix time of the last poll that stored and acknowledged a page."),
+        "gauge",
+        "Unix time of the last poll that stored and acknowledged a page.",
+    ),
     "centra_bridge_events": ("gauge", "Stored events by type and status."),
     "centra_bridge_events_unacknowledged": ("gauge", "Stored events not yet acknowledged."),
     "centra_bridge_outbox": ("gauge", "Outbox records (pushes to Centra) by status."),

@@ -67,8 +67,9 @@ def queue_updates(
         return repo.add_records(session, checked, utcnow())
 
 
-def queue_checked(store: Store, records: list[ErpRecord], input_key: str | None = None
-                  ) -> list[int]:
+def queue_checked(
+    store: Store, records: list[ErpRecord], input_key: str | None = None
+) -> list[int]:
     """Queue records already checked (``push FILE``, the drop directory) in one transaction."""
     with store.transaction() as session:
         return repo.add_records(session, records, utcnow(), input_key)
@@ -104,16 +105,25 @@ class PushReport:
     failed_ids: list[int] = field(default_factory=list)
 
     def as_dict(self) -> dict[str, Any]:
-        return {"files": self.files, "queued": self.queued, "failed_files": self.failed_files,
-                "sent": self.sent, "failed": self.failed, "dead": self.dead,
-                "calls": self.calls, "stopped": self.stopped}
+        return {
+            "files": self.files,
+            "queued": self.queued,
+            "failed_files": self.failed_files,
+            "sent": self.sent,
+            "failed": self.failed,
+            "dead": self.dead,
+            "calls": self.calls,
+            "stopped": self.stopped,
+        }
 
     def summary(self) -> str:
         head = "pushed" if not self.stopped else f"stopped ({self.stopped})"
         picked = f"files={self.files} " if self.files else ""
         rejected = f" rejected={','.join(self.failed_files)}" if self.failed_files else ""
-        return (f"{head}: {picked}queued={self.queued} sent={self.sent} failed={self.failed} "
-                f"dead={self.dead} calls={self.calls}{rejected}")
+        return (
+            f"{head}: {picked}queued={self.queued} sent={self.sent} failed={self.failed} "
+            f"dead={self.dead} calls={self.calls}{rejected}"
+        )
 
     @property
     def ok(self) -> bool:
@@ -123,8 +133,9 @@ class PushReport:
 def prepare(row: repo.DueRecord, known: KnownIds) -> Prepared:
     """The record with its id translated through the id map (IdConflict if it cannot be)."""
     centra_id, mapped = known.translate(row.erp_id)
-    return Prepared(row.id, row.entity_type, row.erp_id, centra_id, mapped,
-                    {**row.fields, "id": centra_id})
+    return Prepared(
+        row.id, row.entity_type, row.erp_id, centra_id, mapped, {**row.fields, "id": centra_id}
+    )
 
 
 #: Batches read from the outbox in one transaction; each is recorded as soon as Centra
@@ -171,8 +182,11 @@ class Outbox:
         try:
             return DropDirectory(self.settings.directory, self.store, schema).pick_up(stop)
         except Exception as exc:  # the drop directory never holds back what is queued
-            log.error("drop directory not picked up", directory=str(self.settings.directory),
-                      error=f"{type(exc).__name__}: {exc}")
+            log.error(
+                "drop directory not picked up",
+                directory=str(self.settings.directory),
+                error=f"{type(exc).__name__}: {exc}",
+            )
             return DropReport()
 
     def push_due(self, stop: threading.Event | None = None) -> PushReport:
@@ -210,8 +224,10 @@ class Outbox:
             due = repo.due_records(session, self._clock(), size * READ_BATCHES)
             known = {
                 entity_type: idmap_repo.known_ids(
-                    session, entity_type, [row.erp_id for row in due
-                                           if row.entity_type == entity_type])
+                    session,
+                    entity_type,
+                    [row.erp_id for row in due if row.entity_type == entity_type],
+                )
                 for entity_type in {row.entity_type for row in due}
             }
             for row in due:
@@ -223,8 +239,11 @@ class Outbox:
                     log.warning("outbox record refused", outbox_id=row.id, error=str(exc))
                     continue
                 by_type.setdefault(row.entity_type, []).append(prepared)
-        return len(due), [items[start:start + size] for items in by_type.values()
-                          for start in range(0, len(items), size)]
+        return len(due), [
+            items[start : start + size]
+            for items in by_type.values()
+            for start in range(0, len(items), size)
+        ]
 
     def _send(
         self, batch: list[Prepared], report: PushReport, stop: threading.Event | None
@@ -235,7 +254,9 @@ class Outbox:
         try:
             result = call_centra(
                 lambda: self.client.update(wrapper, payloads),
-                self.call_retry, stop=stop, rng=self._rng,
+                self.call_retry,
+                stop=stop,
+                rng=self._rng,
             )
         except CentraAuthError:
             raise
@@ -245,34 +266,55 @@ class Outbox:
             report.stopped = "Centra unreachable"
             return
         except (CentraError, ValueError) as exc:
-            result = UpdateResult(success=False, errors=[f"{type(exc).__name__}: {exc}"],
-                                  request_id=getattr(exc, "request_id", None))
+            result = UpdateResult(
+                success=False,
+                errors=[f"{type(exc).__name__}: {exc}"],
+                request_id=getattr(exc, "request_id", None),
+            )
         if result.success:
             self._record_sent(batch, result, report)
         elif len(batch) > 1:
-            log.info("batch refused; sending its records one by one", records=len(batch),
-                     request_id=result.request_id)
+            log.info(
+                "batch refused; sending its records one by one",
+                records=len(batch),
+                request_id=result.request_id,
+            )
             for item in batch:
                 if self._stopping(report, stop):
                     break
                 self._send([item], report, stop)
         else:
-            self._record_failures(batch, report, "; ".join(result.errors) or "success=false",
-                                  result)
+            self._record_failures(
+                batch, report, "; ".join(result.errors) or "success=false", result
+            )
 
-    def _record_sent(self, batch: list[Prepared], result: UpdateResult,
-                     report: PushReport) -> None:
+    def _record_sent(self, batch: list[Prepared], result: UpdateResult, report: PushReport) -> None:
         """Mark the batch sent and register the ERP ids that went to Centra as-is."""
         now = self._clock()
         with self.store.transaction() as session:
-            repo.mark_sent(session, [(item.outbox_id, item.erp_id, item.centra_id)
-                                     for item in batch], result, now)
-            idmap_repo.register_sent(session, batch[0].entity_type,
-                                     [item.erp_id for item in batch if not item.mapped], now)
+            repo.mark_sent(
+                session,
+                [(item.outbox_id, item.erp_id, item.centra_id) for item in batch],
+                result,
+                now,
+            )
+            idmap_repo.register_sent(
+                session,
+                batch[0].entity_type,
+                [item.erp_id for item in batch if not item.mapped],
+                now,
+            )
         report.sent += len(batch)
 
-    def _record_failures(self, batch: list[Prepared], report: PushReport, error: str,
-                         result: UpdateResult | None = None, *, counts: bool = True) -> None:
+    def _record_failures(
+        self,
+        batch: list[Prepared],
+        report: PushReport,
+        error: str,
+        result: UpdateResult | None = None,
+        *,
+        counts: bool = True,
+    ) -> None:
         """Record a failed send; ``counts`` False keeps the attempt count (Centra was down)."""
         now = self._clock()
         with self.store.transaction() as session:
@@ -280,10 +322,16 @@ class Outbox:
                 row = session.get_one(OutboxRecord, item.outbox_id)
                 attempts = row.attempts + 1 if counts else max(row.attempts, 1)
                 give_up = counts and self.policy.exhausted(attempts)
-                retry_at = None if give_up else now + timedelta(
-                    seconds=self.policy.delay_s(attempts, self._rng))
+                retry_at = (
+                    None
+                    if give_up
+                    else now + timedelta(seconds=self.policy.delay_s(attempts, self._rng))
+                )
                 repo.mark_failed(
-                    row, error[:MAX_ERROR_CHARS], retry_at, counts=counts,
+                    row,
+                    error[:MAX_ERROR_CHARS],
+                    retry_at,
+                    counts=counts,
                     errors=result.errors if result else (),
                     notices=result.notices if result else (),
                     request_id=result.request_id if result else None,
@@ -294,6 +342,12 @@ class Outbox:
                 else:
                     report.failed += 1
                 report.failed_ids.append(item.outbox_id)
-                log.warning("outbox record failed", outbox_id=item.outbox_id,
-                            entity_type=item.entity_type, erp_id=item.erp_id,
-                            status=row.status, attempts=row.attempts, error=row.last_error)
+                log.warning(
+                    "outbox record failed",
+                    outbox_id=item.outbox_id,
+                    entity_type=item.entity_type,
+                    erp_id=item.erp_id,
+                    status=row.status,
+                    attempts=row.attempts,
+                    error=row.last_error,
+                )

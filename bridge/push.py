@@ -39,8 +39,9 @@ def push(
         if files:
             return PushReport(queued=len(queued))
         picked = app.outbox().pick_up(stop)
-        return PushReport(files=picked.files, queued=picked.records,
-                          failed_files=picked.failed_files)
+        return PushReport(
+            files=picked.files, queued=picked.records, failed_files=picked.failed_files
+        )
     outbox = app.outbox()
     report = outbox.push_due(stop) if files else outbox.push_job(stop)
     report.queued += len(queued)
@@ -51,5 +52,4 @@ def dry_run(app: App, files: Sequence[Path]) -> list[str]:
     """The SOAP requests pushing these files would send (password masked); nothing is stored."""
     schema = load_schema(app.client.flavor.wsdl_path)
     records = read_files(files, schema)
-    return render_requests(app.settings.centra, app.store, records,
-                           app.settings.outbox.batch_size)
+    return render_requests(app.settings.centra, app.store, records, app.settings.outbox.batch_size)

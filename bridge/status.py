@@ -110,9 +110,12 @@ def render(data: dict[str, Any]) -> str:
             f"{failed['status']}, {failed['attempts']} attempts): {failed['error']}"
         )
     if events["by_type"]:
-        lines.append("by type            " + ", ".join(
-            f"{event_type}={count}" for event_type, count in sorted(events["by_type"].items())
-        ))
+        lines.append(
+            "by type            "
+            + ", ".join(
+                f"{event_type}={count}" for event_type, count in sorted(events["by_type"].items())
+            )
+        )
     outbox = data["outbox"]
     lines.append(f"outbox             {outbox['total']}")
     lines += [f"  {status:<16} {count}" for status, count in sorted(outbox["by_status"].items())]

@@ -21,20 +21,42 @@ def main_schema() -> Schema:
     return load_schema(wsdl_dir() / MAIN_WSDL)
 
 
-def make_event(event_id: str, kind: str, payload: dict[str, Any], mission: str = "update",
-               *, date: str = "2026-11-26 12:00:00") -> Event:
+def make_event(
+    event_id: str,
+    kind: str,
+    payload: dict[str, Any],
+    mission: str = "update",
+    *,
+    date: str = "2026-11-26 12:00:00",
+) -> Event:
     """An event of type ``kind`` whose ``<data>`` holds ``payload`` as ``<kind>``."""
     root = etree.Element(f"{{{CENTRA_NS}}}event", nsmap={"ns1": CENTRA_NS})
     entry = str(payload.get("id", ""))
-    for name, text in (("id", event_id), ("type", kind), ("entry", entry),
-                       ("mission", mission), ("date", date)):
+    for name, text in (
+        ("id", event_id),
+        ("type", kind),
+        ("entry", entry),
+        ("mission", mission),
+        ("date", date),
+    ):
         etree.SubElement(root, f"{{{CENTRA_NS}}}{name}").text = text
     kinds = main_schema().element("events_Get").child("events/event/data").children
     declared = kinds.get(kind)
-    _write(etree.SubElement(root, f"{{{CENTRA_NS}}}data"), kind, payload,
-           declared.node if declared else None)
-    return Event(event_id=event_id, type=kind, entry=entry, mission=mission, date=date,
-                 payload_kind=kind, xml=etree.tostring(root, encoding="unicode"))
+    _write(
+        etree.SubElement(root, f"{{{CENTRA_NS}}}data"),
+        kind,
+        payload,
+        declared.node if declared else None,
+    )
+    return Event(
+        event_id=event_id,
+        type=kind,
+        entry=entry,
+        mission=mission,
+        date=date,
+        payload_kind=kind,
+        xml=etree.tostring(root, encoding="unicode"),
+    )
 
 
 def _write(parent: etree._Element, name: str, value: Any, node: Node | None) -> None:

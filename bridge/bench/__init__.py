@@ -57,13 +57,27 @@ def run_bench(options: BenchOptions) -> BenchReport:
         work = Path(folder)
         capture = work / "pages.bin"
         with SimulatorProcess(options.events, options.seed, _USERNAME, password) as sim:
-            bridge = run_bridge(sim.url, _USERNAME, password, work / "bridge.db", capture,
-                                checkpoint_events=max(options.events // 10, 1))
+            bridge = run_bridge(
+                sim.url,
+                _USERNAME,
+                password,
+                work / "bridge.db",
+                capture,
+                checkpoint_events=max(options.events // 10, 1),
+            )
         floor = run_floor(capture, work / "floor.db")
         with SimulatorProcess(options.naive_count, options.seed, _USERNAME, password) as sim:
             naive = run_naive(sim.url, _USERNAME, password, work / "naive.db")
-            outbox = (run_outbox(sim.url, _USERNAME, password, options.outbox_records,
-                                 work / "outbox.db")
-                      if options.outbox_records else None)
-    return BenchReport(events=options.events, seed=options.seed, bridge=bridge, floor=floor,
-                       naive=naive, outbox=outbox)
+            outbox = (
+                run_outbox(sim.url, _USERNAME, password, options.outbox_records, work / "outbox.db")
+                if options.outbox_records
+                else None
+            )
+    return BenchReport(
+        events=options.events,
+        seed=options.seed,
+        bridge=bridge,
+        floor=floor,
+        naive=naive,
+        outbox=outbox,
+    )

@@ -53,8 +53,9 @@ def open_sqlite(path: Path) -> sqlite3.Connection:
 
 def run_naive(url: str, username: str, password: str, database: Path) -> NaiveRun:
     """Drain the simulator at ``url`` the naive way into a fresh SQLite file."""
-    client = zeep.Client(str(wsdl_dir() / MAIN_WSDL),
-                         transport=zeep.Transport(operation_timeout=_TIMEOUT_S))
+    client = zeep.Client(
+        str(wsdl_dir() / MAIN_WSDL), transport=zeep.Transport(operation_timeout=_TIMEOUT_S)
+    )
     service = client.create_service(_BINDING, url)
     login = {"username": username, "password": password}
     db = open_sqlite(database)
@@ -74,8 +75,13 @@ def run_naive(url: str, username: str, password: str, database: Path) -> NaiveRu
                 stored += 1
     finally:
         db.close()
-    return NaiveRun(events=stored, seconds=time.perf_counter() - started,
-                    cpu_s=time.process_time() - cpu_started, events_get=gets, events_done=dones)
+    return NaiveRun(
+        events=stored,
+        seconds=time.perf_counter() - started,
+        cpu_s=time.process_time() - cpu_started,
+        events_get=gets,
+        events_done=dones,
+    )
 
 
 def _events(answer: Any) -> list[Any]:

@@ -53,17 +53,21 @@ def _product(number: int) -> Payload:
                 "sku": f"{number:06d}{code[:3]}",
                 "status": "active",
                 "sizetable": {"id": "INT", "description": "XS-XL"},
-                "sizes": [{"id": size, "sku": f"{number:06d}{code[:3]}{size}",
-                           "ean": f"73{number:06d}{shade:02d}{index:02d}"}
-                          for index, size in enumerate(_SIZES)],
+                "sizes": [
+                    {
+                        "id": size,
+                        "sku": f"{number:06d}{code[:3]}{size}",
+                        "ean": f"73{number:06d}{shade:02d}{index:02d}",
+                    }
+                    for index, size in enumerate(_SIZES)
+                ],
             }
             for shade, (code, colour) in enumerate(_COLOURS)
         ],
     }
 
 
-def run_outbox(url: str, username: str, password: str, count: int,
-               database: Path) -> OutboxRun:
+def run_outbox(url: str, username: str, password: str, count: int, database: Path) -> OutboxRun:
     """Queue ``count`` products in a fresh outbox, push them to the simulator at ``url``, and
     time lxml building the same envelopes."""
     settings = Settings(
@@ -90,22 +94,25 @@ def run_outbox(url: str, username: str, password: str, count: int,
     started = time.process_time()
     for batch in _batches(records, settings.outbox.batch_size):
         etree.tostring(_envelope(batch, username, password), encoding="utf-8")
-    return OutboxRun(records=count, calls=report.calls, queue_cpu_s=queue_cpu_s,
-                     push_cpu_s=push_cpu_s, lxml_cpu_s=time.process_time() - started)
+    return OutboxRun(
+        records=count,
+        calls=report.calls,
+        queue_cpu_s=queue_cpu_s,
+        push_cpu_s=push_cpu_s,
+        lxml_cpu_s=time.process_time() - started,
+    )
 
 
 def _batches(records: list[Payload], size: int) -> Iterator[list[Payload]]:
     for start in range(0, len(records), size):
-        yield records[start:start + size]
+        yield records[start : start + size]
 
 
 def _envelope(batch: list[Payload], username: str, password: str) -> etree._Element:
     envelope = etree.Element(f"{{{_SOAP_NS}}}Envelope", nsmap={"soap-env": _SOAP_NS})
     body = etree.SubElement(envelope, f"{{{_SOAP_NS}}}Body")
-    operation = etree.SubElement(body, f"{{{CENTRA_NS}}}products_Update",
-                                 nsmap={"ns0": CENTRA_NS})
-    _fill(operation, {"login": {"username": username, "password": password},
-                      "products": batch})
+    operation = etree.SubElement(body, f"{{{CENTRA_NS}}}products_Update", nsmap={"ns0": CENTRA_NS})
+    _fill(operation, {"login": {"username": username, "password": password}, "products": batch})
     return envelope
 
 

@@ -84,8 +84,9 @@ class _MeasuredClient(CentraClient):
         self._capture = capture
         self._run = run
 
-    def get_events(self, event_type: str | None = None,
-                   markets: Sequence[str] | None = None) -> EventPage:
+    def get_events(
+        self, event_type: str | None = None, markets: Sequence[str] | None = None
+    ) -> EventPage:
         if not self._run.rss_checkpoint_mb and self._run.events >= self._run.checkpoint_events:
             self._run.rss_checkpoint_mb = peak_rss_mb()
         started = time.process_time()
@@ -106,8 +107,9 @@ class _MeasuredClient(CentraClient):
             self._run.acknowledge_cpu_s += time.process_time() - started
 
 
-def run_bridge(url: str, username: str, password: str, database: Path, capture: Path,
-               checkpoint_events: int) -> BridgeRun:
+def run_bridge(
+    url: str, username: str, password: str, database: Path, capture: Path, checkpoint_events: int
+) -> BridgeRun:
     """Drain the simulator at ``url`` with the bridge into a fresh SQLite file."""
     settings = Settings(
         centra=CentraSettings(endpoint=url, username=username, password=Secret(password)),
@@ -161,11 +163,16 @@ def run_floor(capture: Path, database: Path) -> FloorRun:
     try:
         for raw in captured_pages(capture):
             started = time.process_time()
-            rows = [(event[0].text, event[1].text, etree.tostring(event, encoding="unicode"))
-                    for event in _page_events(etree.fromstring(raw, parser))]
+            rows = [
+                (event[0].text, event[1].text, etree.tostring(event, encoding="unicode"))
+                for event in _page_events(etree.fromstring(raw, parser))
+            ]
             db.execute("BEGIN IMMEDIATE")
-            db.executemany("INSERT INTO events (event_id, type, payload) VALUES (?, ?, ?)"
-                           " ON CONFLICT (event_id) DO NOTHING", rows)
+            db.executemany(
+                "INSERT INTO events (event_id, type, payload) VALUES (?, ?, ?)"
+                " ON CONFLICT (event_id) DO NOTHING",
+                rows,
+            )
             db.execute("COMMIT")
             cpu_s += time.process_time() - started
             events += len(rows)

@@ -39,13 +39,21 @@ class Target:
         return self.measured == self.limit
 
     def as_dict(self) -> dict[str, Any]:
-        return {"name": self.name, "measured": round(self.measured, 3), "limit": self.limit,
-                "kind": self.kind, "unit": self.unit, "met": self.met}
+        return {
+            "name": self.name,
+            "measured": round(self.measured, 3),
+            "limit": self.limit,
+            "kind": self.kind,
+            "unit": self.unit,
+            "met": self.met,
+        }
 
     def line(self) -> str:
         words = {"max": "at most", "min": "at least", "equal": "exactly"}[self.kind]
-        return (f"  {'ok  ' if self.met else 'MISS'}  {self.name:<38} "
-                f"{_num(self.measured)}{self.unit:<3} ({words} {_num(self.limit)}{self.unit})")
+        return (
+            f"  {'ok  ' if self.met else 'MISS'}  {self.name:<38} "
+            f"{_num(self.measured)}{self.unit:<3} ({words} {_num(self.limit)}{self.unit})"
+        )
 
 
 @dataclass(frozen=True, slots=True)
@@ -82,21 +90,47 @@ class BenchReport:
         bridge, floor, naive = self.bridge, self.floor, self.naive
         gets, dones = self.expected_calls()
         found = [
-            Target("drain CPU per event vs floor", _ratio(bridge.cpu_s / max(bridge.events, 1),
-                   floor.cpu_s / max(floor.events, 1)), MAX_CPU_VS_FLOOR, "max", "x"),
-            Target("drain throughput vs naive client", _ratio(_rate(bridge), naive.events_per_s),
-                   MIN_SPEEDUP_VS_NAIVE, "min", "x"),
-            Target("events_Get calls (one per page)", bridge.calls.get("events_Get", 0), gets,
-                   "equal"),
-            Target("events_Done calls (one per page)", bridge.calls.get("events_Done", 0), dones,
-                   "equal"),
-            Target(f"peak RSS growth from event {bridge.checkpoint_events:,} to the end",
-                   bridge.rss_growth_mb, MAX_RSS_GROWTH_MB, "max", "MB"),
+            Target(
+                "drain CPU per event vs floor",
+                _ratio(bridge.cpu_s / max(bridge.events, 1), floor.cpu_s / max(floor.events, 1)),
+                MAX_CPU_VS_FLOOR,
+                "max",
+                "x",
+            ),
+            Target(
+                "drain throughput vs naive client",
+                _ratio(_rate(bridge), naive.events_per_s),
+                MIN_SPEEDUP_VS_NAIVE,
+                "min",
+                "x",
+            ),
+            Target(
+                "events_Get calls (one per page)", bridge.calls.get("events_Get", 0), gets, "equal"
+            ),
+            Target(
+                "events_Done calls (one per page)",
+                bridge.calls.get("events_Done", 0),
+                dones,
+                "equal",
+            ),
+            Target(
+                f"peak RSS growth from event {bridge.checkpoint_events:,} to the end",
+                bridge.rss_growth_mb,
+                MAX_RSS_GROWTH_MB,
+                "max",
+                "MB",
+            ),
         ]
         if self.outbox is not None:
-            found.append(Target("outbox push CPU per record vs lxml",
-                                _ratio(self.outbox.push_cpu_s, self.outbox.lxml_cpu_s),
-                                MAX_PUSH_VS_LXML, "max", "x"))
+            found.append(
+                Target(
+                    "outbox push CPU per record vs lxml",
+                    _ratio(self.outbox.push_cpu_s, self.outbox.lxml_cpu_s),
+                    MAX_PUSH_VS_LXML,
+                    "max",
+                    "x",
+                )
+            )
         return found
 
     @property
@@ -105,18 +139,27 @@ class BenchReport:
 
     def as_dict(self) -> dict[str, Any]:
         bridge = asdict(self.bridge)
-        bridge.update(events_per_s=round(_rate(self.bridge), 1),
-                      store_cpu_s=round(self.bridge.store_cpu_s, 3),
-                      cpu_s_per_1000=_per(self.bridge.cpu_s, self.bridge.events),
-                      rss_growth_mb=round(self.bridge.rss_growth_mb, 1))
-        naive = asdict(self.naive) | {"events_per_s": round(self.naive.events_per_s, 1),
-                                      "cpu_s_per_1000": _per(self.naive.cpu_s, self.naive.events)}
+        bridge.update(
+            events_per_s=round(_rate(self.bridge), 1),
+            store_cpu_s=round(self.bridge.store_cpu_s, 3),
+            cpu_s_per_1000=_per(self.bridge.cpu_s, self.bridge.events),
+            rss_growth_mb=round(self.bridge.rss_growth_mb, 1),
+        )
+        naive = asdict(self.naive) | {
+            "events_per_s": round(self.naive.events_per_s, 1),
+            "cpu_s_per_1000": _per(self.naive.cpu_s, self.naive.events),
+        }
         floor = asdict(self.floor) | {"cpu_s_per_1000": _per(self.floor.cpu_s, self.floor.events)}
         return {
-            "events": self.events, "seed": self.seed, "machine": self.machine,
-            "bridge": bridge, "floor": floor, "naive": naive,
+            "events": self.events,
+            "seed": self.seed,
+            "machine": self.machine,
+            "bridge": bridge,
+            "floor": floor,
+            "naive": naive,
             "outbox": asdict(self.outbox) if self.outbox is not None else None,
-            "targets": [target.as_dict() for target in self.targets()], "ok": self.ok,
+            "targets": [target.as_dict() for target in self.targets()],
+            "ok": self.ok,
         }
 
     def render(self) -> str:
@@ -154,14 +197,19 @@ class BenchReport:
                 f"{_per(o.push_cpu_s, o.records):.3f} CPU s per 1,000 records (read, ids "
                 f"translated, sent, answers recorded); lxml alone building the same XML "
                 f"{_per(o.lxml_cpu_s, o.records):.3f}; queueing them "
-                f"{_per(o.queue_cpu_s, o.records):.3f}")
+                f"{_per(o.queue_cpu_s, o.records):.3f}"
+            )
         return lines
 
 
 def machine() -> dict[str, Any]:
     """What the figures were measured on."""
-    return {"cpu": _cpu_model(), "cpus": os.cpu_count(), "system": platform.platform(),
-            "python": platform.python_version()}
+    return {
+        "cpu": _cpu_model(),
+        "cpus": os.cpu_count(),
+        "system": platform.platform(),
+        "python": platform.python_version(),
+    }
 
 
 def _cpu_model() -> str:

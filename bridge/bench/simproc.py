@@ -106,7 +106,8 @@ class ToppedUpQueue:
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         prog="python -m bridge.bench.simproc",
-        description="Serve the benchmark's events; the password is the first line of stdin.")
+        description="Serve the benchmark's events; the password is the first line of stdin.",
+    )
     parser.add_argument("--events", type=int, required=True)
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--username", default="bench")
@@ -145,10 +146,20 @@ class SimulatorProcess:
     _process: subprocess.Popen[str] | None = None
 
     def start(self) -> SimulatorProcess:
-        command = [sys.executable, "-c", _CHILD, "--events", str(self.events),
-                   "--seed", str(self.seed), "--username", self.username]
-        self._process = subprocess.Popen(command, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-                                         text=True)
+        command = [
+            sys.executable,
+            "-c",
+            _CHILD,
+            "--events",
+            str(self.events),
+            "--seed",
+            str(self.seed),
+            "--username",
+            self.username,
+        ]
+        self._process = subprocess.Popen(
+            command, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True
+        )
         assert self._process.stdin is not None and self._process.stdout is not None
         # A child that died before reading says so below, by not printing its URL.
         with contextlib.suppress(BrokenPipeError), self._process.stdin:
@@ -181,8 +192,12 @@ class SimulatorProcess:
     def __enter__(self) -> SimulatorProcess:
         return self.start()
 
-    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
-                 tb: TracebackType | None) -> None:
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
         self.stop()
 
 

@@ -83,15 +83,21 @@ class CentraClient:
             str(self.flavor.wsdl_path),
             transport=self._transport,
             settings=zeep.Settings(
-                strict=True, forbid_dtd=True, forbid_entities=True, forbid_external=True,
-                xml_huge_tree=False, raw_response=True,
+                strict=True,
+                forbid_dtd=True,
+                forbid_entities=True,
+                forbid_external=True,
+                xml_huge_tree=False,
+                raw_response=True,
             ),
         )
         self._service = self._zeep.create_service(self.flavor.binding, settings.endpoint)
 
     def __repr__(self) -> str:
-        return (f"CentraClient(endpoint={self.settings.endpoint!r}, flavor={self.flavor.name!r}, "
-                f"username={self.settings.username!r})")
+        return (
+            f"CentraClient(endpoint={self.settings.endpoint!r}, flavor={self.flavor.name!r}, "
+            f"username={self.settings.username!r})"
+        )
 
     def get_events(
         self, event_type: str | None = None, markets: Sequence[str] | None = None
@@ -105,8 +111,9 @@ class CentraClient:
         wanted = self.settings.markets if markets is None else tuple(markets)
         if wanted:
             by_markets = {"market": [{"id": market} for market in wanted]}
-            page = self._call("events_GetByMarkets", self._parse_page, type=kind,
-                              markets=by_markets)
+            page = self._call(
+                "events_GetByMarkets", self._parse_page, type=kind, markets=by_markets
+            )
             return dataclasses.replace(page, operation="events_GetByMarkets")
         return self._call("events_Get", self._parse_page, type=kind)
 
@@ -143,10 +150,8 @@ class CentraClient:
             raise ValueError(f"Centra has no operation {operation}")
         if not items:
             return UpdateResult(success=True)
-        message = request_envelope(self._schema, operation,
-                                   {**self._login(), wrapper: list(items)})
-        return self._exchange(operation, self._parse_result,
-                              lambda: self._post(operation, message))
+        message = request_envelope(self._schema, operation, {**self._login(), wrapper: list(items)})
+        return self._exchange(operation, self._parse_result, lambda: self._post(operation, message))
 
     def close(self) -> None:
         """Release the HTTP connections (only those of a session this client created)."""
@@ -164,9 +169,7 @@ class CentraClient:
     ) -> None:
         self.close()
 
-    def _parse_page(
-        self, element: etree._Element, raw: bytes, request_id: str | None
-    ) -> EventPage:
+    def _parse_page(self, element: etree._Element, raw: bytes, request_id: str | None) -> EventPage:
         return parse_event_page(element, self._schema, raw=raw, request_id=request_id)
 
     def _parse_result(
@@ -178,14 +181,19 @@ class CentraClient:
         """The ``login`` argument of every call, if this flavor sends it in the body."""
         if not self.flavor.login_in_body:
             return {}
-        return {"login": {"username": self.settings.username,
-                          "password": self.settings.password.reveal()}}
+        return {
+            "login": {
+                "username": self.settings.username,
+                "password": self.settings.password.reveal(),
+            }
+        }
 
     def _call(self, operation: str, parse: _Parse[T], **arguments: Any) -> T:
         """One SOAP call serialised and sent by zeep, its answer parsed."""
         arguments = {**self._login(), **arguments}
-        return self._exchange(operation, parse,
-                              lambda: getattr(self._service, operation)(**arguments))
+        return self._exchange(
+            operation, parse, lambda: getattr(self._service, operation)(**arguments)
+        )
 
     def _post(self, operation: str, message: bytes) -> requests.Response:
         """Send an envelope built here as zeep sends its own: same transport and headers."""
@@ -211,8 +219,12 @@ class CentraClient:
                 outcome["outcome"] = "ok"
                 return result
         finally:
-            log.debug("centra.call", operation=operation,
-                      ms=round((time.perf_counter() - started) * 1000, 1), **outcome)
+            log.debug(
+                "centra.call",
+                operation=operation,
+                ms=round((time.perf_counter() - started) * 1000, 1),
+                **outcome,
+            )
 
     @contextmanager
     def _errors_mapped(self, outcome: dict[str, Any]) -> Iterator[None]:
@@ -223,24 +235,29 @@ class CentraClient:
             outcome["error"] = type(exc).__name__
             self._scrub(exc)
             raise
-        except (requests.ConnectionError, requests.Timeout,
-                requests.exceptions.ChunkedEncodingError) as exc:
+        except (
+            requests.ConnectionError,
+            requests.Timeout,
+            requests.exceptions.ChunkedEncodingError,
+        ) as exc:
             outcome["error"] = type(exc).__name__
-            raise self._scrub(CentraUnavailable(
-                f"Centra unreachable: {type(exc).__name__}: {exc}")) from _detached(exc)
+            raise self._scrub(
+                CentraUnavailable(f"Centra unreachable: {type(exc).__name__}: {exc}")
+            ) from _detached(exc)
         except requests.RequestException as exc:
             outcome["error"] = type(exc).__name__
-            raise self._scrub(CentraProtocolError(
-                f"HTTP exchange with Centra failed: {type(exc).__name__}: {exc}"
-            )) from _detached(exc)
+            raise self._scrub(
+                CentraProtocolError(
+                    f"HTTP exchange with Centra failed: {type(exc).__name__}: {exc}"
+                )
+            ) from _detached(exc)
 
     def _scrub(self, exc: CentraError) -> CentraError:
         """Blank the password out of ``exc``'s message, should anything have echoed it."""
         secret = self.settings.password.reveal()
         if len(secret) >= MIN_MASKED_SECRET:
             exc.args = tuple(
-                arg.replace(secret, _REDACTED) if isinstance(arg, str) else arg
-                for arg in exc.args
+                arg.replace(secret, _REDACTED) if isinstance(arg, str) else arg for arg in exc.args
             )
         return exc
 

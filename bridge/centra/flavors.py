@@ -67,10 +67,16 @@ def flavor_for(settings: CentraSettings) -> Flavor:
     if settings.flavor == "soap":
         return Flavor("soap", MAIN_WSDL, CENTRA_NS, login_in_body=True, basic_auth=False)
     if settings.flavor == "navision-soap":
-        return Flavor("navision-soap", "navision-soap.wsdl", SILKVMS_NS,
-                      login_in_body=True, basic_auth=False)
+        return Flavor(
+            "navision-soap", "navision-soap.wsdl", SILKVMS_NS, login_in_body=True, basic_auth=False
+        )
     if settings.flavor == "navision-api":
         basic = settings.navision_api_login == "basic"
-        return Flavor("navision-api", "navision-api.wsdl", SILKVMS_NS,
-                      login_in_body=not basic, basic_auth=basic)
+        return Flavor(
+            "navision-api",
+            "navision-api.wsdl",
+            SILKVMS_NS,
+            login_in_body=not basic,
+            basic_auth=basic,
+        )
     raise ValueError(f"unknown Centra flavor {settings.flavor!r}")

@@ -35,9 +35,7 @@ _MAX_DETAIL = 200
 
 def _parser() -> etree.XMLParser:
     # A fresh parser per document: lxml parsers must not be shared between threads.
-    return etree.XMLParser(
-        resolve_entities=False, no_network=True, load_dtd=False, huge_tree=False
-    )
+    return etree.XMLParser(resolve_entities=False, no_network=True, load_dtd=False, huge_tree=False)
 
 
 def body_element(body: bytes, *, request_id: str | None = None) -> etree._Element:
@@ -71,17 +69,24 @@ def check_reply(status: int, body: bytes, *, request_id: str | None = None) -> e
     if status in (401, 403):
         fault = _fault_or_none(body, request_id)
         detail = f": {fault.args[0]}" if fault is not None else ""
-        raise CentraAuthError(f"Centra refused the login (HTTP {status}){detail}",
-                              code=f"HTTP {status}", request_id=request_id)
+        raise CentraAuthError(
+            f"Centra refused the login (HTTP {status}){detail}",
+            code=f"HTTP {status}",
+            request_id=request_id,
+        )
     if not 200 <= status < 300:
         fault = _fault_or_none(body, request_id)
         if fault is not None:
             raise fault
         if status >= 500 or status == 429:
-            raise CentraUnavailable(f"Centra answered HTTP {status} without a SOAP Fault",
-                                    status_code=status, request_id=request_id)
-        raise CentraProtocolError(f"Centra answered HTTP {status} without a SOAP Fault",
-                                  request_id=request_id)
+            raise CentraUnavailable(
+                f"Centra answered HTTP {status} without a SOAP Fault",
+                status_code=status,
+                request_id=request_id,
+            )
+        raise CentraProtocolError(
+            f"Centra answered HTTP {status} without a SOAP Fault", request_id=request_id
+        )
     element = body_element(body, request_id=request_id)
     if element.tag == _FAULT:
         raise fault_error(element, request_id=request_id)
@@ -99,8 +104,11 @@ def _fault_or_none(body: bytes, request_id: str | None) -> CentraFault | None:
 def fault_error(fault: etree._Element, *, request_id: str | None = None) -> CentraFault:
     """A SOAP 1.1 Fault as CentraFault, or CentraAuthError when it is about the login."""
     # faultcode and faultstring are unqualified in SOAP 1.1; accept them qualified as well.
-    fields = {local_name(child.tag): (child.text or "").strip()
-              for child in fault if isinstance(child.tag, str)}
+    fields = {
+        local_name(child.tag): (child.text or "").strip()
+        for child in fault
+        if isinstance(child.tag, str)
+    }
     code = fields.get("faultcode", "").rpartition(":")[2]
     message = fields.get("faultstring", "") or "SOAP Fault without a faultstring"
     kind = CentraAuthError if _LOGIN_WORDS.search(message) else CentraFault
@@ -109,8 +117,9 @@ def fault_error(fault: etree._Element, *, request_id: str | None = None) -> Cent
 
 def _expect(element: etree._Element, name: str, ns: str, request_id: str | None) -> None:
     if element.tag != f"{{{ns}}}{name}":
-        raise CentraProtocolError(f"expected {name} in {ns}, Centra sent {element.tag}",
-                                  request_id=request_id)
+        raise CentraProtocolError(
+            f"expected {name} in {ns}, Centra sent {element.tag}", request_id=request_id
+        )
 
 
 def _required_child(
@@ -118,8 +127,9 @@ def _required_child(
 ) -> etree._Element:
     found = _child(element, name, ns)
     if found is None:
-        raise CentraProtocolError(f"{etree.QName(element).localname} has no <{name}>",
-                                  request_id=request_id)
+        raise CentraProtocolError(
+            f"{etree.QName(element).localname} has no <{name}>", request_id=request_id
+        )
     return found
 
 
@@ -147,7 +157,8 @@ def parse_event_page(
             events.append(event)
         else:
             unreadable.append(
-                f"event #{position} of the page has no <id>: {mask_xml(event.xml)[:500]}")
+                f"event #{position} of the page has no <id>: {mask_xml(event.xml)[:500]}"
+            )
     return EventPage(events=events, raw=raw, request_id=request_id, unreadable=unreadable)
 
 
@@ -194,8 +205,10 @@ def event_payload(xml: str, schema: Schema) -> Payload:
             f"stored event XML is not well-formed: {str(exc)[:_MAX_DETAIL]}"
         ) from exc
     # By local name: an event stored from another flavor's endpoint reads the same.
-    data = next((child for child in el if isinstance(child.tag, str)
-                 and local_name(child.tag) == "data"), None)
+    data = next(
+        (child for child in el if isinstance(child.tag, str) and local_name(child.tag) == "data"),
+        None,
+    )
     content = None if data is None else _first_element(data)
     if content is None:
         return {}
@@ -231,12 +244,12 @@ def check_login(result: UpdateResult) -> UpdateResult:
 def _refusal(result: UpdateResult) -> CentraError:
     """A ``result`` where an answer was expected: Centra refused the call on purpose."""
     if result.success:
-        return CentraProtocolError("Centra answered with a successful result instead of data",
-                                   request_id=result.request_id)
+        return CentraProtocolError(
+            "Centra answered with a successful result instead of data", request_id=result.request_id
+        )
     message = "; ".join(result.errors) or "no error message"
     kind = CentraAuthError if _LOGIN_WORDS.search(message) else CentraFault
-    return kind(f"Centra refused the call: {message}", code="result",
-                request_id=result.request_id)
+    return kind(f"Centra refused the call: {message}", code="result", request_id=result.request_id)
 
 
 def _messages(container: etree._Element | None) -> list[str]:

@@ -141,9 +141,7 @@ def to_zeep(value: Any, node: Node, path: str) -> Any:
         return value
     if node.simple is not None:
         if not isinstance(value, SCALARS):
-            raise ValueError(
-                f"{path}: expected a single {node.simple} value, got {kind_of(value)}"
-            )
+            raise ValueError(f"{path}: expected a single {node.simple} value, got {kind_of(value)}")
         problem = simple_problem(value, node.simple)
         if problem:
             raise ValueError(f"{path}: {problem}")
@@ -165,8 +163,9 @@ def to_zeep(value: Any, node: Node, path: str) -> Any:
         if sub is None:
             continue
         if declared.repeated:
-            out[key] = _items(sub if isinstance(sub, list) else [sub], declared.node,
-                              f"{path}.{key}")
+            out[key] = _items(
+                sub if isinstance(sub, list) else [sub], declared.node, f"{path}.{key}"
+            )
         else:
             out[key] = to_zeep(sub, declared.node, f"{path}.{key}")
     return out

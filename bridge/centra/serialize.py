@@ -42,9 +42,11 @@ def request_envelope(schema: Schema, operation: str, arguments: Mapping[str, Any
     Raises ValueError naming the key path when ``arguments`` do not fit the WSDL.
     """
     envelope = etree.Element(_ENVELOPE, nsmap=_ENVELOPE_NSMAP)
-    request = etree.SubElement(etree.SubElement(envelope, _BODY),
-                               f"{{{schema.namespace}}}{operation}",
-                               nsmap={_BODY_PREFIX: schema.namespace})
+    request = etree.SubElement(
+        etree.SubElement(envelope, _BODY),
+        f"{{{schema.namespace}}}{operation}",
+        nsmap={_BODY_PREFIX: schema.namespace},
+    )
     try:
         _fill_object(request, arguments, schema.element(operation))
     except _Misfit as exc:
@@ -71,8 +73,9 @@ def _fill(element: etree._Element, value: Any, node: Node) -> None:
     """Write ``value`` into ``element`` as ``node`` describes it."""
     if node.simple is not None or node.open:
         if not isinstance(value, SCALARS):
-            raise _Misfit(f"expected a single {node.simple or node.name} value, got "
-                          f"{kind_of(value)}")
+            raise _Misfit(
+                f"expected a single {node.simple or node.name} value, got {kind_of(value)}"
+            )
         problem = simple_problem(value, node.simple) if node.simple else ""
         if problem:
             raise _Misfit(problem)
@@ -143,7 +146,22 @@ _TEXT: dict[str, Callable[[Any], str]] = {
     "boolean": _boolean,
     "float": lambda value: str(value).upper(),
     **dict.fromkeys(
-        ("decimal", "integer", "int", "long", "short", "byte", "nonNegativeInteger",
-         "positiveInteger", "nonPositiveInteger", "negativeInteger", "unsignedLong",
-         "unsignedInt", "unsignedShort", "unsignedByte"), _number),
+        (
+            "decimal",
+            "integer",
+            "int",
+            "long",
+            "short",
+            "byte",
+            "nonNegativeInteger",
+            "positiveInteger",
+            "nonPositiveInteger",
+            "negativeInteger",
+            "unsignedLong",
+            "unsignedInt",
+            "unsignedShort",
+            "unsignedByte",
+        ),
+        _number,
+    ),
 }

@@ -140,8 +140,9 @@ class Dispatcher:
         try:
             record = EventRecord.from_stored(row, event_payload(row.xml, self.schema))
         except CentraProtocolError as exc:
-            with structlog.contextvars.bound_contextvars(event_id=row.event_id,
-                                                         event_type=row.type):
+            with structlog.contextvars.bound_contextvars(
+                event_id=row.event_id, event_type=row.type
+            ):
                 return self._failure(row.seq, row.attempts, PermanentError(str(exc)))
         with structlog.contextvars.bound_contextvars(
             event_id=record.event_id, event_type=record.type, object_id=record.object_id

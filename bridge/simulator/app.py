@@ -72,10 +72,19 @@ FLAVORS: dict[str, Flavor] = {
     flavor.name: flavor
     for flavor in (
         Flavor("soap", "/ams/system/service/module/soap/api", CENTRA_NS, "centra-soap-api.wsdl"),
-        Flavor("navision-soap", "/ams/system/service/module/navision/soap", SILK_NS,
-               "navision-soap.wsdl"),
-        Flavor("navision-api", "/ams/system/service/module/navision/api", SILK_NS,
-               "navision-api.wsdl", basic_auth=True),
+        Flavor(
+            "navision-soap",
+            "/ams/system/service/module/navision/soap",
+            SILK_NS,
+            "navision-soap.wsdl",
+        ),
+        Flavor(
+            "navision-api",
+            "/ams/system/service/module/navision/api",
+            SILK_NS,
+            "navision-api.wsdl",
+            basic_auth=True,
+        ),
     )
 }
 _BY_PATH = {flavor.path: flavor for flavor in FLAVORS.values()}
@@ -145,8 +154,9 @@ class SimState:
     after: list[AfterHook] = field(default_factory=list)
     #: Set when the simulator stops, so a hook holding a request back lets go.
     stopping: threading.Event = field(default_factory=threading.Event)
-    changed: threading.Condition = field(default_factory=lambda: threading.Condition(
-        threading.RLock()))
+    changed: threading.Condition = field(
+        default_factory=lambda: threading.Condition(threading.RLock())
+    )
 
     def notify(self) -> None:
         """Wake whoever waits for the simulator's state to change."""
@@ -168,9 +178,10 @@ def events_reply(namespace: str, events: Iterable[QueuedEvent]) -> bytes:
     root, body = envelope(namespace)
     etree.SubElement(etree.SubElement(body, f"{{{namespace}}}events_Get"), f"{{{namespace}}}events")
     empty = serialize(root)
-    page = b"".join(b"<ns1:event><ns1:id>%s</ns1:id>%s</ns1:event>" % (queued.id.encode(),
-                                                                      queued.event.xml)
-                    for queued in events)
+    page = b"".join(
+        b"<ns1:event><ns1:id>%s</ns1:id>%s</ns1:event>" % (queued.id.encode(), queued.event.xml)
+        for queued in events
+    )
     if not page:
         return empty
     head, _, tail = empty.partition(b"<ns1:events/>")
@@ -180,8 +191,15 @@ def events_reply(namespace: str, events: Iterable[QueuedEvent]) -> bytes:
 class SoapApp:
     """A WSGI application answering like Centra's SOAP endpoints."""
 
-    def __init__(self, state: SimState, *, username: str, password: str,
-                 wsdl_dir: Path | None, base_url: Callable[[], str]) -> None:
+    def __init__(
+        self,
+        state: SimState,
+        *,
+        username: str,
+        password: str,
+        wsdl_dir: Path | None,
+        base_url: Callable[[], str],
+    ) -> None:
         self._state = state
         self._credentials = (username, password)
         self._wsdl_dir = wsdl_dir
@@ -193,8 +211,7 @@ class SoapApp:
             "events_Done": self._events_done,
         }
 
-    def __call__(self, environ: WSGIEnvironment, start_response: StartResponse
-                 ) -> list[bytes]:
+    def __call__(self, environ: WSGIEnvironment, start_response: StartResponse) -> list[bytes]:
         request_id = uuid.uuid4().hex
         headers = _request_headers(environ)
         method = environ["REQUEST_METHOD"]
@@ -210,26 +227,38 @@ class SoapApp:
             reply = Reply(405, b"POST a SOAP envelope, or GET ?wsdl\n", TEXT_CONTENT_TYPE)
         else:
             body, operation, reply = self._post(flavor, environ, headers)
-        call = Call(flavor.name if flavor else "", method, operation,
-                    headers.get("soapaction", "").strip('"'), headers, body, reply.status,
-                    request_id, reply.fault)
+        call = Call(
+            flavor.name if flavor else "",
+            method,
+            operation,
+            headers.get("soapaction", "").strip('"'),
+            headers,
+            body,
+            reply.status,
+            request_id,
+            reply.fault,
+        )
         with self._state.changed:
             self._state.calls.append(call)
             self._state.changed.notify_all()
-        start_response(_status_line(reply.status), [
-            ("Content-Type", reply.content_type),
-            ("Content-Length", str(len(reply.body))),
-            ("X-Centra-Request-ID", request_id),
-            ("X-Correlation-ID", f"centra_{request_id}"),
-            *_CACHE_HEADERS,
-        ])
+        start_response(
+            _status_line(reply.status),
+            [
+                ("Content-Type", reply.content_type),
+                ("Content-Length", str(len(reply.body))),
+                ("X-Centra-Request-ID", request_id),
+                ("X-Correlation-ID", f"centra_{request_id}"),
+                *_CACHE_HEADERS,
+            ],
+        )
         if reply.cut_after is not None:
             # HTTP/1.0: the connection closes after this, short of its Content-Length.
             return [reply.body[: reply.cut_after]]
         return [reply.body]
 
-    def _post(self, flavor: Flavor, environ: WSGIEnvironment, headers: dict[str, str]
-              ) -> tuple[bytes, str, Reply]:
+    def _post(
+        self, flavor: Flavor, environ: WSGIEnvironment, headers: dict[str, str]
+    ) -> tuple[bytes, str, Reply]:
         """Read, parse, pass through the fault hooks, then answer."""
         length = int(environ.get("CONTENT_LENGTH") or 0)
         if length > MAX_BODY_BYTES:
@@ -302,8 +331,11 @@ class SoapApp:
         if isinstance(kind, Reply):
             return kind
         markets_el = child(operation, "markets")
-        markets = {child_text(market, "id") or "" for market in children(markets_el, "market")
-                   } if markets_el is not None else set()
+        markets = (
+            {child_text(market, "id") or "" for market in children(markets_el, "market")}
+            if markets_el is not None
+            else set()
+        )
         window = self._state.queue.window(kind, markets=markets)
         return Reply(200, events_reply(flavor.namespace, window))
 
@@ -315,22 +347,23 @@ class SoapApp:
     def _update(self, flavor: Flavor, operation: etree._Element) -> Reply:
         wrapper_name, item_name = UPDATE_OPERATIONS[etree.QName(operation).localname]
         wrapper = child(operation, wrapper_name)
-        items = [to_data(item) for item in children(wrapper, item_name)] if wrapper is not None \
-            else []
+        items = (
+            [to_data(item) for item in children(wrapper, item_name)] if wrapper is not None else []
+        )
         if not items:
             # Invented wording: an update without objects is not described by Centra.
             message = f"No <{item_name}> in <{wrapper_name}>"
             return Reply(200, result_reply(flavor.namespace, False, [message]))
         outcome = self._state.store.upsert(item_name, items)
-        return Reply(200, result_reply(flavor.namespace, outcome.success, outcome.errors,
-                                       outcome.notices))
+        return Reply(
+            200, result_reply(flavor.namespace, outcome.success, outcome.errors, outcome.notices)
+        )
 
     def _wsdl(self, flavor: Flavor) -> Reply:
         if self._wsdl_dir is None:
             return Reply(404, b"No wsdl directory found\n", TEXT_CONTENT_TYPE)
         try:
-            body = rewritten_wsdl(self._wsdl_dir / flavor.wsdl_file,
-                                  self._base_url() + flavor.path)
+            body = rewritten_wsdl(self._wsdl_dir / flavor.wsdl_file, self._base_url() + flavor.path)
         except WsdlUnavailable as exc:
             return Reply(404, f"{exc}\n".encode(), TEXT_CONTENT_TYPE)
         return Reply(200, body)
@@ -353,8 +386,11 @@ def _event_type(operation: etree._Element) -> str | Reply:
 
 
 def _request_headers(environ: WSGIEnvironment) -> dict[str, str]:
-    headers = {key[5:].replace("_", "-").lower(): str(value)
-               for key, value in environ.items() if key.startswith("HTTP_")}
+    headers = {
+        key[5:].replace("_", "-").lower(): str(value)
+        for key, value in environ.items()
+        if key.startswith("HTTP_")
+    }
     for key in ("CONTENT_TYPE", "CONTENT_LENGTH"):
         if environ.get(key):
             headers[key.replace("_", "-").lower()] = str(environ[key])

@@ -11,8 +11,16 @@ BASE_CURRENCY = "SEK"
 #: Rates against the base currency, written as Centra writes them ("10.43100").
 CURRENCY_RATES = {"SEK": "1.00000", "EUR": "11.43100", "USD": "10.43100"}
 #: Retail VAT per country, in Centra's "25.000" style.
-TAX_RATES = {"SE": "25.000", "DE": "19.000", "NL": "21.000", "FR": "20.000", "FI": "25.500",
-             "DK": "25.000", "GB": "20.000", "US": "0.000"}
+TAX_RATES = {
+    "SE": "25.000",
+    "DE": "19.000",
+    "NL": "21.000",
+    "FR": "20.000",
+    "FI": "25.500",
+    "DK": "25.000",
+    "GB": "20.000",
+    "US": "0.000",
+}
 #: Fixed offset for ``created`` stamps; Centra writes local time with its offset.
 UTC_OFFSET = "+01:00"
 
@@ -34,8 +42,15 @@ MARKETS = (
     Market("Retail-SE", "Sweden", 1, "retail", "SEK", ("SE",), "Retail-SEK"),
     Market("Retail-EU", "Europe", 1, "retail", "EUR", ("DE", "NL", "FR", "FI", "DK"), "Retail-EUR"),
     Market("Retail-US", "United States", 1, "retail", "USD", ("US",), "Retail-USD"),
-    Market("Wholesale-Market", "Wholesale Europe", 2, "wholesale", "EUR", ("DE", "NL", "SE", "GB"),
-           "Wholesale-EUR"),
+    Market(
+        "Wholesale-Market",
+        "Wholesale Europe",
+        2,
+        "wholesale",
+        "EUR",
+        ("DE", "NL", "SE", "GB"),
+        "Wholesale-EUR",
+    ),
 )
 RETAIL_MARKETS = tuple(m for m in MARKETS if m.type == "retail")
 WHOLESALE_MARKET = next(m for m in MARKETS if m.type == "wholesale")
@@ -74,10 +89,16 @@ class SizeTable:
     sizes: tuple[Size, ...]
 
 
-APPAREL = SizeTable("Apparel", "XS S M L XL", tuple(
-    Size(str(n), label, f"0{n}") for n, label in enumerate(("XS", "S", "M", "L", "XL"), start=1)))
-SHOES = SizeTable("Shoes-EU", "EU 38-45",
-                  tuple(Size(str(n), str(n), str(n)) for n in range(38, 46)))
+APPAREL = SizeTable(
+    "Apparel",
+    "XS S M L XL",
+    tuple(
+        Size(str(n), label, f"0{n}") for n, label in enumerate(("XS", "S", "M", "L", "XL"), start=1)
+    ),
+)
+SHOES = SizeTable(
+    "Shoes-EU", "EU 38-45", tuple(Size(str(n), str(n), str(n)) for n in range(38, 46))
+)
 ONE_SIZE = SizeTable("One-Size", "One size", (Size("OS", "", "00"),))
 SIZETABLES = (APPAREL, SHOES, ONE_SIZE)
 
@@ -115,37 +136,141 @@ class Product:
         return (price / 2 if wholesale else price).quantize(Decimal("0.01"))
 
 
-def _product(id_: str, sku: str, description: str, brand: str, folder: str, table: SizeTable,
-             price: str, colours: tuple[tuple[str, str], ...]) -> Product:
+def _product(
+    id_: str,
+    sku: str,
+    description: str,
+    brand: str,
+    folder: str,
+    table: SizeTable,
+    price: str,
+    colours: tuple[tuple[str, str], ...],
+) -> Product:
     variations = tuple(Variation(f"{id_}-{code}", code, name) for code, name in colours)
     return Product(id_, sku, description, brand, folder, table, Decimal(price), variations)
 
 
 PRODUCTS = (
-    _product("P-1001", "TURTLE001", "Turtleneck sweater", "Nordform", "Sweaters / Turtleneck",
-             APPAREL, "89.00", (("RED", "Red"), ("NAVY", "Navy"), ("OAT", "Oatmeal"))),
-    _product("P-1002", "CARDI002", "Merino cardigan", "Nordform", "Sweaters / Cardigans",
-             APPAREL, "119.00", (("GRY", "Grey melange"), ("BLK", "Black"))),
-    _product("P-1003", "TEE003", "Organic cotton tee", "Nordform", "Tops / T-shirts",
-             APPAREL, "29.00", (("WHT", "White"), ("BLK", "Black"), ("SKY", "Sky blue"))),
-    _product("P-1004", "PARKA004", "Down parka", "Fjällvik", "Outerwear / Parkas",
-             APPAREL, "349.00", (("OLV", "Olive"), ("BLK", "Black"))),
-    _product("P-1005", "CHINO005", "Slim chinos", "Nordform", "Trousers / Chinos",
-             APPAREL, "79.00", (("KHK", "Khaki"), ("NVY", "Navy"))),
-    _product("P-1006", "SHIRT006", "Oxford shirt", "Nordform", "Shirts / Casual",
-             APPAREL, "69.00", (("BLU", "Light blue"), ("WHT", "White"))),
-    _product("P-1007", "BOOT007", "Leather Chelsea boot", "Fjällvik", "Shoes / Boots",
-             SHOES, "189.00", (("BRN", "Brown"), ("BLK", "Black"))),
-    _product("P-1008", "SNKR008", "Canvas sneaker", "Fjällvik", "Shoes / Sneakers",
-             SHOES, "75.00", (("WHT", "Off-white"), ("GRN", "Forest green"))),
-    _product("P-1009", "BEANIE009", "Rib beanie", "Nordform", "Accessories / Hats",
-             ONE_SIZE, "25.00", (("RED", "Red"), ("GRY", "Grey"))),
-    _product("P-1010", "SCARF010", "Wool scarf", "Nordform", "Accessories / Scarves",
-             ONE_SIZE, "45.00", (("CML", "Camel"), ("CHK", "Check"))),
-    _product("P-1011", "TOTE011", "Canvas tote bag", "Fjällvik", "Accessories / Bags",
-             ONE_SIZE, "35.00", (("NAT", "Natural"),)),
-    _product("P-1012", "SOCK012", "Wool socks 2-pack", "Nordform", "Accessories / Socks",
-             SHOES, "19.00", (("MIX", "Mixed"),)),
+    _product(
+        "P-1001",
+        "TURTLE001",
+        "Turtleneck sweater",
+        "Nordform",
+        "Sweaters / Turtleneck",
+        APPAREL,
+        "89.00",
+        (("RED", "Red"), ("NAVY", "Navy"), ("OAT", "Oatmeal")),
+    ),
+    _product(
+        "P-1002",
+        "CARDI002",
+        "Merino cardigan",
+        "Nordform",
+        "Sweaters / Cardigans",
+        APPAREL,
+        "119.00",
+        (("GRY", "Grey melange"), ("BLK", "Black")),
+    ),
+    _product(
+        "P-1003",
+        "TEE003",
+        "Organic cotton tee",
+        "Nordform",
+        "Tops / T-shirts",
+        APPAREL,
+        "29.00",
+        (("WHT", "White"), ("BLK", "Black"), ("SKY", "Sky blue")),
+    ),
+    _product(
+        "P-1004",
+        "PARKA004",
+        "Down parka",
+        "Fjällvik",
+        "Outerwear / Parkas",
+        APPAREL,
+        "349.00",
+        (("OLV", "Olive"), ("BLK", "Black")),
+    ),
+    _product(
+        "P-1005",
+        "CHINO005",
+        "Slim chinos",
+        "Nordform",
+        "Trousers / Chinos",
+        APPAREL,
+        "79.00",
+        (("KHK", "Khaki"), ("NVY", "Navy")),
+    ),
+    _product(
+        "P-1006",
+        "SHIRT006",
+        "Oxford shirt",
+        "Nordform",
+        "Shirts / Casual",
+        APPAREL,
+        "69.00",
+        (("BLU", "Light blue"), ("WHT", "White")),
+    ),
+    _product(
+        "P-1007",
+        "BOOT007",
+        "Leather Chelsea boot",
+        "Fjällvik",
+        "Shoes / Boots",
+        SHOES,
+        "189.00",
+        (("BRN", "Brown"), ("BLK", "Black")),
+    ),
+    _product(
+        "P-1008",
+        "SNKR008",
+        "Canvas sneaker",
+        "Fjällvik",
+        "Shoes / Sneakers",
+        SHOES,
+        "75.00",
+        (("WHT", "Off-white"), ("GRN", "Forest green")),
+    ),
+    _product(
+        "P-1009",
+        "BEANIE009",
+        "Rib beanie",
+        "Nordform",
+        "Accessories / Hats",
+        ONE_SIZE,
+        "25.00",
+        (("RED", "Red"), ("GRY", "Grey")),
+    ),
+    _product(
+        "P-1010",
+        "SCARF010",
+        "Wool scarf",
+        "Nordform",
+        "Accessories / Scarves",
+        ONE_SIZE,
+        "45.00",
+        (("CML", "Camel"), ("CHK", "Check")),
+    ),
+    _product(
+        "P-1011",
+        "TOTE011",
+        "Canvas tote bag",
+        "Fjällvik",
+        "Accessories / Bags",
+        ONE_SIZE,
+        "35.00",
+        (("NAT", "Natural"),),
+    ),
+    _product(
+        "P-1012",
+        "SOCK012",
+        "Wool socks 2-pack",
+        "Nordform",
+        "Accessories / Socks",
+        SHOES,
+        "19.00",
+        (("MIX", "Mixed"),),
+    ),
 )
 
 
@@ -175,10 +300,42 @@ PLACES = (
     Place("US", "Portland", "97209", "OR", ("NW 23rd Avenue", "Burnside Street"), "+1 503"),
 )
 
-FIRST_NAMES = ("Anna", "Erik", "Maja", "Lukas", "Sofia", "Jonas", "Emma", "Noah", "Ida", "Liam",
-               "Sanne", "Mikko", "Claire", "Oskar", "Freja", "Daniel", "Chloé", "Aino")
-LAST_NAMES = ("Andersson", "Berg", "Schneider", "de Vries", "Virtanen", "Nielsen", "Martin",
-              "Johnson", "Lindqvist", "Müller", "Jansen", "Dubois", "Walker", "Holm")
+FIRST_NAMES = (
+    "Anna",
+    "Erik",
+    "Maja",
+    "Lukas",
+    "Sofia",
+    "Jonas",
+    "Emma",
+    "Noah",
+    "Ida",
+    "Liam",
+    "Sanne",
+    "Mikko",
+    "Claire",
+    "Oskar",
+    "Freja",
+    "Daniel",
+    "Chloé",
+    "Aino",
+)
+LAST_NAMES = (
+    "Andersson",
+    "Berg",
+    "Schneider",
+    "de Vries",
+    "Virtanen",
+    "Nielsen",
+    "Martin",
+    "Johnson",
+    "Lindqvist",
+    "Müller",
+    "Jansen",
+    "Dubois",
+    "Walker",
+    "Holm",
+)
 
 #: (id, name, email, commission percent) of sales representatives for wholesale.
 SALESREPS = (
@@ -191,15 +348,26 @@ PAYMENT_TERMS = (("NET30", "30 days net"), ("NET60", "60 days net"), ("PREPAY", 
 SHIPPING_TERMS = (("DAP", "Delivered at place"), ("EXW", "Ex works"))
 #: (id, company) of wholesale accounts.
 ACCOUNTS = (
-    ("ACC-100", "Nordic Outdoor AB"), ("ACC-101", "Stadtmode GmbH"),
-    ("ACC-102", "De Winkel B.V."), ("ACC-103", "Northern Threads Ltd"),
+    ("ACC-100", "Nordic Outdoor AB"),
+    ("ACC-101", "Stadtmode GmbH"),
+    ("ACC-102", "De Winkel B.V."),
+    ("ACC-103", "Northern Threads Ltd"),
 )
 #: (carrier, service) pairs used on shipments.
-CARRIERS = (("PostNord", "MyPack Home"), ("DHL", "Express"), ("UPS", "Standard"),
-            ("Budbee", "Home delivery"))
-DELIVERY_WINDOW = {"id": "DW-AW24", "description": "Autumn/Winter 2024 main delivery",
-                   "type": "preorder", "atonce": "false", "start": "2024-07-01",
-                   "stop": "2024-08-31"}
+CARRIERS = (
+    ("PostNord", "MyPack Home"),
+    ("DHL", "Express"),
+    ("UPS", "Standard"),
+    ("Budbee", "Home delivery"),
+)
+DELIVERY_WINDOW = {
+    "id": "DW-AW24",
+    "description": "Autumn/Winter 2024 main delivery",
+    "type": "preorder",
+    "atonce": "false",
+    "start": "2024-07-01",
+    "stop": "2024-08-31",
+}
 
 
 class Sequence:

@@ -52,9 +52,18 @@ DEFAULT_START = datetime(2024, 9, 2, 8, 0, 0)
 
 #: Relative weight of each step in the mix; orders dominate, as in a live shop.
 STEP_WEIGHTS: dict[str, int] = {
-    "retail_order": 28, "wholesale_order": 6, "order_follow_up": 30, "customer_change": 5,
-    "invoice": 4, "warehouse": 3, "pricelist": 3, "account": 3, "market": 2, "size": 3,
-    "salesrep": 2, "delete": 3,
+    "retail_order": 28,
+    "wholesale_order": 6,
+    "order_follow_up": 30,
+    "customer_change": 5,
+    "invoice": 4,
+    "warehouse": 3,
+    "pricelist": 3,
+    "account": 3,
+    "market": 2,
+    "size": 3,
+    "salesrep": 2,
+    "delete": 3,
 }
 #: Open orders are followed up only once this many exist, so a life spreads over the stream.
 _MIN_OPEN_ORDERS = 3
@@ -85,11 +94,18 @@ class Generator:
         self._internal_ids: dict[tuple[str, str], str] = {}
         self._ready: deque[GeneratedEvent] = deque()
         self._steps: dict[str, Callable[[], None]] = {
-            "retail_order": self._retail_order, "wholesale_order": self._wholesale_order,
-            "order_follow_up": self._order_follow_up, "customer_change": self._customer_change,
-            "invoice": self._invoice, "warehouse": self._warehouse, "pricelist": self._pricelist,
-            "account": self._account_event, "market": self._market, "size": self._size,
-            "salesrep": self._salesrep, "delete": self._delete,
+            "retail_order": self._retail_order,
+            "wholesale_order": self._wholesale_order,
+            "order_follow_up": self._order_follow_up,
+            "customer_change": self._customer_change,
+            "invoice": self._invoice,
+            "warehouse": self._warehouse,
+            "pricelist": self._pricelist,
+            "account": self._account_event,
+            "market": self._market,
+            "size": self._size,
+            "salesrep": self._salesrep,
+            "delete": self._delete,
         }
 
     def generate(self, count: int) -> list[GeneratedEvent]:
@@ -113,10 +129,15 @@ class Generator:
     def _account(self, account_id: str, company: str) -> Account:
         place = self.rng.choice([p for p in PLACES if p.country in WHOLESALE_MARKET.countries])
         buyers = [new_person(self.rng, self.ids.customer.next(), place) for _ in range(2)]
-        return Account(account_id, company, buyers[0], buyers,
-                       paymentterms=self.rng.choice(PAYMENT_TERMS),
-                       shippingterms=self.rng.choice(SHIPPING_TERMS),
-                       salesrep=self.rng.choice(SALESREPS))
+        return Account(
+            account_id,
+            company,
+            buyers[0],
+            buyers,
+            paymentterms=self.rng.choice(PAYMENT_TERMS),
+            shippingterms=self.rng.choice(SHIPPING_TERMS),
+            salesrep=self.rng.choice(SALESREPS),
+        )
 
     def _retail_order(self) -> None:
         """A webshop order; a first-time buyer registers as a customer just before it."""
@@ -175,8 +196,9 @@ class Generator:
 
     def _warehouse(self) -> None:
         warehouse = self.rng.choice(WAREHOUSES)
-        self._emit("warehouse", self._internal_id("warehouse", warehouse.id),
-                   warehouse_payload(warehouse))
+        self._emit(
+            "warehouse", self._internal_id("warehouse", warehouse.id), warehouse_payload(warehouse)
+        )
 
     def _pricelist(self) -> None:
         market = self.rng.choice(MARKETS)

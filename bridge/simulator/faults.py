@@ -124,7 +124,11 @@ class Hold:
     """
 
     def __init__(
-        self, operation: str, *, then: Reply | None = None, armed: bool = True,
+        self,
+        operation: str,
+        *,
+        then: Reply | None = None,
+        armed: bool = True,
         timeout_s: float = 30.0,
     ) -> None:
         self.operation = operation
@@ -137,11 +141,7 @@ class Hold:
             self.armed.set()
 
     def __call__(self, request: Request) -> Reply | None:
-        if (
-            request.operation != self.operation
-            or not self.armed.is_set()
-            or self.released.is_set()
-        ):
+        if request.operation != self.operation or not self.armed.is_set() or self.released.is_set():
             return None
         self.arrived.set()
         self.released.wait(self.timeout_s)
@@ -209,8 +209,9 @@ def _done_lost(fault_: Fault, request: Request, reply: Reply) -> Reply:
 
 
 def _reset(fault_: Fault, request: Request, reply: Reply) -> Reply:
-    return Reply(reply.status, reply.body, reply.content_type, reply.fault,
-                 cut_after=len(reply.body) // 2)
+    return Reply(
+        reply.status, reply.body, reply.content_type, reply.fault, cut_after=len(reply.body) // 2
+    )
 
 
 def _truncated(fault_: Fault, request: Request, reply: Reply) -> Reply:

@@ -67,12 +67,17 @@ def new_person(rng: random.Random, person_id: str, place: Place | None = None) -
     first, last = rng.choice(FIRST_NAMES), rng.choice(LAST_NAMES)
     handle = f"{first}.{last}".lower().replace(" ", "").replace("é", "e").replace("ü", "u")
     return Person(
-        id=person_id, firstname=first, lastname=last,
+        id=person_id,
+        firstname=first,
+        lastname=last,
         email=f"{handle}{rng.randint(1, 99)}@example.com",
         telephone=f"{place.phone_prefix} {rng.randint(100, 999)} {rng.randint(1000, 9999)}",
         address1=f"{rng.choice(place.streets)} {rng.randint(1, 120)}",
         address2=rng.choice(("", "", "", f"Apt {rng.randint(1, 40)}")),
-        city=place.city, state=place.state, zipcode=place.zipcode, country=place.country,
+        city=place.city,
+        state=place.state,
+        zipcode=place.zipcode,
+        country=place.country,
     )
 
 
@@ -80,28 +85,51 @@ def moved(rng: random.Random, person: Person) -> Person:
     """The same person at a new address in another city of the same country."""
     places = [p for p in PLACES if p.country == person.country] or list(PLACES)
     fresh = new_person(rng, person.id, rng.choice(places))
-    return replace(person, address1=fresh.address1, address2=fresh.address2, city=fresh.city,
-                   state=fresh.state, zipcode=fresh.zipcode, telephone=fresh.telephone)
+    return replace(
+        person,
+        address1=fresh.address1,
+        address2=fresh.address2,
+        city=fresh.city,
+        state=fresh.state,
+        zipcode=fresh.zipcode,
+        telephone=fresh.telephone,
+    )
 
 
 def address_payload(person: Person, company: str = "") -> Payload:
     """The shared Address shape, in REF element order (§4.4)."""
     return {
-        "company": company, "firstname": person.firstname, "lastname": person.lastname,
-        "address1": person.address1, "address2": person.address2, "city": person.city,
-        "state": person.state, "zipcode": person.zipcode, "country": person.country,
-        "email": person.email, "telephone": person.telephone,
+        "company": company,
+        "firstname": person.firstname,
+        "lastname": person.lastname,
+        "address1": person.address1,
+        "address2": person.address2,
+        "city": person.city,
+        "state": person.state,
+        "zipcode": person.zipcode,
+        "country": person.country,
+        "email": person.email,
+        "telephone": person.telephone,
     }
 
 
 def customer_payload(person: Person) -> Payload:
     """A B2C customer, flat as customers_Update sends it (§4.3)."""
     return {
-        "id": person.id, "store": "1", "type": "retail", "status": "active",
-        "firstname": person.firstname, "lastname": person.lastname,
-        "address1": person.address1, "address2": person.address2, "city": person.city,
-        "state": person.state, "zipcode": person.zipcode, "country": person.country,
-        "email": person.email, "telephone": person.telephone,
+        "id": person.id,
+        "store": "1",
+        "type": "retail",
+        "status": "active",
+        "firstname": person.firstname,
+        "lastname": person.lastname,
+        "address1": person.address1,
+        "address2": person.address2,
+        "city": person.city,
+        "state": person.state,
+        "zipcode": person.zipcode,
+        "country": person.country,
+        "email": person.email,
+        "telephone": person.telephone,
     }
 
 
@@ -110,11 +138,16 @@ def account_payload(account: Account) -> Payload:
     rep_id, rep_name, rep_email, rep_percent = account.salesrep
     market = account.market
     return {
-        "id": account.id, "type": "wholesale", "status": "active",
-        "description": account.company, "other": "", "discount": "0.00",
+        "id": account.id,
+        "type": "wholesale",
+        "status": "active",
+        "description": account.company,
+        "other": "",
+        "discount": "0.00",
         "market": {"id": market.id, "description": market.description},
         "pricelist": {"id": market.pricelist, "description": f"{market.pricelist} prices"},
-        "internalinformation": "", "creditlimit": "25000.00",
+        "internalinformation": "",
+        "creditlimit": "25000.00",
         "salesrep": {"id": rep_id, "email": rep_email, "name": rep_name, "percent": rep_percent},
         "paymentterms": _term(account.paymentterms),
         "shippingterms": _term(account.shippingterms),
@@ -127,11 +160,19 @@ def account_payload(account: Account) -> Payload:
 
 def _buyer_payload(buyer: Person, market: Market) -> Payload:
     return {
-        "id": buyer.id, "store": str(market.store), "status": "active",
-        "firstname": buyer.firstname, "lastname": buyer.lastname,
-        "address1": buyer.address1, "address2": buyer.address2, "city": buyer.city,
-        "state": buyer.state, "zipcode": buyer.zipcode, "country": buyer.country,
-        "email": buyer.email, "telephone": buyer.telephone,
+        "id": buyer.id,
+        "store": str(market.store),
+        "status": "active",
+        "firstname": buyer.firstname,
+        "lastname": buyer.lastname,
+        "address1": buyer.address1,
+        "address2": buyer.address2,
+        "city": buyer.city,
+        "state": buyer.state,
+        "zipcode": buyer.zipcode,
+        "country": buyer.country,
+        "email": buyer.email,
+        "telephone": buyer.telephone,
         "market": {"id": market.id, "description": market.description},
     }
 
@@ -142,8 +183,12 @@ def _term(term: tuple[str, str]) -> Payload:
 
 def market_payload(market: Market) -> Payload:
     """A market: retail is a DTC store, wholesale a B2B store (§4.4)."""
-    return {"id": market.id, "store": str(market.store), "type": market.type,
-            "description": market.description}
+    return {
+        "id": market.id,
+        "store": str(market.store),
+        "type": market.type,
+        "description": market.description,
+    }
 
 
 def warehouse_payload(warehouse: Warehouse) -> Payload:
@@ -154,10 +199,17 @@ def warehouse_payload(warehouse: Warehouse) -> Payload:
 def size_payload(rng: random.Random, table: SizeTable, size: Size) -> Payload:
     """A size with the size table it belongs to (a size contains its table, §4.4)."""
     return {
-        "id": size.id, "description": size.description, "sku": size.sku,
-        "ean": "".join(str(rng.randint(0, 9)) for _ in range(13)), "comment": "",
-        "sizetable": {"id": table.id, "description": table.description,
-                      "stockdivisor": "1", "stockunit": "pcs"},
+        "id": size.id,
+        "description": size.description,
+        "sku": size.sku,
+        "ean": "".join(str(rng.randint(0, 9)) for _ in range(13)),
+        "comment": "",
+        "sizetable": {
+            "id": table.id,
+            "description": table.description,
+            "stockdivisor": "1",
+            "stockunit": "pcs",
+        },
     }
 
 
@@ -179,8 +231,11 @@ def pricelist_payload(rng: random.Random, market: Market) -> Payload:
         item["variation"] = [{"id": v.id, "price": str(price)} for v in product.variations]
         items.append(item)
     return {
-        "id": market.pricelist, "store": str(market.store), "type": market.type,
-        "currency": market.currency, "description": f"{market.pricelist} prices",
+        "id": market.pricelist,
+        "store": str(market.store),
+        "type": market.type,
+        "currency": market.currency,
+        "description": f"{market.pricelist} prices",
         "items": {"product": items},
     }
 

@@ -37,8 +37,9 @@ class Event:
     xml: bytes
 
     @classmethod
-    def of(cls, type: str, payload: etree._Element | None, *, entry: str, mission: str,
-           date: str) -> Event:
+    def of(
+        cls, type: str, payload: etree._Element | None, *, entry: str, mission: str, date: str
+    ) -> Event:
         """``payload`` is the single child of ``<data>`` (None: an empty ``<data/>``)."""
         fields = (("type", type), ("entry", entry), ("mission", mission), ("date", date))
         return cls(type, entry, mission, date, market_of(payload), event_xml(fields, payload))
@@ -82,8 +83,9 @@ class EventQueue:
         self._pending[queued.id] = queued
         return queued
 
-    def window(self, type: str = ALL, markets: Collection[str] | None = None,
-               limit: int = WINDOW_SIZE) -> list[QueuedEvent]:
+    def window(
+        self, type: str = ALL, markets: Collection[str] | None = None, limit: int = WINDOW_SIZE
+    ) -> list[QueuedEvent]:
         """The oldest ``limit`` pending events matching the filters, ascending by id.
 
         The same window comes back until some of it is acknowledged (§2.2).

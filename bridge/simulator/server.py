@@ -55,9 +55,16 @@ class Simulator:
             assert sim.wait_for(lambda: not sim.queue())
     """
 
-    def __init__(self, *, username: str = DEFAULT_USERNAME, password: str = DEFAULT_PASSWORD,
-                 seed: int = 1, host: str = DEFAULT_HOST, port: int = 0,
-                 wsdl_dir: Path | None = None) -> None:
+    def __init__(
+        self,
+        *,
+        username: str = DEFAULT_USERNAME,
+        password: str = DEFAULT_PASSWORD,
+        seed: int = 1,
+        host: str = DEFAULT_HOST,
+        port: int = 0,
+        wsdl_dir: Path | None = None,
+    ) -> None:
         self.username = username
         self.password = password
         self._host = host
@@ -65,9 +72,13 @@ class Simulator:
         self._state = SimState()
         self._generator = Generator(seed)
         self._added: Counter[str] = Counter()
-        self._app = SoapApp(self._state, username=username, password=password,
-                            wsdl_dir=wsdl_dir if wsdl_dir is not None else find_wsdl_dir(),
-                            base_url=self._base_url)
+        self._app = SoapApp(
+            self._state,
+            username=username,
+            password=password,
+            wsdl_dir=wsdl_dir if wsdl_dir is not None else find_wsdl_dir(),
+            base_url=self._base_url,
+        )
         self._server: _ThreadingServer | None = None
         self._thread: threading.Thread | None = None
 
@@ -77,11 +88,20 @@ class Simulator:
         """Bind (port 0 picks a free one) and serve on a background thread."""
         if self._server is not None:
             raise RuntimeError("simulator already started")
-        server = make_server(self._host, self._port, self._app, server_class=_ThreadingServer,
-                             handler_class=_QuietHandler)
+        server = make_server(
+            self._host,
+            self._port,
+            self._app,
+            server_class=_ThreadingServer,
+            handler_class=_QuietHandler,
+        )
         self._server, self._port = server, server.server_port
-        self._thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.1},
-                                        name="centra-simulator", daemon=True)
+        self._thread = threading.Thread(
+            target=server.serve_forever,
+            kwargs={"poll_interval": 0.1},
+            name="centra-simulator",
+            daemon=True,
+        )
         self._thread.start()
         return self
 
@@ -99,8 +119,12 @@ class Simulator:
     def __enter__(self) -> Simulator:
         return self.start()
 
-    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
-                 tb: TracebackType | None) -> None:
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
         self.stop()
 
     # -- addresses ---------------------------------------------------------------------------
@@ -133,9 +157,16 @@ class Simulator:
 
         Building them is most of the cost of ``add_generated``, and needs no lock.
         """
-        return [Event.of(e.type, build(None, e.type, e.payload, CENTRA_NS), entry=e.entry,
-                         mission=e.mission, date=e.date)
-                for e in self._generator.generate(count)]
+        return [
+            Event.of(
+                e.type,
+                build(None, e.type, e.payload, CENTRA_NS),
+                entry=e.entry,
+                mission=e.mission,
+                date=e.date,
+            )
+            for e in self._generator.generate(count)
+        ]
 
     def add_prepared(self, events: Sequence[Event]) -> list[str]:
         """Queue prepared events, each under a new id; the same event may be queued again.
@@ -149,8 +180,15 @@ class Simulator:
             self._state.changed.notify_all()
         return ids
 
-    def add_event(self, type: str, payload: Payload | None = None, *, mission: str = "update",
-                  entry: str | None = None, payload_xml: str | bytes | None = None) -> str:
+    def add_event(
+        self,
+        type: str,
+        payload: Payload | None = None,
+        *,
+        mission: str = "update",
+        entry: str | None = None,
+        payload_xml: str | bytes | None = None,
+    ) -> str:
         """Queue one event under exact control.
 
         ``payload`` becomes ``<data><{type}>…``; ``payload_xml`` is the child of ``<data>`` as
@@ -170,8 +208,9 @@ class Simulator:
             entry = (child_text(element, "id") or "") if element is not None else ""
         with self._state.changed:
             self._generator.clock.advance(1)
-            event = Event.of(type, element, entry=entry, mission=mission,
-                             date=self._generator.clock.event_date())
+            event = Event.of(
+                type, element, entry=entry, mission=mission, date=self._generator.clock.event_date()
+            )
             queued = self._state.queue.add(event)
             self._added[type] += 1
             self._state.changed.notify_all()
@@ -255,9 +294,15 @@ class Simulator:
         return True
 
 
-def serve(host: str = DEFAULT_HOST, port: int = DEFAULT_PORT, events: int = DEFAULT_EVENTS,
-          seed: int = 1, username: str = DEFAULT_USERNAME, password: str = DEFAULT_PASSWORD,
-          faults: FaultPlan | None = None) -> None:
+def serve(
+    host: str = DEFAULT_HOST,
+    port: int = DEFAULT_PORT,
+    events: int = DEFAULT_EVENTS,
+    seed: int = 1,
+    username: str = DEFAULT_USERNAME,
+    password: str = DEFAULT_PASSWORD,
+    faults: FaultPlan | None = None,
+) -> None:
     """Run a simulator until SIGINT or SIGTERM (``centra-bridge simulate``).
 
     Prints the endpoints and login to stdout, the answer of the command.
@@ -269,8 +314,9 @@ def serve(host: str = DEFAULT_HOST, port: int = DEFAULT_PORT, events: int = DEFA
 
     previous = {sig: signal.signal(sig, request_stop) for sig in (signal.SIGINT, signal.SIGTERM)}
     try:
-        with Simulator(username=username, password=password, seed=seed, host=host,
-                       port=port) as sim:
+        with Simulator(
+            username=username, password=password, seed=seed, host=host, port=port
+        ) as sim:
             sim.add_generated(events)
             if faults is not None:
                 sim.inject(faults)

@@ -19,14 +19,41 @@ XML_PROLOG = b'<?xml version="1.0" encoding="UTF-8"?>\n'
 
 #: Containers whose children are repeated items (centra-soap.md §4, §5): such children become a
 #: list in a payload dict even when only one is present, so merging by ``id`` stays uniform.
-WRAPPERS = frozenset({
-    "accounts", "additionals", "addresses", "buyers", "cancelled", "categories",
-    "categoriesremove", "customers", "deliverywindows", "displays", "errors", "events",
-    "invoices", "items", "markets", "marketsremove", "media", "metadata", "notices",
-    "orders", "pricelists", "products", "refunds", "salesreps",
-    "shipments", "sizes", "supplierorderitems", "variations", "variationsremove",
-    "warehouseitems", "warehouses",
-})
+WRAPPERS = frozenset(
+    {
+        "accounts",
+        "additionals",
+        "addresses",
+        "buyers",
+        "cancelled",
+        "categories",
+        "categoriesremove",
+        "customers",
+        "deliverywindows",
+        "displays",
+        "errors",
+        "events",
+        "invoices",
+        "items",
+        "markets",
+        "marketsremove",
+        "media",
+        "metadata",
+        "notices",
+        "orders",
+        "pricelists",
+        "products",
+        "refunds",
+        "salesreps",
+        "shipments",
+        "sizes",
+        "supplierorderitems",
+        "variations",
+        "variationsremove",
+        "warehouseitems",
+        "warehouses",
+    }
+)
 
 #: A payload as plain data: dicts in element order, lists for repeated elements, text as str.
 Payload = dict[str, Any]
@@ -128,8 +155,9 @@ def to_data(element: etree._Element) -> Payload | str:
     return data
 
 
-def build(parent: etree._Element | None, name: str, value: Any, namespace: str | None = None
-          ) -> etree._Element:
+def build(
+    parent: etree._Element | None, name: str, value: Any, namespace: str | None = None
+) -> etree._Element:
     """Append ``value`` under ``parent`` as element ``name`` (a list becomes repeated elements).
 
     Returns the last element built; with ``parent=None`` a new root is returned.
@@ -189,7 +217,7 @@ def event_xml(fields: Iterable[tuple[str, str]], payload: etree._Element | None)
     data = etree.SubElement(event, f"{{{CENTRA_NS}}}data")
     if payload is not None:
         requalify(payload, data, CENTRA_NS)
-    return serialize_element(event)[len(_EVENT_OPEN):-len(_EVENT_CLOSE)]
+    return serialize_element(event)[len(_EVENT_OPEN) : -len(_EVENT_CLOSE)]
 
 
 def envelope(namespace: str) -> tuple[etree._Element, etree._Element]:
@@ -208,8 +236,9 @@ def serialize_element(element: etree._Element) -> bytes:
     return etree.tostring(element, encoding="UTF-8", xml_declaration=False)
 
 
-def result_reply(namespace: str, success: bool, errors: Iterable[str] = (),
-                 notices: Iterable[str] = ()) -> bytes:
+def result_reply(
+    namespace: str, success: bool, errors: Iterable[str] = (), notices: Iterable[str] = ()
+) -> bytes:
     """The shared ``ns1:result`` answer of every update and of events_Done (§6.1)."""
     root, body = envelope(namespace)
     result = build(body, "result", {"success": success}, namespace)

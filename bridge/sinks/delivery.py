@@ -100,14 +100,11 @@ def _previous(
     return row.data
 
 
-def with_delivery(
-    registry: Registry, sinks: Mapping[str, Sink], echo_window_s: float
-) -> Registry:
+def with_delivery(registry: Registry, sinks: Mapping[str, Sink], echo_window_s: float) -> Registry:
     """The registry with every pushed type and every type with a sink wrapped in Delivery."""
     known = set(registry.types())
     handlers: dict[str, Handler] = {t: registry.for_type(t) for t in known}
     for event_type in known.union(sinks).intersection({*_PUSHED, *sinks}):
         handler = registry.for_type(event_type) if event_type in known else None
-        handlers[event_type] = Delivery(event_type, handler, sinks.get(event_type),
-                                        echo_window_s)
+        handlers[event_type] = Delivery(event_type, handler, sinks.get(event_type), echo_window_s)
     return Registry(handlers)

@@ -41,8 +41,7 @@ def _flatten(value: Any, path: str, out: dict[str, str]) -> None:
     elif isinstance(value, list):
         if not value:
             out[path] = ""
-        keyed = all(isinstance(item, Mapping) and isinstance(item.get("id"), str)
-                    for item in value)
+        keyed = all(isinstance(item, Mapping) and isinstance(item.get("id"), str) for item in value)
         for index, item in enumerate(value):
             _flatten(item, f"{path}[id={item['id']}]" if keyed else f"{path}[{index}]", out)
     elif value is not None:
@@ -80,6 +79,9 @@ def is_echo(
         return False
     current = flatten(event)
     before = flatten(previous) if previous is not None else {}
-    changed = {path for path in current.keys() | before.keys()
-               if previous is None or current.get(path) != before.get(path)}
+    changed = {
+        path
+        for path in current.keys() | before.keys()
+        if previous is None or current.get(path) != before.get(path)
+    }
     return changed <= expected.keys()

@@ -40,8 +40,12 @@ def store_page(session: Session, page: EventPage, operation: str, now: datetime)
         return StoredPage(new_seqs=[], duplicates=len(page.events))
     response_id = session.scalar(
         _INSERT_RESPONSE,
-        {"operation": operation, "request_id": page.request_id, "received_at": now,
-         "body": mask_xml(page.raw)},
+        {
+            "operation": operation,
+            "request_id": page.request_id,
+            "received_at": now,
+            "body": mask_xml(page.raw),
+        },
     )
     rows = [
         {
@@ -61,9 +65,11 @@ def store_page(session: Session, page: EventPage, operation: str, now: datetime)
     ]
     session.execute(_insert_new(dialect_of(session)), rows)
     # The rows this page inserted carry its response id; a concurrent writer's do not.
-    new_seqs = list(session.scalars(
-        _NEW_SEQS, {"ids": [event.event_id for event in fresh], "response_id": response_id}
-    ))
+    new_seqs = list(
+        session.scalars(
+            _NEW_SEQS, {"ids": [event.event_id for event in fresh], "response_id": response_id}
+        )
+    )
     return StoredPage(new_seqs=new_seqs, duplicates=len(page.events) - len(new_seqs))
 
 

@@ -17,13 +17,15 @@ _MAP = IdMapping.__table__
 _IN_CHUNK = 500
 #: The mappings holding any of ``ids`` as ERP id or as Centra id: two lookups, each on its
 #: unique index, in one statement (an OR would let SQLite scan every mapping of the type).
-_HOLDING = union_all(*(
-    select(_MAP.c.erp_id, _MAP.c.centra_id, _MAP.c.origin).where(
-        _MAP.c.entity_type == bindparam("entity_type"),
-        column.in_(bindparam("ids", expanding=True)),
+_HOLDING = union_all(
+    *(
+        select(_MAP.c.erp_id, _MAP.c.centra_id, _MAP.c.origin).where(
+            _MAP.c.entity_type == bindparam("entity_type"),
+            column.in_(bindparam("ids", expanding=True)),
+        )
+        for column in (_MAP.c.erp_id, _MAP.c.centra_id)
     )
-    for column in (_MAP.c.erp_id, _MAP.c.centra_id)
-))
+)
 
 
 def _link(row: IdMapping | None) -> Link | None:
@@ -52,8 +54,16 @@ def set_mapping(
     by_centra = _by_centra(session, entity_type, centra_id)
     change = plan_set(_link(by_erp), _link(by_centra), erp_id, centra_id)
     if change is Change.INSERT:
-        session.add(IdMapping(entity_type=entity_type, erp_id=erp_id, centra_id=centra_id,
-                              origin=origin, created_at=now, updated_at=now))
+        session.add(
+            IdMapping(
+                entity_type=entity_type,
+                erp_id=erp_id,
+                centra_id=centra_id,
+                origin=origin,
+                created_at=now,
+                updated_at=now,
+            )
+        )
     elif change is Change.LINK:
         assert by_centra is not None
         by_centra.erp_id, by_centra.origin, by_centra.updated_at = erp_id, origin, now
@@ -94,8 +104,9 @@ def translate(session: Session, entity_type: str, erp_id: str) -> tuple[str, boo
     return known_ids(session, entity_type, [erp_id]).translate(erp_id)
 
 
-def register_sent(session: Session, entity_type: str, erp_ids: Collection[str],
-                  now: datetime) -> None:
+def register_sent(
+    session: Session, entity_type: str, erp_ids: Collection[str], now: datetime
+) -> None:
     """Unmapped ERP ids went to Centra as-is: Centra now knows those objects by these ids.
 
     A conflict that arose while the call was out (someone mapped an id meanwhile) is left
@@ -110,8 +121,16 @@ def register_sent(session: Session, entity_type: str, erp_ids: Collection[str],
         except IdConflict:
             continue
         if change is Change.INSERT:
-            new.append({"entity_type": entity_type, "erp_id": erp_id, "centra_id": erp_id,
-                        "origin": Origin.ERP, "created_at": now, "updated_at": now})
+            new.append(
+                {
+                    "entity_type": entity_type,
+                    "erp_id": erp_id,
+                    "centra_id": erp_id,
+                    "origin": Origin.ERP,
+                    "created_at": now,
+                    "updated_at": now,
+                }
+            )
         elif change is Change.LINK:
             linked.append({"the_centra_id": erp_id})
     if new:
@@ -119,8 +138,11 @@ def register_sent(session: Session, entity_type: str, erp_ids: Collection[str],
     if linked:
         session.execute(
             update(_MAP)
-            .where(_MAP.c.entity_type == entity_type, _MAP.c.erp_id.is_(None),
-                   _MAP.c.centra_id == bindparam("the_centra_id"))
+            .where(
+                _MAP.c.entity_type == entity_type,
+                _MAP.c.erp_id.is_(None),
+                _MAP.c.centra_id == bindparam("the_centra_id"),
+            )
             .values(erp_id=_MAP.c.centra_id, origin=Origin.ERP, updated_at=now),
             linked,
         )
@@ -133,8 +155,16 @@ def register_centra(session: Session, entity_type: str, centra_id: str, now: dat
     """
     if _by_centra(session, entity_type, centra_id) is not None:
         return False
-    session.add(IdMapping(entity_type=entity_type, erp_id=None, centra_id=centra_id,
-                          origin=Origin.CENTRA, created_at=now, updated_at=now))
+    session.add(
+        IdMapping(
+            entity_type=entity_type,
+            erp_id=None,
+            centra_id=centra_id,
+            origin=Origin.CENTRA,
+            created_at=now,
+            updated_at=now,
+        )
+    )
     session.flush()
     return True
 

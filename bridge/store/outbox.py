@@ -25,10 +25,19 @@ def add_records(
     """Queue ``records`` in the given order, in one statement executed for all of them;
     returns their outbox ids in that order."""
     rows = [
-        {"entity_type": record.entity_type, "erp_id": record.erp_id, "fields": record.fields,
-         "status": OutboxStatus.QUEUED, "attempts": 0, "errors": [], "notices": [],
-         "source": record.source or None, "input_key": input_key, "created_at": now,
-         "next_attempt_at": now}
+        {
+            "entity_type": record.entity_type,
+            "erp_id": record.erp_id,
+            "fields": record.fields,
+            "status": OutboxStatus.QUEUED,
+            "attempts": 0,
+            "errors": [],
+            "notices": [],
+            "source": record.source or None,
+            "input_key": input_key,
+            "created_at": now,
+            "next_attempt_at": now,
+        }
         for record in records
     ]
     return list(session.scalars(_ADD, rows)) if rows else []
@@ -78,8 +87,9 @@ def _due_statement() -> Select[Any]:
     )
     return (
         select(_OUTBOX.c.id, _OUTBOX.c.entity_type, _OUTBOX.c.erp_id, _OUTBOX.c.fields)
-        .where(_OUTBOX.c.status == bindparam("status"),
-               _OUTBOX.c.next_attempt_at <= bindparam("now"))
+        .where(
+            _OUTBOX.c.status == bindparam("status"), _OUTBOX.c.next_attempt_at <= bindparam("now")
+        )
         .where(~blocked)
         .order_by(_OUTBOX.c.id)
         .limit(bindparam("limit"))
@@ -90,18 +100,29 @@ def _due_statement() -> Select[Any]:
 _DUE = _due_statement()
 
 
-def mark_sent(session: Session, sent: Sequence[tuple[int, str, str]], result: UpdateResult,
-              now: datetime) -> None:
+def mark_sent(
+    session: Session, sent: Sequence[tuple[int, str, str]], result: UpdateResult, now: datetime
+) -> None:
     """Centra accepted these records (outbox id, ERP id, the id each went under) in one
     answer: its notices are kept on each, the errors of earlier tries cleared. Records sent
     under their ERP id (the usual case) take one statement for the whole batch."""
     if not sent:
         return
-    session.execute(_MARK_SENT, {"ids": [outbox_id for outbox_id, _, _ in sent],
-                                 "errors": list(result.errors), "notices": list(result.notices),
-                                 "request_id": result.request_id, "now": now})
-    translated = [{"the_id": outbox_id, "the_centra_id": centra_id}
-                  for outbox_id, erp_id, centra_id in sent if centra_id != erp_id]
+    session.execute(
+        _MARK_SENT,
+        {
+            "ids": [outbox_id for outbox_id, _, _ in sent],
+            "errors": list(result.errors),
+            "notices": list(result.notices),
+            "request_id": result.request_id,
+            "now": now,
+        },
+    )
+    translated = [
+        {"the_id": outbox_id, "the_centra_id": centra_id}
+        for outbox_id, erp_id, centra_id in sent
+        if centra_id != erp_id
+    ]
     if translated:
         session.execute(_SET_CENTRA_ID, translated)
 
@@ -109,13 +130,21 @@ def mark_sent(session: Session, sent: Sequence[tuple[int, str, str]], result: Up
 _MARK_SENT = (
     update(_OUTBOX)
     .where(_OUTBOX.c.id.in_(bindparam("ids", expanding=True)))
-    .values(status=OutboxStatus.SENT, attempts=_OUTBOX.c.attempts + 1,
-            centra_id=_OUTBOX.c.erp_id, errors=bindparam("errors"),
-            notices=bindparam("notices"), request_id=bindparam("request_id"),
-            last_error=None, next_attempt_at=None, sent_at=bindparam("now"))
+    .values(
+        status=OutboxStatus.SENT,
+        attempts=_OUTBOX.c.attempts + 1,
+        centra_id=_OUTBOX.c.erp_id,
+        errors=bindparam("errors"),
+        notices=bindparam("notices"),
+        request_id=bindparam("request_id"),
+        last_error=None,
+        next_attempt_at=None,
+        sent_at=bindparam("now"),
+    )
 )
 _SET_CENTRA_ID = (
-    update(_OUTBOX).where(_OUTBOX.c.id == bindparam("the_id"))
+    update(_OUTBOX)
+    .where(_OUTBOX.c.id == bindparam("the_id"))
     .values(centra_id=bindparam("the_centra_id"))
 )
 
@@ -147,8 +176,9 @@ def mark_failed(
         row.centra_id = centra_id
 
 
-def requeue(session: Session, statuses: Sequence[str], now: datetime,
-            ids: Sequence[int] = ()) -> int:
+def requeue(
+    session: Session, statuses: Sequence[str], now: datetime, ids: Sequence[int] = ()
+) -> int:
     """Make failed or dead records due now, attempts reset (``push --retry``).
 
     A record with a newer one for the same object stays as it is: sending it now would
@@ -203,8 +233,9 @@ def troubled(session: Session, limit: int) -> list[dict[str, Any]]:
     ]
 
 
-def unechoed(session: Session, entity_type: str, centra_id: str, since: datetime
-             ) -> list[OutboxRecord]:
+def unechoed(
+    session: Session, entity_type: str, centra_id: str, since: datetime
+) -> list[OutboxRecord]:
     """Records sent to this object since ``since`` whose echo has not been seen, oldest first."""
     return list(
         session.scalars(

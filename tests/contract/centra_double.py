@@ -32,10 +32,22 @@ CAPTURE_DATE = "2019-03-27 12:52:20"
 #: Page size of events_Get (§2.2).
 PAGE_SIZE = 100
 #: Values the ``type`` filter accepts (§2.1).
-EVENT_TYPES = frozenset({
-    "all", "account", "customer", "invoice", "market", "order",
-    "paymentterm", "pricelist", "salesrep", "shippingterm", "size", "warehouse",
-})
+EVENT_TYPES = frozenset(
+    {
+        "all",
+        "account",
+        "customer",
+        "invoice",
+        "market",
+        "order",
+        "paymentterm",
+        "pricelist",
+        "salesrep",
+        "shippingterm",
+        "size",
+        "warehouse",
+    }
+)
 CAPTURES = Path(__file__).parent / "captures"
 
 
@@ -81,46 +93,92 @@ def _ids(*names: str) -> tuple[El, ...]:
 
 _IDDESC = _ids("id", "description")
 _LIST_ID_DESC = (El("category", _IDDESC, many=True),)
-_DISPLAY = El("display", (
-    El("store"),
-    El("categories", _LIST_ID_DESC),
-    El("categoriesremove", _LIST_ID_DESC),
-    El("markets", (El("market", _IDDESC, many=True),)),
-    El("marketsremove", (El("market", _IDDESC, many=True),)),
-    El("minimumorderamount"),
-    El("orderdenominator"),
-), many=True)
-_SIZE = El("size", (
-    *_ids("id", "qty", "preorder", "description", "comment", "sku", "ean"),
-    El("warehouseitems", (El("warehouse", _ids("id", "qty", "cog"), many=True),)),
-), many=True)
-_VARIATION = El("variation", (
-    *_ids("id", "stockid", "description", "sku", "status"),
-    El("sizetable", _IDDESC),
-    El("sizes", (_SIZE,)),
-    El("displays", (_DISPLAY,)),
-    El("cog"),
-), many=True)
-PRODUCT = El("product", (
-    *_ids("id", "status", "sku", "description"),
-    El("folder", _IDDESC),
-    El("brand", _IDDESC),
-    El("collection", _IDDESC),
-    El("harmcode", _IDDESC),
-    El("countryoforigin"),
-    El("weight", _ids("value", "unit")),
-    El("variations", (_VARIATION,)),
-    El("media", (El("image", (El("id"), El("image"), El("variation", _IDDESC)), many=True),)),
-    El("metadata", (El("storemeta", _ids(
-        "shortdescription", "description", "metatitle", "metakeywords",
-        "metadescription", "taxgroup", "store",
-    ), many=True),)),
-    El("comment"),
-), many=True)
-CUSTOMER = El("customer", _ids(
-    "id", "store", "type", "status", "firstname", "lastname", "address1", "address2",
-    "city", "state", "zipcode", "country", "email", "telephone",
-), many=True)
+_DISPLAY = El(
+    "display",
+    (
+        El("store"),
+        El("categories", _LIST_ID_DESC),
+        El("categoriesremove", _LIST_ID_DESC),
+        El("markets", (El("market", _IDDESC, many=True),)),
+        El("marketsremove", (El("market", _IDDESC, many=True),)),
+        El("minimumorderamount"),
+        El("orderdenominator"),
+    ),
+    many=True,
+)
+_SIZE = El(
+    "size",
+    (
+        *_ids("id", "qty", "preorder", "description", "comment", "sku", "ean"),
+        El("warehouseitems", (El("warehouse", _ids("id", "qty", "cog"), many=True),)),
+    ),
+    many=True,
+)
+_VARIATION = El(
+    "variation",
+    (
+        *_ids("id", "stockid", "description", "sku", "status"),
+        El("sizetable", _IDDESC),
+        El("sizes", (_SIZE,)),
+        El("displays", (_DISPLAY,)),
+        El("cog"),
+    ),
+    many=True,
+)
+PRODUCT = El(
+    "product",
+    (
+        *_ids("id", "status", "sku", "description"),
+        El("folder", _IDDESC),
+        El("brand", _IDDESC),
+        El("collection", _IDDESC),
+        El("harmcode", _IDDESC),
+        El("countryoforigin"),
+        El("weight", _ids("value", "unit")),
+        El("variations", (_VARIATION,)),
+        El("media", (El("image", (El("id"), El("image"), El("variation", _IDDESC)), many=True),)),
+        El(
+            "metadata",
+            (
+                El(
+                    "storemeta",
+                    _ids(
+                        "shortdescription",
+                        "description",
+                        "metatitle",
+                        "metakeywords",
+                        "metadescription",
+                        "taxgroup",
+                        "store",
+                    ),
+                    many=True,
+                ),
+            ),
+        ),
+        El("comment"),
+    ),
+    many=True,
+)
+CUSTOMER = El(
+    "customer",
+    _ids(
+        "id",
+        "store",
+        "type",
+        "status",
+        "firstname",
+        "lastname",
+        "address1",
+        "address2",
+        "city",
+        "state",
+        "zipcode",
+        "country",
+        "email",
+        "telephone",
+    ),
+    many=True,
+)
 _MARKET_FILTER = El("market", _IDDESC, many=True)
 
 #: Operation element → what follows <login> (the payload part of each request).
@@ -201,7 +259,10 @@ class CentraDouble:
     """An HTTP server on 127.0.0.1 speaking Centra's three SOAP endpoints."""
 
     def __init__(
-        self, username: str = "erp-user", password: str = "s3cret!", *,  # noqa: S107
+        self,
+        username: str = "erp-user",
+        password: str = "s3cret!",  # noqa: S107
+        *,
         navision_api_login: str = "basic",
     ) -> None:
         self.username = username
@@ -225,7 +286,8 @@ class CentraDouble:
         self._server = _QuietServer(("127.0.0.1", 0), _handler_for(self))
         #: A short poll keeps ``stop`` quick; shutdown waits for the serve loop's next poll.
         self._thread = threading.Thread(
-            target=self._server.serve_forever, kwargs={"poll_interval": 0.01}, daemon=True)
+            target=self._server.serve_forever, kwargs={"poll_interval": 0.01}, daemon=True
+        )
 
     # lifecycle
     def start(self) -> CentraDouble:
@@ -276,13 +338,16 @@ class CentraDouble:
             # what PHP's SoapServer would send for a request it rejects; Basic auth gets a 401.
             text = "Login failed: unknown username or wrong password"
             if self.login_mode(flavor) == "basic":
-                return 401, fault_envelope(flavor.namespace, "SOAP-ENV:Client", text), {
-                    "WWW-Authenticate": 'Basic realm="Centra"'}
+                return (
+                    401,
+                    fault_envelope(flavor.namespace, "SOAP-ENV:Client", text),
+                    {"WWW-Authenticate": 'Basic realm="Centra"'},
+                )
             return 500, fault_envelope(flavor.namespace, "SOAP-ENV:Client", text), {}
         return 200, self._answer(flavor, op), {}
 
     def login_mode(self, flavor: Flavor) -> str:
-        """"body" or "basic" for ``flavor``, honouring the navision/api setting."""
+        """ "body" or "basic" for ``flavor``, honouring the navision/api setting."""
         return self.navision_api_login if flavor.name == "navision-api" else flavor.login
 
     def _check_request(self, flavor: Flavor, record: RecordedRequest) -> etree._Element:
@@ -294,7 +359,8 @@ class CentraDouble:
         if record.headers.get("soapaction") != expected:
             raise ContractViolation(
                 f"SOAPAction must be {expected} for {name} (§1.2), got "
-                f"{record.headers.get('soapaction')!r}")
+                f"{record.headers.get('soapaction')!r}"
+            )
         children = list(op)
         if self.login_mode(flavor) == "body":
             record.login = check_login(name, children)
@@ -303,7 +369,8 @@ class CentraDouble:
             if children and etree.QName(children[0]).localname == "login":
                 raise ContractViolation(
                     f"{name}: navision/api requests carry no <login> in the body (§1.1); "
-                    "credentials travel as HTTP Basic auth")
+                    "credentials travel as HTTP Basic auth"
+                )
             record.login = basic_auth(record.headers.get("authorization", ""))
         check_sequence(name, children, OPERATIONS[name], "", record.fields)
         check_content(name, op)
@@ -316,8 +383,10 @@ class CentraDouble:
             wanted = op.findtext("c:type", namespaces=ns) or ""
             markets = None
             if name == "events_GetByMarkets":
-                markets = {m.findtext("c:id", namespaces=ns) for m in op.iterfind(
-                    "c:markets/c:market", namespaces=ns)}
+                markets = {
+                    m.findtext("c:id", namespaces=ns)
+                    for m in op.iterfind("c:markets/c:market", namespaces=ns)
+                }
             return events_envelope(flavor.namespace, self._window(wanted, markets))
         if name == "events_Done":
             with self._lock:
@@ -332,7 +401,8 @@ class CentraDouble:
     def _window(self, wanted: str, markets: set[str | None] | None) -> list[QueuedEvent]:
         with self._lock:
             chosen = [
-                e for _, e in sorted(self._queue.items())
+                e
+                for _, e in sorted(self._queue.items())
                 if wanted in ("all", e.type) and (markets is None or e.market in markets)
             ]
         return chosen[:PAGE_SIZE]
@@ -350,11 +420,15 @@ def check_http(flavor: Flavor, record: RecordedRequest) -> None:
     msg["content-type"] = ctype
     if msg.get_content_type() != "text/xml" or (msg.get_param("charset") or "").lower() != "utf-8":
         raise ContractViolation(
-            f"Content-Type must be 'text/xml; charset=utf-8' (SOAP 1.1, §1.2), got {ctype!r}")
+            f"Content-Type must be 'text/xml; charset=utf-8' (SOAP 1.1, §1.2), got {ctype!r}"
+        )
 
 
 _PARSER = etree.XMLParser(
-    resolve_entities=False, no_network=True, load_dtd=False, huge_tree=False,
+    resolve_entities=False,
+    no_network=True,
+    load_dtd=False,
+    huge_tree=False,
     remove_comments=False,
 )
 
@@ -369,19 +443,22 @@ def parse_envelope(flavor: Flavor, body: bytes) -> etree._Element:
         raise ContractViolation("request carries a DOCTYPE; SOAP messages must not")
     if root.tag != f"{{{SOAP_ENV}}}Envelope":
         raise ContractViolation(
-            f"root must be {{{SOAP_ENV}}}Envelope (SOAP 1.1, §1.2), got {root.tag}")
+            f"root must be {{{SOAP_ENV}}}Envelope (SOAP 1.1, §1.2), got {root.tag}"
+        )
     for el in root.iter():
         if not isinstance(el.tag, str):
             continue
         if f"{{{SOAP_ENV}}}encodingStyle" in el.attrib:
             raise ContractViolation(
-                f"encodingStyle on {el.tag}: the binding is document/literal (§1.2)")
+                f"encodingStyle on {el.tag}: the binding is document/literal (§1.2)"
+            )
         for attr in (f"{{{XSI}}}type", f"{{{XSI}}}nil"):
             if attr in el.attrib:
                 raise ContractViolation(
                     f"{etree.QName(attr).localname} on {el.tag}: document/literal carries no "
                     "xsi:type, and a nil element would blank a field that should stay absent "
-                    "(§1.2, §4.1)")
+                    "(§1.2, §4.1)"
+                )
     parts = [c for c in root if isinstance(c.tag, str)]
     names = [c.tag for c in parts]
     if names not in ([f"{{{SOAP_ENV}}}Body"], [f"{{{SOAP_ENV}}}Header", f"{{{SOAP_ENV}}}Body"]):
@@ -389,23 +466,27 @@ def parse_envelope(flavor: Flavor, body: bytes) -> etree._Element:
     body_children = [c for c in parts[-1] if isinstance(c.tag, str)]
     if len(body_children) != 1:
         raise ContractViolation(
-            f"Body must hold exactly one element (document/literal), got {len(body_children)}")
+            f"Body must hold exactly one element (document/literal), got {len(body_children)}"
+        )
     op = body_children[0]
     qname = etree.QName(op)
     if qname.namespace != flavor.namespace:
         raise ContractViolation(
             f"operation element {qname.localname} must be in {flavor.namespace} "
-            f"(§1.1), got {qname.namespace!r}")
+            f"(§1.1), got {qname.namespace!r}"
+        )
     if qname.localname == "events_Get":
         raise ContractViolation(
-            "events_Get is the response element; the request element is events_GetRequest (§1.3)")
+            "events_Get is the response element; the request element is events_GetRequest (§1.3)"
+        )
     if qname.localname not in OPERATIONS:
         raise ContractViolation(f"operation {qname.localname} is not served by this double")
     for el in op.iter():
         if isinstance(el.tag, str) and etree.QName(el).namespace != flavor.namespace:
             raise ContractViolation(
                 f"<{el.tag}> inside {qname.localname} is not qualified in {flavor.namespace} "
-                "(elementFormDefault=qualified, §1.2)")
+                "(elementFormDefault=qualified, §1.2)"
+            )
     return op
 
 
@@ -415,12 +496,14 @@ def check_login(operation: str, children: list[etree._Element]) -> tuple[str, st
         first = etree.QName(children[0]).localname if children else "nothing"
         raise ContractViolation(
             f"{operation}: <login> must be the first child of the operation element (§1.1), "
-            f"found {first}")
+            f"found {first}"
+        )
     login = children[0]
     names = [etree.QName(c).localname for c in login]
     if names != ["username", "password"]:
         raise ContractViolation(
-            f"{operation}: <login> must hold username then password (§1.1), got {names}")
+            f"{operation}: <login> must hold username then password (§1.1), got {names}"
+        )
     return (login[0].text or "", login[1].text or "")
 
 
@@ -450,12 +533,14 @@ def check_sequence(
         name = etree.QName(child).localname
         if name not in order:
             raise ContractViolation(
-                f"{where}: unexpected element <{name}>; allowed here, in order: {order}")
+                f"{where}: unexpected element <{name}>; allowed here, in order: {order}"
+            )
         index = order.index(name)
         spec = schema[index]
         if index < last or (index == last and not spec.many):
             raise ContractViolation(
-                f"{where}: <{name}> out of order or repeated; the documented order is {order}")
+                f"{where}: <{name}> out of order or repeated; the documented order is {order}"
+            )
         last = index
         check_element(f"{where}/{name}", child, spec, f"{path}/{name}" if path else name, fields)
     item = NON_EMPTY.get(path)
@@ -485,12 +570,11 @@ def check_content(operation: str, op: etree._Element) -> None:
         if name == "type" and (child.text or "") not in EVENT_TYPES:
             raise ContractViolation(
                 f"{operation}: <type> must be one of {sorted(EVENT_TYPES)} (§2.1), "
-                f"got {child.text!r}")
+                f"got {child.text!r}"
+            )
         if name == "event" and not (child.text or "").strip():
             raise ContractViolation(f"{operation}: empty <event>; send event ids (§3)")
-    if operation == "events_GetRequest" and not any(
-        etree.QName(c).localname == "type" for c in op
-    ):
+    if operation == "events_GetRequest" and not any(etree.QName(c).localname == "type" for c in op):
         raise ContractViolation("events_GetRequest: <type> is required (§2.1)")
     if operation == "events_GetByMarkets":
         names = [etree.QName(c).localname for c in op]
@@ -537,7 +621,8 @@ def events_envelope(namespace: str, events: Sequence[QueuedEvent]) -> bytes:
         return _envelope(namespace, "<ns1:events_Get><ns1:events/></ns1:events_Get>")
     inner = "".join(event_xml(e) for e in events)
     return _envelope(
-        namespace, f"<ns1:events_Get><ns1:events>{inner}</ns1:events></ns1:events_Get>")
+        namespace, f"<ns1:events_Get><ns1:events>{inner}</ns1:events></ns1:events_Get>"
+    )
 
 
 def _messages(tag: str, messages: Sequence[str]) -> str:
@@ -574,13 +659,22 @@ def _template(name: str) -> Template:
 
 
 def retail_order(
-    order: str, *, customer: str = "5501", market: str = "Retail-DE",
-    extra_order: str = "", extra_line: str = "", extra_size: str = "",
+    order: str,
+    *,
+    customer: str = "5501",
+    market: str = "Retail-DE",
+    extra_order: str = "",
+    extra_line: str = "",
+    extra_size: str = "",
 ) -> str:
     """A retail order modelled on the captured DTC order event (§5); ``extra_*`` insert XML."""
     return _template("retail_order.xml").substitute(
-        order=order, customer=customer, market=market,
-        extra_order=extra_order, extra_line=extra_line, extra_size=extra_size,
+        order=order,
+        customer=customer,
+        market=market,
+        extra_order=extra_order,
+        extra_line=extra_line,
+        extra_size=extra_size,
     )
 
 
@@ -597,8 +691,11 @@ def customer(customer_id: str) -> str:
 def order_event(event_id: int, order: str, *, wholesale: bool = False, **kw: str) -> QueuedEvent:
     """An order event whose entry is the order number, as in the captures."""
     market = kw.pop("market", "Wholesale-US" if wholesale else "Retail-DE")
-    payload = wholesale_order(order, market=market) if wholesale else retail_order(
-        order, market=market, **kw)
+    payload = (
+        wholesale_order(order, market=market)
+        if wholesale
+        else retail_order(order, market=market, **kw)
+    )
     return QueuedEvent(event_id, "order", order, payload, market=market)
 
 

@@ -50,8 +50,7 @@ def payload_of(client: CentraClient, event: Event) -> dict[str, Any]:
 def envelope(operation: str, inner: str, namespace: str, *, login: bool = True) -> bytes:
     """A hand-written request in the cookbook's style (default namespace on the operation)."""
     login_xml = (
-        "<login><username>erp-user</username><password>s3cret!</password></login>"
-        if login else ""
+        "<login><username>erp-user</username><password>s3cret!</password></login>" if login else ""
     )
     return (
         '<?xml version="1.0" encoding="UTF-8"?>\n'
@@ -80,8 +79,11 @@ def post(
         "Content-Type": content_type,
         "SOAPAction": action if action is not None else soap_action(spec.namespace, operation),
     }
-    data = body if body is not None else envelope(
-        operation, inner, spec.namespace, login=spec.login == "body")
+    data = (
+        body
+        if body is not None
+        else envelope(operation, inner, spec.namespace, login=spec.login == "body")
+    )
     return requests.post(double.url(flavor), data=data, headers=headers, auth=auth, timeout=5)
 
 
@@ -214,8 +216,7 @@ def assert_wholesale_order(payload: dict[str, Any], order: str) -> None:
 
 
 UNKNOWN_ORDER_FIELD = (
-    "<ns1:giftwrap><ns1:message>Alles Gute</ns1:message><ns1:paper>gold</ns1:paper>"
-    "</ns1:giftwrap>"
+    "<ns1:giftwrap><ns1:message>Alles Gute</ns1:message><ns1:paper>gold</ns1:paper></ns1:giftwrap>"
 )
 
 
@@ -244,11 +245,16 @@ class TestDouble:
 
     def test_page_is_the_oldest_hundred_until_done(self, double: CentraDouble) -> None:
         """234 queued, oldest 100 ascending; Done of 10 shows 90 seen and 10 new (§2.2)."""
-        double.enqueue(*(QueuedEvent(i, "customer", str(i), customer(str(i)))
-                         for i in range(1234, 1000, -1)))
+        double.enqueue(
+            *(QueuedEvent(i, "customer", str(i), customer(str(i))) for i in range(1234, 1000, -1))
+        )
         first = post(double, "soap", "events_GetRequest", "<type>all</type>")
-        ids = [int(x) for x in etree.fromstring(first.content).xpath(
-            "//c:event/c:id/text()", namespaces={"c": CENTRA_NS})]
+        ids = [
+            int(x)
+            for x in etree.fromstring(first.content).xpath(
+                "//c:event/c:id/text()", namespaces={"c": CENTRA_NS}
+            )
+        ]
         assert ids == list(range(1001, 1101))
         again = post(double, "soap", "events_GetRequest", "<type>all</type>")
         assert again.content.count(b"<ns1:event>") == 100
@@ -257,20 +263,30 @@ class TestDouble:
         assert b"<ns1:success>true</ns1:success><ns1:errors/><ns1:notices/>" in answer.content
         assert len(double.queued_ids()) == 224
         after = post(double, "soap", "events_GetRequest", "<type>all</type>")
-        ids = [int(x) for x in etree.fromstring(after.content).xpath(
-            "//c:event/c:id/text()", namespaces={"c": CENTRA_NS})]
+        ids = [
+            int(x)
+            for x in etree.fromstring(after.content).xpath(
+                "//c:event/c:id/text()", namespaces={"c": CENTRA_NS}
+            )
+        ]
         assert ids == list(range(1011, 1111))
         assert_clean(double)
 
     def test_type_and_markets_filter_the_window(self, double: CentraDouble) -> None:
         """type=order drops customers; events_GetByMarkets keeps only the named market."""
-        double.enqueue(order_event(5, "30"), order_event(6, "31", wholesale=True),
-                       QueuedEvent(7, "customer", "77", customer("77")))
+        double.enqueue(
+            order_event(5, "30"),
+            order_event(6, "31", wholesale=True),
+            QueuedEvent(7, "customer", "77", customer("77")),
+        )
         by_type = post(double, "soap", "events_GetRequest", "<type>order</type>")
         assert by_type.content.count(b"<ns1:event>") == 2
         by_market = post(
-            double, "soap", "events_GetByMarkets",
-            "<type>all</type><markets><market><id>Wholesale-US</id></market></markets>")
+            double,
+            "soap",
+            "events_GetByMarkets",
+            "<type>all</type><markets><market><id>Wholesale-US</id></market></markets>",
+        )
         assert by_market.status_code == 200, by_market.text
         assert by_market.content.count(b"<ns1:event>") == 1
         assert b"<ns1:events_Get>" in by_market.content
@@ -283,28 +299,54 @@ class TestDouble:
             ("events_Get", "<type>all</type>", {}, "events_GetRequest"),
             ("events_GetRequest", "<type>everything</type>", {}, "<type> must be one of"),
             ("events_GetRequest", "", {}, "<type> is required"),
-            ("events_GetRequest", "<type>all</type>",
-             {"action": "http://www.centra.com/webservices/Events_Get"}, "SOAPAction"),
-            ("events_GetRequest", "<type>all</type>",
-             {"action": '"http://www.centra.com/webservices/events_Get"'}, "SOAPAction"),
-            ("events_GetRequest", "<type>all</type>",
-             {"content_type": "application/soap+xml; charset=utf-8"}, "Content-Type"),
+            (
+                "events_GetRequest",
+                "<type>all</type>",
+                {"action": "http://www.centra.com/webservices/Events_Get"},
+                "SOAPAction",
+            ),
+            (
+                "events_GetRequest",
+                "<type>all</type>",
+                {"action": '"http://www.centra.com/webservices/events_Get"'},
+                "SOAPAction",
+            ),
+            (
+                "events_GetRequest",
+                "<type>all</type>",
+                {"content_type": "application/soap+xml; charset=utf-8"},
+                "Content-Type",
+            ),
             ("events_Done", "<events><event>1</event></events>", {}, "unexpected element <events>"),
             ("events_GetByMarkets", "<type>all</type><markets/>", {}, "at least one <market>"),
-            ("customers_Update",
-             "<customers><customer><firstname>A</firstname><id>1</id></customer></customers>",
-             {}, "out of order"),
-            ("customers_Update",
-             "<customers><customer><id>1</id><address><city>X</city></address></customer>"
-             "</customers>", {}, "unexpected element <address>"),
-            ("products_Update",
-             "<products><product><id>P</id><variations><variation><sizes><size><id>S</id>"
-             "</size></sizes><id>V</id></variation></variations></product></products>",
-             {}, "out of order"),
+            (
+                "customers_Update",
+                "<customers><customer><firstname>A</firstname><id>1</id></customer></customers>",
+                {},
+                "out of order",
+            ),
+            (
+                "customers_Update",
+                "<customers><customer><id>1</id><address><city>X</city></address></customer>"
+                "</customers>",
+                {},
+                "unexpected element <address>",
+            ),
+            (
+                "products_Update",
+                "<products><product><id>P</id><variations><variation><sizes><size><id>S</id>"
+                "</size></sizes><id>V</id></variation></variations></product></products>",
+                {},
+                "out of order",
+            ),
         ],
     )
     def test_contract_breaches_get_a_fault_naming_them(
-        self, double: CentraDouble, operation: str, inner: str, kwargs: dict[str, str],
+        self,
+        double: CentraDouble,
+        operation: str,
+        inner: str,
+        kwargs: dict[str, str],
         complaint: str,
     ) -> None:
         """Each documented rule, broken once, yields HTTP 500, a Client Fault and a record."""
@@ -317,29 +359,41 @@ class TestDouble:
     @pytest.mark.parametrize(
         ("body", "complaint"),
         [
-            (b'<?xml version="1.0"?><soap:Envelope xmlns:soap="http://schemas.xmlsoap.org/soap/'
-             b'envelope/"><soap:Body><events_GetRequest xmlns="http://www.centra.com/webservices/">'
-             b'<type>all</type><login><username>erp-user</username><password>s3cret!</password>'
-             b"</login></events_GetRequest></soap:Body></soap:Envelope>",
-             "<login> must be the first"),
-            (b'<soap:Envelope xmlns:soap="http://schemas.xmlsoap.org/soap/envelope/"><soap:Body>'
-             b'<c:events_GetRequest xmlns:c="http://www.centra.com/webservices/"><login>'
-             b"<username>erp-user</username><password>s3cret!</password></login>"
-             b"<type>all</type></c:events_GetRequest></soap:Body></soap:Envelope>",
-             "not qualified"),
-            (b'<soap:Envelope xmlns:soap="http://schemas.xmlsoap.org/soap/envelope/" '
-             b'xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance"><soap:Body>'
-             b'<events_GetRequest xmlns="http://www.centra.com/webservices/"><login>'
-             b"<username>erp-user</username><password>s3cret!</password></login>"
-             b'<type xsi:type="string">all</type></events_GetRequest></soap:Body></soap:Envelope>',
-             "xsi:type"),
-            (b'<soap:Envelope xmlns:soap="http://www.w3.org/2003/05/soap-envelope"><soap:Body>'
-             b"</soap:Body></soap:Envelope>", "SOAP 1.1"),
-            (b'<soap:Envelope xmlns:soap="http://schemas.xmlsoap.org/soap/envelope/"><soap:Body>'
-             b'<events_GetRequest xmlns="http://www.silkvms.com/webservices/"><login>'
-             b"<username>erp-user</username><password>s3cret!</password></login>"
-             b"<type>all</type></events_GetRequest></soap:Body></soap:Envelope>",
-             "must be in http://www.centra.com/webservices/"),
+            (
+                b'<?xml version="1.0"?><soap:Envelope xmlns:soap="http://schemas.xmlsoap.org/soap/'
+                b'envelope/"><soap:Body><events_GetRequest xmlns="http://www.centra.com/webservices/">'
+                b"<type>all</type><login><username>erp-user</username><password>s3cret!</password>"
+                b"</login></events_GetRequest></soap:Body></soap:Envelope>",
+                "<login> must be the first",
+            ),
+            (
+                b'<soap:Envelope xmlns:soap="http://schemas.xmlsoap.org/soap/envelope/"><soap:Body>'
+                b'<c:events_GetRequest xmlns:c="http://www.centra.com/webservices/"><login>'
+                b"<username>erp-user</username><password>s3cret!</password></login>"
+                b"<type>all</type></c:events_GetRequest></soap:Body></soap:Envelope>",
+                "not qualified",
+            ),
+            (
+                b'<soap:Envelope xmlns:soap="http://schemas.xmlsoap.org/soap/envelope/" '
+                b'xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance"><soap:Body>'
+                b'<events_GetRequest xmlns="http://www.centra.com/webservices/"><login>'
+                b"<username>erp-user</username><password>s3cret!</password></login>"
+                b'<type xsi:type="string">all</type></events_GetRequest></soap:Body>'
+                b"</soap:Envelope>",
+                "xsi:type",
+            ),
+            (
+                b'<soap:Envelope xmlns:soap="http://www.w3.org/2003/05/soap-envelope"><soap:Body>'
+                b"</soap:Body></soap:Envelope>",
+                "SOAP 1.1",
+            ),
+            (
+                b'<soap:Envelope xmlns:soap="http://schemas.xmlsoap.org/soap/envelope/"><soap:Body>'
+                b'<events_GetRequest xmlns="http://www.silkvms.com/webservices/"><login>'
+                b"<username>erp-user</username><password>s3cret!</password></login>"
+                b"<type>all</type></events_GetRequest></soap:Body></soap:Envelope>",
+                "must be in http://www.centra.com/webservices/",
+            ),
         ],
     )
     def test_malformed_envelopes_are_refused(
@@ -353,23 +407,31 @@ class TestDouble:
 
     def test_partial_update_fields_are_recorded(self, double: CentraDouble) -> None:
         """The double records exactly the leaves a customers_Update carried (§4.1)."""
-        response = post(double, "navision-soap", "customers_Update",
-                        "<customers><customer><id>4711</id><firstname>Ada</firstname>"
-                        "</customer></customers>")
+        response = post(
+            double,
+            "navision-soap",
+            "customers_Update",
+            "<customers><customer><id>4711</id><firstname>Ada</firstname></customer></customers>",
+        )
         assert response.status_code == 200, response.text
         assert b"<ns1:result>" in response.content
         assert only_request(double).fields == [
-            ("customers/customer/id", "4711"), ("customers/customer/firstname", "Ada")]
+            ("customers/customer/id", "4711"),
+            ("customers/customer/firstname", "Ada"),
+        ]
         assert_clean(double)
 
     def test_documented_stock_update_is_accepted(self, double: CentraDouble) -> None:
         """The ERP guide's stock update shape (ids + warehouseitems) passes on navision/api."""
         response = post(
-            double, "navision-api", "products_Update",
+            double,
+            "navision-api",
+            "products_Update",
             "<products><product><id>LS100</id><variations><variation><id>LS100_SAND</id>"
             "<sizes><size><id>M</id><warehouseitems><warehouse><id>DC-NORTH</id><qty>7</qty>"
             "</warehouse><warehouse><id>DC-SOUTH</id><qty>0</qty></warehouse></warehouseitems>"
-            "</size></sizes></variation></variations></product></products>")
+            "</size></sizes></variation></variations></product></products>",
+        )
         assert response.status_code == 200, response.text
         assert b"<ns1:success>true</ns1:success>" in response.content
         assert only_request(double).login == (double.username, double.password)
@@ -383,8 +445,7 @@ class TestDouble:
     def test_wrong_login_is_a_client_fault(self, double: CentraDouble, flavor_name: str) -> None:
         """A wrong password gets HTTP 500 with a SOAP-ENV:Client Fault (invented; §6.3)."""
         ns = FLAVORS[flavor_name].namespace
-        body = envelope("events_GetRequest", "<type>all</type>", ns).replace(
-            b"s3cret!", b"nope")
+        body = envelope("events_GetRequest", "<type>all</type>", ns).replace(b"s3cret!", b"nope")
         response = post(double, flavor_name, "events_GetRequest", body=body)
         assert response.status_code == 500
         assert b"<faultcode>SOAP-ENV:Client</faultcode>" in response.content
@@ -397,28 +458,45 @@ class TestDouble:
         """navision/api takes Basic auth (401 when wrong) and no <login> in the body."""
         ok = post(double, "navision-api", "events_GetRequest", "<type>all</type>")
         assert ok.status_code == 200, ok.text
-        wrong = post(double, "navision-api", "events_GetRequest", "<type>all</type>",
-                     auth=("erp-user", "nope"))
+        wrong = post(
+            double,
+            "navision-api",
+            "events_GetRequest",
+            "<type>all</type>",
+            auth=("erp-user", "nope"),
+        )
         assert wrong.status_code == 401
         assert_clean(double)
-        with_login = post(double, "navision-api", "events_GetRequest",
-                          body=envelope("events_GetRequest", "<type>all</type>", SILK_NS))
+        with_login = post(
+            double,
+            "navision-api",
+            "events_GetRequest",
+            body=envelope("events_GetRequest", "<type>all</type>", SILK_NS),
+        )
         assert with_login.status_code == 500
         assert "no <login> in the body" in fault_text(with_login)
 
     def test_fixtures_are_well_formed_and_keep_captured_order(self) -> None:
         """The order fixtures parse and follow §5's element order for their first fields."""
         ns = f'xmlns:ns1="{CENTRA_NS}"'
-        retail = etree.fromstring(order_event(1, "9").payload_xml.replace(
-            "<ns1:order>", f"<ns1:order {ns}>", 1))
+        retail = etree.fromstring(
+            order_event(1, "9").payload_xml.replace("<ns1:order>", f"<ns1:order {ns}>", 1)
+        )
         names = [etree.QName(c).localname for c in retail]
         assert names[:6] == ["id", "ordernumber", "type", "store", "status", "ordertotal"]
         assert names[-2:] == ["market", "pricelist"]
         assert names.index("additionals") < names.index("primary_warehouse")
-        wholesale = etree.fromstring(order_event(2, "8", wholesale=True).payload_xml.replace(
-            "<ns1:order>", f"<ns1:order {ns}>", 1))
+        wholesale = etree.fromstring(
+            order_event(2, "8", wholesale=True).payload_xml.replace(
+                "<ns1:order>", f"<ns1:order {ns}>", 1
+            )
+        )
         assert [etree.QName(c).localname for c in wholesale][:4] == [
-            "id", "type", "store", "status"]
+            "id",
+            "type",
+            "store",
+            "status",
+        ]
 
 
 # --- the client against the double ------------------------------------------------------------
@@ -438,7 +516,11 @@ def test_get_events_returns_every_captured_field(
     assert [e.event_id for e in page.events] == ["115", "116"]
     retail, wholesale = page.events
     assert (retail.type, retail.entry, retail.mission, retail.date) == (
-        "order", "1042", "update", "2019-03-27 12:52:20")
+        "order",
+        "1042",
+        "update",
+        "2019-03-27 12:52:20",
+    )
     assert retail.payload_kind == "order"
     assert_retail_order(payload_of(client, retail), "1042")
     assert wholesale.payload_kind == "order"
@@ -477,7 +559,8 @@ def test_unknown_elements_do_not_cost_known_fields(
 ) -> None:
     """Elements the docs do not know, added mid-order, mid-line and mid-event, lose nothing."""
     event = order_event(
-        115, "1042",
+        115,
+        "1042",
         extra_order=UNKNOWN_ORDER_FIELD,
         extra_line="<ns1:loyaltypoints>178</ns1:loyaltypoints>",
         extra_size="<ns1:batch><ns1:id>B-77</ns1:id></ns1:batch>",
@@ -487,7 +570,12 @@ def test_unknown_elements_do_not_cost_known_fields(
     client = make_client()
     (got,) = client.get_events().events
     assert (got.event_id, got.type, got.entry, got.mission, got.date) == (
-        "115", "order", "1042", "update", "2019-03-27 12:52:20")
+        "115",
+        "order",
+        "1042",
+        "update",
+        "2019-03-27 12:52:20",
+    )
     assert_retail_order(payload_of(client, got), "1042")
     assert "Alles Gute" in got.xml
     assert_clean(double)
@@ -497,8 +585,14 @@ def test_unknown_elements_are_kept_in_the_payload(
     double: CentraDouble, make_client: ClientFactory, flavor: str
 ) -> None:
     """An order field new to the docs is kept in the payload dict (records.Event promise)."""
-    double.enqueue(order_event(115, "1042", extra_order=UNKNOWN_ORDER_FIELD,
-                               extra_line="<ns1:loyaltypoints>178</ns1:loyaltypoints>"))
+    double.enqueue(
+        order_event(
+            115,
+            "1042",
+            extra_order=UNKNOWN_ORDER_FIELD,
+            extra_line="<ns1:loyaltypoints>178</ns1:loyaltypoints>",
+        )
+    )
     client = make_client()
     (got,) = client.get_events().events
     payload = payload_of(client, got)
@@ -543,8 +637,10 @@ def test_markets_use_events_get_by_markets(
     assert [r.operation for r in double.requests] == ["events_GetByMarkets"] * 2
     assert double.requests[0].fields == [("type", "all"), ("markets/market/id", "Wholesale-US")]
     assert double.requests[1].fields == [
-        ("type", "order"), ("markets/market/id", "Retail-DE"),
-        ("markets/market/id", "Wholesale-US")]
+        ("type", "order"),
+        ("markets/market/id", "Retail-DE"),
+        ("markets/market/id", "Wholesale-US"),
+    ]
     assert_clean(double)
 
 
@@ -552,8 +648,9 @@ def test_events_done_sends_every_id_in_one_call(
     double: CentraDouble, make_client: ClientFactory, flavor: str
 ) -> None:
     """events_Done carries one <event> per id in a single call and the queue shrinks."""
-    double.enqueue(order_event(115, "1042"), order_event(116, "1043", wholesale=True),
-                   order_event(117, "1044"))
+    double.enqueue(
+        order_event(115, "1042"), order_event(116, "1043", wholesale=True), order_event(117, "1044")
+    )
     client = make_client()
     client.get_events()
     result = client.events_done(["115", "116"])
@@ -577,7 +674,9 @@ def test_customers_update_sends_only_given_fields(
     request = only_request(double)
     assert request.operation == "customers_Update"
     assert request.fields == [
-        ("customers/customer/id", "4711"), ("customers/customer/firstname", "Ada")]
+        ("customers/customer/id", "4711"),
+        ("customers/customer/firstname", "Ada"),
+    ]
     assert result.success is True
     assert result.request_id == request.response_headers["X-Centra-Request-ID"]
     assert_clean(double)
@@ -587,14 +686,19 @@ def test_customers_update_is_utf8_and_keeps_schema_order(
     double: CentraDouble, make_client: ClientFactory, flavor: str
 ) -> None:
     """Non-ASCII values arrive intact and customer fields follow §4.3 order whatever the dict."""
-    make_client().update_customers([
-        {"email": "asa@example.se", "lastname": "Öberg", "id": "4712", "firstname": "Åsa"},
-        {"id": "4713", "country": "SE"},
-    ])
+    make_client().update_customers(
+        [
+            {"email": "asa@example.se", "lastname": "Öberg", "id": "4712", "firstname": "Åsa"},
+            {"id": "4713", "country": "SE"},
+        ]
+    )
     assert only_request(double).fields == [
-        ("customers/customer/id", "4712"), ("customers/customer/firstname", "Åsa"),
-        ("customers/customer/lastname", "Öberg"), ("customers/customer/email", "asa@example.se"),
-        ("customers/customer/id", "4713"), ("customers/customer/country", "SE"),
+        ("customers/customer/id", "4712"),
+        ("customers/customer/firstname", "Åsa"),
+        ("customers/customer/lastname", "Öberg"),
+        ("customers/customer/email", "asa@example.se"),
+        ("customers/customer/id", "4713"),
+        ("customers/customer/country", "SE"),
     ]
     assert_clean(double)
 
@@ -603,8 +707,19 @@ def test_products_update_follows_the_documented_structure(
     double: CentraDouble, make_client: ClientFactory, flavor: str
 ) -> None:
     """A stock update is products/product/variations/variation/sizes/size/warehouseitems (§4.2)."""
-    make_client().update_products([{"id": "P1", "variations": [{"id": "V1", "sizes": [
-        {"id": "S", "warehouseitems": [{"id": "W1", "qty": "5"}]}]}]}])
+    make_client().update_products(
+        [
+            {
+                "id": "P1",
+                "variations": [
+                    {
+                        "id": "V1",
+                        "sizes": [{"id": "S", "warehouseitems": [{"id": "W1", "qty": "5"}]}],
+                    }
+                ],
+            }
+        ]
+    )
     request = only_request(double)
     assert request.operation == "products_Update"
     size = "products/product/variations/variation/sizes/size"
@@ -622,19 +737,30 @@ def test_products_update_orders_children_as_documented(
     double: CentraDouble, make_client: ClientFactory, flavor: str
 ) -> None:
     """Product, variation and size children go out in §4.2 order whatever the dict order."""
-    make_client().update_products([{
-        "variations": [{
-            "sizes": [{"ean": "7350000000017", "sku": "01", "id": "S"},
-                      {"id": "M", "sku": "02"}],
-            "description": "Sand", "sku": "SAND", "stockid": "LS100_SAND", "id": "LS100_SAND",
-        }],
-        "brand": {"description": "Nordic Linen", "id": "NL"},
-        "description": "Linen shirt",
-        "folder": {"description": "Shirts / Linen"},
-        "sku": "LINEN100",
-        "status": "active",
-        "id": "LS100",
-    }])
+    make_client().update_products(
+        [
+            {
+                "variations": [
+                    {
+                        "sizes": [
+                            {"ean": "7350000000017", "sku": "01", "id": "S"},
+                            {"id": "M", "sku": "02"},
+                        ],
+                        "description": "Sand",
+                        "sku": "SAND",
+                        "stockid": "LS100_SAND",
+                        "id": "LS100_SAND",
+                    }
+                ],
+                "brand": {"description": "Nordic Linen", "id": "NL"},
+                "description": "Linen shirt",
+                "folder": {"description": "Shirts / Linen"},
+                "sku": "LINEN100",
+                "status": "active",
+                "id": "LS100",
+            }
+        ]
+    )
     var = "products/product/variations/variation"
     assert only_request(double).fields == [
         ("products/product/id", "LS100"),
@@ -661,8 +787,13 @@ def test_rejected_update_is_data(
     double: CentraDouble, make_client: ClientFactory, flavor: str
 ) -> None:
     """success=false with errors and notices comes back as an UpdateResult, not an exception."""
-    double.update_answers.append(UpdateAnswer(
-        success=False, errors=["Sizetable SML does not exist"], notices=["Added new product: P1"]))
+    double.update_answers.append(
+        UpdateAnswer(
+            success=False,
+            errors=["Sizetable SML does not exist"],
+            notices=["Added new product: P1"],
+        )
+    )
     result = make_client().update_products([{"id": "P1"}])
     assert result.success is False
     assert result.errors == ["Sizetable SML does not exist"]
@@ -709,10 +840,16 @@ def test_navision_api_login_in_body_when_configured() -> None:
 
     double = CentraDouble(navision_api_login="body").start()
     try:
-        client = centra_client.CentraClient(CentraSettings(
-            endpoint=double.url("navision-api"), username=double.username,
-            password=Secret(double.password), flavor="navision-api", timeout_s=5,
-            navision_api_login="body"))
+        client = centra_client.CentraClient(
+            CentraSettings(
+                endpoint=double.url("navision-api"),
+                username=double.username,
+                password=Secret(double.password),
+                flavor="navision-api",
+                timeout_s=5,
+                navision_api_login="body",
+            )
+        )
         assert client.get_events().events == []
         assert "authorization" not in only_request(double).headers
         assert_clean(double)
@@ -725,9 +862,15 @@ def test_navision_api_sends_basic_auth(double: CentraDouble) -> None:
     from bridge.centra import client as centra_client
     from bridge.config import CentraSettings, Secret
 
-    centra_client.CentraClient(CentraSettings(
-        endpoint=double.url("navision-api"), username=double.username,
-        password=Secret(double.password), flavor="navision-api", timeout_s=5)).get_events()
+    centra_client.CentraClient(
+        CentraSettings(
+            endpoint=double.url("navision-api"),
+            username=double.username,
+            password=Secret(double.password),
+            flavor="navision-api",
+            timeout_s=5,
+        )
+    ).get_events()
     token = base64.b64encode(f"{double.username}:{double.password}".encode()).decode()
     assert only_request(double).headers["authorization"] == f"Basic {token}"
     assert_clean(double)
@@ -741,14 +884,22 @@ def test_delete_and_data_less_events_still_come_back(
 ) -> None:
     """A delete event with an id-only payload and a paymentterm event with empty data (§2.2)."""
     double.enqueue(
-        QueuedEvent(201, "customer", "77", "<ns1:customer><ns1:id>77</ns1:id></ns1:customer>",
-                    mission="delete"),
+        QueuedEvent(
+            201,
+            "customer",
+            "77",
+            "<ns1:customer><ns1:id>77</ns1:id></ns1:customer>",
+            mission="delete",
+        ),
         QueuedEvent(202, "paymentterm", "NET45", ""),
     )
     client = make_client()
     deleted, term = client.get_events().events
     assert (deleted.mission, deleted.payload_kind, payload_of(client, deleted)) == (
-        "delete", "customer", {"id": "77"})
+        "delete",
+        "customer",
+        {"id": "77"},
+    )
     assert (term.event_id, term.type, term.entry) == ("202", "paymentterm", "NET45")
     assert term.payload_kind == ""
     assert not payload_of(client, term)
@@ -759,8 +910,9 @@ def test_a_full_page_keeps_centras_order(
     double: CentraDouble, make_client: ClientFactory, flavor: str
 ) -> None:
     """120 queued events give the 100 oldest, ascending, in one page (§2.2)."""
-    double.enqueue(*(QueuedEvent(i, "customer", str(i), customer(str(i)))
-                     for i in range(1120, 1000, -1)))
+    double.enqueue(
+        *(QueuedEvent(i, "customer", str(i), customer(str(i))) for i in range(1120, 1000, -1))
+    )
     page = make_client().get_events()
     assert [e.event_id for e in page.events] == [str(i) for i in range(1001, 1101)]
     assert_clean(double)
@@ -797,9 +949,12 @@ def test_timeout_is_unavailable(
     [
         (b"<html><body>Fatal error</body></html>", "not SOAP"),
         (b"not xml at all", "not XML"),
-        (b'<?xml version="1.0"?><!DOCTYPE x [<!ENTITY e "boom">]><SOAP-ENV:Envelope '
-         b'xmlns:SOAP-ENV="http://schemas.xmlsoap.org/soap/envelope/"><SOAP-ENV:Body/>'
-         b"</SOAP-ENV:Envelope>", "DTD"),
+        (
+            b'<?xml version="1.0"?><!DOCTYPE x [<!ENTITY e "boom">]><SOAP-ENV:Envelope '
+            b'xmlns:SOAP-ENV="http://schemas.xmlsoap.org/soap/envelope/"><SOAP-ENV:Body/>'
+            b"</SOAP-ENV:Envelope>",
+            "DTD",
+        ),
         (None, "wrong element"),
     ],
 )

@@ -19,8 +19,9 @@ HERE = Path(__file__).parent
 WAIT_S = 20.0
 
 
-def write_config(tmp_path: Path, endpoint: str, password: str, *, database: str = "",
-                 extra: str = "") -> Path:
+def write_config(
+    tmp_path: Path, endpoint: str, password: str, *, database: str = "", extra: str = ""
+) -> Path:
     """A config polling every second, without jitter, with a SQLite file beside it."""
     path = tmp_path / "bridge.toml"
     url = database or "sqlite:///bridge.db"
@@ -85,9 +86,21 @@ class Daemon:
 
     def __init__(self, config: Path, *args: str, env: dict[str, str] | None = None) -> None:
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "bridge", "--config", str(config), "--log-format", "json",
-             "run", *args],
-            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=child_env(env),
+            [
+                sys.executable,
+                "-m",
+                "bridge",
+                "--config",
+                str(config),
+                "--log-format",
+                "json",
+                "run",
+                *args,
+            ],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+            env=child_env(env),
         )
         self.lines: list[str] = []
         self._new: queue.Queue[str] = queue.Queue()

@@ -72,8 +72,19 @@ def test_json_and_text_carry_the_same_figures(report: BenchReport) -> None:
 
 def test_cli_check_exit_code_follows_the_targets(capsys: pytest.CaptureFixture[str]) -> None:
     """``bench --check --json``: exit 0 exactly when every target is met."""
-    code = main(["bench", "--events", "120", "--naive-events", "20", "--outbox-records", "0",
-                 "--check", "--json"])
+    code = main(
+        [
+            "bench",
+            "--events",
+            "120",
+            "--naive-events",
+            "20",
+            "--outbox-records",
+            "0",
+            "--check",
+            "--json",
+        ]
+    )
     data = json.loads(capsys.readouterr().out)
     assert data["bridge"]["events"] == 120
     assert data["outbox"] is None
@@ -129,16 +140,21 @@ def test_simulator_process_prints_its_url_and_stops() -> None:
 def test_simulator_process_takes_its_password_off_the_command_line() -> None:
     """The child reads the password from stdin: no process shows it, and it logs the bridge in."""
     password = "bench-s3cret-on-stdin"
-    login = (f"<ns1:login><ns1:username>bench</ns1:username><ns1:password>{password}"
-             "</ns1:password></ns1:login>")
-    request = (f'<soapenv:Envelope xmlns:soapenv="http://schemas.xmlsoap.org/soap/envelope/">'
-               f'<soapenv:Body><ns1:events_GetRequest xmlns:ns1="{CENTRA_NS}">{login}'
-               "<ns1:type>all</ns1:type></ns1:events_GetRequest></soapenv:Body>"
-               "</soapenv:Envelope>").encode()
+    login = (
+        f"<ns1:login><ns1:username>bench</ns1:username><ns1:password>{password}"
+        "</ns1:password></ns1:login>"
+    )
+    request = (
+        f'<soapenv:Envelope xmlns:soapenv="http://schemas.xmlsoap.org/soap/envelope/">'
+        f'<soapenv:Body><ns1:events_GetRequest xmlns:ns1="{CENTRA_NS}">{login}'
+        "<ns1:type>all</ns1:type></ns1:events_GetRequest></soapenv:Body>"
+        "</soapenv:Envelope>"
+    ).encode()
     with SimulatorProcess(events=10, seed=1, username="bench", password=password) as sim:
         assert not [line for line in _command_lines() if password.encode() in line]
-        answer = requests.post(sim.url, data=request, timeout=10,
-                               headers={"Content-Type": "text/xml; charset=utf-8"})
+        answer = requests.post(
+            sim.url, data=request, timeout=10, headers={"Content-Type": "text/xml; charset=utf-8"}
+        )
     assert answer.status_code == 200, answer.text
     assert answer.content.count(b"<ns1:event>") == 10
 
@@ -154,8 +170,14 @@ def _command_lines() -> list[bytes]:
 
 @pytest.mark.parametrize(
     ("kind", "measured", "met"),
-    [("max", 3.0, True), ("max", 3.1, False), ("min", 10.0, True), ("min", 9.9, False),
-     ("equal", 4.0, True), ("equal", 5.0, False)],
+    [
+        ("max", 3.0, True),
+        ("max", 3.1, False),
+        ("min", 10.0, True),
+        ("min", 9.9, False),
+        ("equal", 4.0, True),
+        ("equal", 5.0, False),
+    ],
 )
 def test_target_met(kind: str, measured: float, met: bool) -> None:
     """A target compares its measure with its limit as its kind says."""

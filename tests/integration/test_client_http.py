@@ -32,19 +32,22 @@ PASSWORD = "pa55-Word!"
 SOAP_ENV = "http://schemas.xmlsoap.org/soap/envelope/"
 PAGE = (
     '<?xml version="1.0"?>\n<SOAP-ENV:Envelope xmlns:SOAP-ENV="'
-    + SOAP_ENV + '" xmlns:ns1="{ns}"><SOAP-ENV:Body><ns1:events_Get><ns1:events>'
+    + SOAP_ENV
+    + '" xmlns:ns1="{ns}"><SOAP-ENV:Body><ns1:events_Get><ns1:events>'
     "<ns1:event><ns1:id>115</ns1:id><ns1:type>order</ns1:type><ns1:entry>30</ns1:entry>"
     "<ns1:mission>update</ns1:mission><ns1:date>2019-03-27 12:52:20</ns1:date><ns1:data>"
     "<ns1:order><ns1:id>30</ns1:id><ns1:status>confirmed</ns1:status></ns1:order></ns1:data>"
     "</ns1:event></ns1:events></ns1:events_Get></SOAP-ENV:Body></SOAP-ENV:Envelope>\n"
 )
 RESULT = (
-    '<?xml version="1.0"?>\n<SOAP-ENV:Envelope xmlns:SOAP-ENV="' + SOAP_ENV
+    '<?xml version="1.0"?>\n<SOAP-ENV:Envelope xmlns:SOAP-ENV="'
+    + SOAP_ENV
     + '" xmlns:ns1="{ns}"><SOAP-ENV:Body><ns1:result><ns1:success>true</ns1:success>'
     "<ns1:errors/><ns1:notices/></ns1:result></SOAP-ENV:Body></SOAP-ENV:Envelope>\n"
 )
 FAULT = (
-    '<?xml version="1.0" encoding="UTF-8"?>\n<SOAP-ENV:Envelope xmlns:SOAP-ENV="' + SOAP_ENV
+    '<?xml version="1.0" encoding="UTF-8"?>\n<SOAP-ENV:Envelope xmlns:SOAP-ENV="'
+    + SOAP_ENV
     + '"><SOAP-ENV:Body><SOAP-ENV:Fault><faultcode>SOAP-ENV:{code}</faultcode>'
     "<faultstring>{text}</faultstring></SOAP-ENV:Fault></SOAP-ENV:Body></SOAP-ENV:Envelope>"
 )
@@ -54,8 +57,12 @@ FAULT = (
 class Reply:
     status: int = 200
     body: bytes = b""
-    headers: dict[str, str] = field(default_factory=lambda: {
-        "Content-Type": "text/xml; charset=utf-8", "X-Centra-Request-ID": "1_abc123"})
+    headers: dict[str, str] = field(
+        default_factory=lambda: {
+            "Content-Type": "text/xml; charset=utf-8",
+            "X-Centra-Request-ID": "1_abc123",
+        }
+    )
     #: Wait for this event (set at teardown) before answering: a server that never answers.
     hang: threading.Event | None = None
     #: Send the body with chunked encoding and no Content-Length.
@@ -90,8 +97,7 @@ class ScriptedServer:
         self.received: list[Received] = []
         self.release = threading.Event()
         self._httpd = QuietServer(("127.0.0.1", 0), self._handler())
-        self._thread = threading.Thread(target=self._httpd.serve_forever, args=(0.05,),
-                                        daemon=True)
+        self._thread = threading.Thread(target=self._httpd.serve_forever, args=(0.05,), daemon=True)
 
     @property
     def url(self) -> str:
@@ -129,7 +135,7 @@ class ScriptedServer:
                     self.send_header("Transfer-Encoding", "chunked")
                     self.end_headers()
                     for start in range(0, len(reply.body), 4096):
-                        piece = reply.body[start:start + 4096]
+                        piece = reply.body[start : start + 4096]
                         self.wfile.write(f"{len(piece):x}\r\n".encode() + piece + b"\r\n")
                     self.wfile.write(b"0\r\n\r\n")
                     return
@@ -158,8 +164,12 @@ def make_client(server: ScriptedServer) -> Iterator[Factory]:
     made: list[CentraClient] = []
 
     def make(**overrides: Any) -> CentraClient:
-        values: dict[str, Any] = {"endpoint": server.url, "username": "erp-user",
-                                  "password": Secret(PASSWORD), "timeout_s": 5.0}
+        values: dict[str, Any] = {
+            "endpoint": server.url,
+            "username": "erp-user",
+            "password": Secret(PASSWORD),
+            "timeout_s": 5.0,
+        }
         values.update(overrides)
         client = CentraClient(CentraSettings(**values))
         made.append(client)
@@ -211,9 +221,7 @@ class TestSuccess:
         assert (event.event_id, event.payload_kind) == ("115", "order")
         assert event_payload(event.xml, main_schema()) == {"id": "30", "status": "confirmed"}
 
-    def test_raw_bytes_are_kept_exactly(
-        self, server: ScriptedServer, make_client: Factory
-    ) -> None:
+    def test_raw_bytes_are_kept_exactly(self, server: ScriptedServer, make_client: Factory) -> None:
         """Odd whitespace, chunked transfer and trailing bytes: raw is the body byte for byte."""
         body = xml(PAGE).replace(b"<ns1:events>", b"<ns1:events>\r\n\t ") + b"  \n"
         server.replies.append(Reply(body=body, chunked=True))
@@ -268,12 +276,18 @@ class TestSuccess:
         assert got.headers["SOAPAction"] == f'"{CENTRA_NS}Orders_Update"'
         (order,) = got.request.iter(f"{{{CENTRA_NS}}}order")
         assert [(etree.QName(el).localname, el.text) for el in order] == [
-            ("id", "30"), ("type", "retail"), ("store", "1"), ("locked", "yes")]
+            ("id", "30"),
+            ("type", "retail"),
+            ("store", "1"),
+            ("locked", "yes"),
+        ]
 
     def test_navision_api_basic_auth(self, server: ScriptedServer, make_client: Factory) -> None:
         """navision-api sends Basic auth and no <login>; a 401 is CentraAuthError."""
-        server.replies += [Reply(body=xml(PAGE, SILKVMS_NS)),
-                           Reply(status=401, body=b"Unauthorized")]
+        server.replies += [
+            Reply(body=xml(PAGE, SILKVMS_NS)),
+            Reply(status=401, body=b"Unauthorized"),
+        ]
         client = make_client(flavor="navision-api")
         client.get_events()
         assert server.received[0].headers["Authorization"].startswith("Basic ")
@@ -339,17 +353,22 @@ class TestFailures:
 
     def test_bad_gateway_page(self, server: ScriptedServer, make_client: Factory) -> None:
         """HTTP 502 with an HTML page is CentraUnavailable(status_code=502), request id kept."""
-        server.replies.append(Reply(status=502, body=b"<html><body>Bad Gateway</body></html>",
-                                    headers={"Content-Type": "text/html",
-                                             "X-Centra-Request-ID": "1_gw"}))
+        server.replies.append(
+            Reply(
+                status=502,
+                body=b"<html><body>Bad Gateway</body></html>",
+                headers={"Content-Type": "text/html", "X-Centra-Request-ID": "1_gw"},
+            )
+        )
         with pytest.raises(CentraUnavailable) as caught:
             make_client().get_events()
         assert (caught.value.status_code, caught.value.request_id) == (502, "1_gw")
 
     def test_server_fault(self, server: ScriptedServer, make_client: Factory) -> None:
         """HTTP 500 with a Server Fault is CentraFault with code and message."""
-        server.replies.append(Reply(status=500, body=xml(FAULT, code="Server",
-                                                         text="Database connection lost")))
+        server.replies.append(
+            Reply(status=500, body=xml(FAULT, code="Server", text="Database connection lost"))
+        )
         with pytest.raises(CentraFault) as caught:
             make_client().update_products([{"id": "P1"}])
         assert not isinstance(caught.value, CentraAuthError)
@@ -380,8 +399,9 @@ class TestFailures:
         """The cap counts decoded bytes, so a small compressed body cannot blow up memory."""
         body = gzip.compress(xml(PAGE) + b" " * 2_000_000)
         assert len(body) < 10_000
-        server.replies.append(Reply(body=body, headers={
-            "Content-Type": "text/xml", "Content-Encoding": "gzip"}))
+        server.replies.append(
+            Reply(body=body, headers={"Content-Type": "text/xml", "Content-Encoding": "gzip"})
+        )
         with pytest.raises(CentraProtocolError, match="max_response_bytes"):
             make_client(max_response_bytes=100_000).get_events()
 
@@ -401,14 +421,23 @@ class TestFailures:
             Reply(status=500, body=xml(FAULT, code="Server", text=f"echo {PASSWORD}")),
             Reply(status=503, body=PASSWORD.encode()),
             Reply(body=b"<x>" + PASSWORD.encode() + b"</y>"),
-            Reply(body=xml(RESULT).replace(b"<ns1:errors/>", b"<ns1:errors><ns1:message>"
-                                           b"Bad credentials " + PASSWORD.encode()
-                                           + b"</ns1:message></ns1:errors>")
-                  .replace(b"true", b"false")),
+            Reply(
+                body=xml(RESULT)
+                .replace(
+                    b"<ns1:errors/>",
+                    b"<ns1:errors><ns1:message>"
+                    b"Bad credentials " + PASSWORD.encode() + b"</ns1:message></ns1:errors>",
+                )
+                .replace(b"true", b"false")
+            ),
         ]
         client = make_client()
-        for call in (client.get_events, client.get_events, client.get_events,
-                     lambda: client.events_done(["1"])):
+        for call in (
+            client.get_events,
+            client.get_events,
+            client.get_events,
+            lambda: client.events_done(["1"]),
+        ):
             with pytest.raises(CentraError) as caught:
                 call()
             assert_secret_free(caught.value)

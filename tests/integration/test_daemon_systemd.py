@@ -69,9 +69,7 @@ def test_runs_unchanged_without_systemd(tmp_path: Path, simulator: Simulator) ->
     assert "sd_notify failed" not in daemon.output()
 
 
-def test_logs_carry_priorities_and_never_the_password(
-    tmp_path: Path, simulator: Simulator
-) -> None:
+def test_logs_carry_priorities_and_never_the_password(tmp_path: Path, simulator: Simulator) -> None:
     """Debug JSON lines to the journal: every line has <N>, a poll id on poll lines, no password.
 
     Neither the log nor the database files contain the password, even with a Centra fault and
@@ -93,9 +91,10 @@ def test_logs_carry_priorities_and_never_the_password(
     status = os.fstat(write)
     env = child_env({"JOURNAL_STREAM": f"{status.st_dev}:{status.st_ino}"})
     child = subprocess.Popen(
-        [sys.executable, "-m", "bridge", "--config", str(config),
-         "--log-format", "json", "run"],
-        stdout=subprocess.DEVNULL, stderr=write, env=env,
+        [sys.executable, "-m", "bridge", "--config", str(config), "--log-format", "json", "run"],
+        stdout=subprocess.DEVNULL,
+        stderr=write,
+        env=env,
     )
     os.close(write)
     try:
@@ -123,7 +122,10 @@ def test_service_unit_exposure_is_low() -> None:
     """`systemd-analyze security --offline=true` rates the service unit 2.0 or lower."""
     result = subprocess.run(
         ["systemd-analyze", "security", "--offline=true", str(UNIT)],
-        capture_output=True, text=True, timeout=60, check=False,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
     )
     found = re.search(r"Overall exposure level for \S+: (\d+\.\d+)", result.stdout)
     assert found, result.stdout + result.stderr

@@ -22,8 +22,10 @@ from bridge.store import Store
 from bridge.store.models import OutboxRecord
 
 SCHEMA = load_schema(wsdl_dir() / MAIN_WSDL)
-GOOD = ({"type": "product", "id": "P1", "sku": "P1"},
-        {"type": "customer", "id": "C1", "firstname": "Ada"})
+GOOD = (
+    {"type": "product", "id": "P1", "sku": "P1"},
+    {"type": "customer", "id": "C1", "firstname": "Ada"},
+)
 
 
 @pytest.fixture
@@ -35,8 +37,10 @@ def folder(tmp_path: Path) -> Path:
 
 def queued(store: Store) -> list[tuple[str, str | None]]:
     with store.transaction() as session:
-        return [(row.erp_id, row.source) for row in
-                session.scalars(select(OutboxRecord).order_by(OutboxRecord.id))]
+        return [
+            (row.erp_id, row.source)
+            for row in session.scalars(select(OutboxRecord).order_by(OutboxRecord.id))
+        ]
 
 
 def test_good_file_is_queued_and_moved_to_processed(store: Store, folder: Path) -> None:
@@ -50,7 +54,11 @@ def test_good_file_is_queued_and_moved_to_processed(store: Store, folder: Path) 
     assert [erp_id for erp_id, _ in queued(store)] == ["P1", "C1"]
     assert queued(store)[1][1] == f"{processed.name}:2"
     assert sorted(p.name for p in folder.iterdir()) == [
-        "failed", "processed", "stock.jsonl.part", "work"], "files not named *.jsonl wait"
+        "failed",
+        "processed",
+        "stock.jsonl.part",
+        "work",
+    ], "files not named *.jsonl wait"
     assert DropDirectory(folder, store, SCHEMA).pick_up().files == 0, "never processed twice"
 
 
@@ -63,7 +71,8 @@ def test_bad_file_goes_to_failed_with_an_error_file(store: Store, folder: Path) 
     original = error.with_suffix("")
     assert original.exists() and original.name.endswith("-prices.jsonl")
     assert error.read_text() == (
-        f"{original.name}:2: price: unknown field (Product has no element 'price')\n")
+        f"{original.name}:2: price: unknown field (Product has no element 'price')\n"
+    )
 
 
 def test_crash_after_queueing_does_not_queue_twice(store: Store, folder: Path) -> None:
@@ -79,7 +88,8 @@ def test_crash_after_queueing_does_not_queue_twice(store: Store, folder: Path) -
     assert report.records == 1
     assert [erp_id for erp_id, _ in queued(store)] == ["P1", "C1", "P1"]
     assert sorted(p.name for p in (folder / "processed").iterdir()) == sorted(
-        [done.name, pending.name])
+        [done.name, pending.name]
+    )
     assert list((folder / "work").glob("*.jsonl")) == []
 
 
@@ -117,8 +127,9 @@ def test_push_without_files_picks_up_the_drop_directory(
     tmp_path: Path, folder: Path, simulator: Simulator
 ) -> None:
     """centra-bridge push: the drop directory's files are queued and sent; a bad one named."""
-    config = write_config(tmp_path, simulator.url, PASSWORD,
-                          extra=f'[outbox]\ndirectory = "{folder}"\n')
+    config = write_config(
+        tmp_path, simulator.url, PASSWORD, extra=f'[outbox]\ndirectory = "{folder}"\n'
+    )
     write_lines(folder / "a.jsonl", *GOOD)
     (folder / "b.jsonl").write_text(json.dumps({"type": "customer"}) + "\n")
     result = run_bridge("--config", str(config), "push")
@@ -143,8 +154,9 @@ def test_queue_only_without_files_queues_the_drop_directory(
     tmp_path: Path, folder: Path, simulator: Simulator
 ) -> None:
     """centra-bridge push --queue-only: the drop directory's records are queued, not sent."""
-    config = write_config(tmp_path, simulator.url, PASSWORD,
-                          extra=f'[outbox]\ndirectory = "{folder}"\n')
+    config = write_config(
+        tmp_path, simulator.url, PASSWORD, extra=f'[outbox]\ndirectory = "{folder}"\n'
+    )
     write_lines(folder / "a.jsonl", *GOOD)
     result = run_bridge("--config", str(config), "push", "--queue-only")
     assert result.returncode == 0, result.stderr

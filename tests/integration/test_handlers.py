@@ -194,7 +194,11 @@ def test_failed_event_retried_when_due_then_dead(store: Store) -> None:
     seqs = put(store, event("1", "order", order("30", "confirmed")))
     clock = [NOW]
     work = Dispatcher(
-        store, registry, RetryPolicy(60, 600, 3), main_schema(), rng=random.Random(1),
+        store,
+        registry,
+        RetryPolicy(60, 600, 3),
+        main_schema(),
+        rng=random.Random(1),
         clock=lambda: clock[0],
     )
     assert work.run(seqs) == {"failed": 1}
@@ -219,8 +223,9 @@ def test_permanent_error_goes_straight_to_dead(store: Store) -> None:
 
 def test_damaged_stored_xml_parks_that_event_alone(store: Store) -> None:
     """An event whose stored XML cannot be read is dead with the reason; its neighbour runs."""
-    damaged = dataclasses.replace(event("1", "order", order("30", "confirmed")),
-                                  xml="<ns1:event><ns1:data>")
+    damaged = dataclasses.replace(
+        event("1", "order", order("30", "confirmed")), xml="<ns1:event><ns1:data>"
+    )
     seqs = put(store, damaged, event("2", "order", order("31", "confirmed")))
     assert dispatcher(store).run(seqs) == {"dead": 1, "handled": 1}
     with store.transaction() as session:

@@ -45,7 +45,10 @@ def simulator() -> Iterator[Simulator]:
 def settings_for(simulator: Simulator, database_url: str, **outbox: object) -> Settings:
     return Settings(
         centra=CentraSettings(
-            endpoint=simulator.url, username="erp", password=Secret(PASSWORD), timeout_s=10,
+            endpoint=simulator.url,
+            username="erp",
+            password=Secret(PASSWORD),
+            timeout_s=10,
             max_attempts=1,
         ),
         database=DatabaseSettings(url=database_url),
@@ -77,8 +80,12 @@ class Clock:
 
 def outbox_for(app: App, clock: Clock) -> Outbox:
     return Outbox(
-        app.store, app.client, app.settings.outbox, RetryPolicy.of(app.settings.centra),
-        rng=random.Random(1), clock=clock,
+        app.store,
+        app.client,
+        app.settings.outbox,
+        RetryPolicy.of(app.settings.centra),
+        rng=random.Random(1),
+        clock=clock,
     )
 
 
@@ -119,7 +126,11 @@ def test_unmapped_id_is_sent_as_is_and_recorded(app: App, simulator: Simulator) 
     with app.store.transaction() as session:
         row = session.scalars(select(IdMapping)).one()
     assert (row.entity_type, row.erp_id, row.centra_id, row.origin) == (
-        "product", "P7", "P7", "erp")
+        "product",
+        "P7",
+        "P7",
+        "erp",
+    )
     assert "P7" in simulator.products
 
 
@@ -137,20 +148,22 @@ def test_mappings_made_while_the_call_is_out(app: App, simulator: Simulator) -> 
         return None
 
     simulator.faults.append(meanwhile)
-    queue_updates(app.store, [{"type": "customer", "id": f"C{n}", "firstname": "Bo"}
-                              for n in (1, 2, 3)])
+    queue_updates(
+        app.store, [{"type": "customer", "id": f"C{n}", "firstname": "Bo"} for n in (1, 2, 3)]
+    )
     assert app.outbox().push_due().sent == 3
     with app.store.transaction() as session:
-        links = {link.erp_id: (link.centra_id, link.origin)
-                 for link in idmap_repo.all_links(session, "customer")}
+        links = {
+            link.erp_id: (link.centra_id, link.origin)
+            for link in idmap_repo.all_links(session, "customer")
+        }
     assert links == {"C1": ("C1", "erp"), "C2": ("4712", "manual"), "C3": ("C3", "erp")}
 
 
 def test_mapped_id_is_translated(app: App, simulator: Simulator) -> None:
     """The id map turns the ERP's id into the one Centra knows."""
     with app.store.transaction() as session:
-        idmap_repo.set_mapping(session, "customer", "C1001", "4711", "manual",
-                               datetime.now(UTC))
+        idmap_repo.set_mapping(session, "customer", "C1001", "4711", "manual", datetime.now(UTC))
     queue_updates(app.store, [{"type": "customer", "id": "C1001", "firstname": "Ada"}])
     app.outbox().push_due()
     assert list(simulator.customers) == ["4711"]
@@ -199,14 +212,21 @@ def test_refused_record_goes_dead_after_max_attempts(app: App, simulator: Simula
 def test_refused_batch_is_retried_record_by_record(app: App, simulator: Simulator) -> None:
     """One bad record in a batch of three: one call for the batch, then one per record."""
     simulator.faults.append(refuse_marked)
-    queue_updates(app.store, [
-        {"type": "product", "id": "P1"}, {"type": "product", "id": "BAD-3"},
-        {"type": "product", "id": "P3"},
-    ])
+    queue_updates(
+        app.store,
+        [
+            {"type": "product", "id": "P1"},
+            {"type": "product", "id": "BAD-3"},
+            {"type": "product", "id": "P3"},
+        ],
+    )
     report = app.outbox().push_due()
     assert (report.sent, report.failed, report.calls) == (2, 1, 4)
     assert [(row.erp_id, row.status) for row in records(app.store)] == [
-        ("P1", "sent"), ("BAD-3", "failed"), ("P3", "sent")]
+        ("P1", "sent"),
+        ("BAD-3", "failed"),
+        ("P3", "sent"),
+    ]
 
 
 def test_batches_follow_batch_size(simulator: Simulator, database_url: str) -> None:
@@ -217,8 +237,10 @@ def test_batches_follow_batch_size(simulator: Simulator, database_url: str) -> N
         assert app.outbox().push_due().calls == 3
     finally:
         app.close()
-    sizes = [len(body.findall(".//c:product", NS))
-             for body in update_bodies(simulator, "products_Update")]
+    sizes = [
+        len(body.findall(".//c:product", NS))
+        for body in update_bodies(simulator, "products_Update")
+    ]
     assert sizes == [2, 2, 1]
 
 
@@ -238,8 +260,14 @@ def test_accepted_batch_is_recorded_when_centra_then_goes_down(
     simulator.faults.append(down_after_the_first_call)
     app = App.open(settings_for(simulator, database_url, batch_size=10))
     try:
-        queue_updates(app.store, [{"type": "product", "id": "P0"}, {"type": "product", "id": "P1"},
-                                  {"type": "customer", "id": "C0", "firstname": "Bo"}])
+        queue_updates(
+            app.store,
+            [
+                {"type": "product", "id": "P0"},
+                {"type": "product", "id": "P1"},
+                {"type": "customer", "id": "C0", "firstname": "Bo"},
+            ],
+        )
         report = app.outbox().push_due()
         statuses = [(row.erp_id, row.status) for row in records(app.store)]
         with app.store.transaction() as session:
@@ -270,8 +298,11 @@ def test_a_batch_is_recorded_sent_before_the_next_call(
         assert app.outbox().push_due().sent == 3
     finally:
         app.close()
-    assert seen == [["queued", "queued", "queued"], ["sent", "queued", "queued"],
-                    ["sent", "sent", "queued"]]
+    assert seen == [
+        ["queued", "queued", "queued"],
+        ["sent", "queued", "queued"],
+        ["sent", "sent", "queued"],
+    ]
 
 
 def test_shutdown_stops_between_batches(simulator: Simulator, database_url: str) -> None:
@@ -296,9 +327,7 @@ def test_shutdown_stops_between_batches(simulator: Simulator, database_url: str)
     assert statuses == ["sent", "sent", "queued", "queued", "queued", "queued"]
 
 
-def test_shutdown_stops_a_batch_sent_record_by_record(
-    app: App, simulator: Simulator
-) -> None:
+def test_shutdown_stops_a_batch_sent_record_by_record(app: App, simulator: Simulator) -> None:
     """A refused batch goes out one record per call; a shutdown asked for meanwhile stops it
     after the call in flight, and the records not sent stay queued."""
     stop = threading.Event()
@@ -345,11 +374,14 @@ def test_unreachable_centra_backs_off_and_never_kills_records(
 def test_updates_of_one_object_keep_their_order(app: App, simulator: Simulator) -> None:
     """A failed stock update holds back the newer one for the same product until it is sent."""
     simulator.faults.append(refuse_marked)
-    queue_updates(app.store, [
-        {"type": "product", "id": "P9", "comment": "BAD"},
-        {"type": "product", "id": "P9", "comment": "newer"},
-        {"type": "product", "id": "P10", "comment": "other"},
-    ])
+    queue_updates(
+        app.store,
+        [
+            {"type": "product", "id": "P9", "comment": "BAD"},
+            {"type": "product", "id": "P9", "comment": "newer"},
+            {"type": "product", "id": "P10", "comment": "other"},
+        ],
+    )
     clock = Clock()
     outbox_for(app, clock).push_due()
     assert [row.status for row in records(app.store)] == ["failed", "queued", "sent"]
@@ -365,8 +397,7 @@ def test_unmapped_id_that_is_another_objects_centra_id_is_refused(
 ) -> None:
     """Sending ERP id 4711 as-is would overwrite ERP customer C1001's Centra object: dead."""
     with app.store.transaction() as session:
-        idmap_repo.set_mapping(session, "customer", "C1001", "4711", "manual",
-                               datetime.now(UTC))
+        idmap_repo.set_mapping(session, "customer", "C1001", "4711", "manual", datetime.now(UTC))
     queue_updates(app.store, [{"type": "customer", "id": "4711", "firstname": "Eve"}])
     report = app.outbox().push_due()
     assert (report.dead, report.calls) == (1, 0)
@@ -378,18 +409,21 @@ def test_unmapped_id_that_is_another_objects_centra_id_is_refused(
 def test_python_api_checks_everything_first(app: App) -> None:
     """queue_updates refuses a batch with one bad record, naming it, and queues nothing."""
     with pytest.raises(InputError) as refused:
-        queue_updates(app.store, [
-            {"type": "customer", "id": "C1", "firstname": "Ada"},
-            {"type": "customer", "id": "C2", "nickname": "Al"},
-        ], source="nightly")
+        queue_updates(
+            app.store,
+            [
+                {"type": "customer", "id": "C1", "firstname": "Ada"},
+                {"type": "customer", "id": "C2", "nickname": "Al"},
+            ],
+            source="nightly",
+        )
     assert str(refused.value) == (
-        "nightly:2: nickname: unknown field (Customer has no element 'nickname')")
+        "nightly:2: nickname: unknown field (Customer has no element 'nickname')"
+    )
     assert records(app.store) == []
 
 
-def test_status_shows_failed_records_with_centras_messages(
-    app: App, simulator: Simulator
-) -> None:
+def test_status_shows_failed_records_with_centras_messages(app: App, simulator: Simulator) -> None:
     """status --json carries outbox.by_status and each failed record's messages."""
     from bridge import status
 

@@ -75,16 +75,18 @@ def test_downgrade_rebuilds_payloads_from_the_xml(database_url: str) -> None:
     try:
         customer = make_event("1", "customer", {"id": "77", "email": "ada@example.com"})
         with store.transaction() as session:
-            repo.store_page(session, EventPage(events=[customer], raw=b"<page/>"),
-                            "events_Get", NOW)
+            repo.store_page(
+                session, EventPage(events=[customer], raw=b"<page/>"), "events_Get", NOW
+            )
         with store.engine.connect() as connection:
             config.attributes["connection"] = connection
             command.downgrade(config, "0003")
             connection.commit()
             payloads = connection.execute(text("SELECT event_id, payload FROM events")).all()
-        assert [(event_id, json.loads(payload) if isinstance(payload, str) else payload)
-                for event_id, payload in payloads] == [
-            ("1", {"id": "77", "email": "ada@example.com"})]
+        assert [
+            (event_id, json.loads(payload) if isinstance(payload, str) else payload)
+            for event_id, payload in payloads
+        ] == [("1", {"id": "77", "email": "ada@example.com"})]
         schema.upgrade(store.engine)
         with store.reading() as session:
             assert session.scalars(select(StoredEvent.event_id)).all() == ["1"]

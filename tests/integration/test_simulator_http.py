@@ -26,8 +26,9 @@ LOGIN = f"<login><username>{USERNAME}</username><password>{PASSWORD}</password><
 STYLES = ["prefixed", "default"]
 
 
-def envelope(operation: str, inner: str, *, style: str = "prefixed", namespace: str = CENTRA
-             ) -> bytes:
+def envelope(
+    operation: str, inner: str, *, style: str = "prefixed", namespace: str = CENTRA
+) -> bytes:
     """An envelope as clients write them: zeep's ``ns1:`` prefixes, or the cookbook's default
     namespace on the operation element. ``inner`` is written without prefixes."""
     if style == "prefixed":
@@ -36,12 +37,15 @@ def envelope(operation: str, inner: str, *, style: str = "prefixed", namespace: 
         closing = f"</ns1:{operation}>"
     else:
         opening, closing = f'<{operation} xmlns="{namespace}">', f"</{operation}>"
-    return (f'<?xml version="1.0" encoding="UTF-8"?><soapenv:Envelope xmlns:soapenv="{SOAP_ENV}">'
-            f"<soapenv:Body>{opening}{inner}{closing}</soapenv:Body></soapenv:Envelope>").encode()
+    return (
+        f'<?xml version="1.0" encoding="UTF-8"?><soapenv:Envelope xmlns:soapenv="{SOAP_ENV}">'
+        f"<soapenv:Body>{opening}{inner}{closing}</soapenv:Body></soapenv:Envelope>"
+    ).encode()
 
 
-def post(url: str, body: bytes, action: str = "", auth: tuple[str, str] | None = None
-         ) -> requests.Response:
+def post(
+    url: str, body: bytes, action: str = "", auth: tuple[str, str] | None = None
+) -> requests.Response:
     headers = {"Content-Type": "text/xml; charset=utf-8", "SOAPAction": f'"{action}"'}
     return requests.post(url, data=body, headers=headers, auth=auth, timeout=10)
 
@@ -49,8 +53,12 @@ def post(url: str, body: bytes, action: str = "", auth: tuple[str, str] | None =
 def get_events(sim: Simulator, kind: str = "all", style: str = "prefixed") -> list[str]:
     reply = post(sim.url, envelope("events_GetRequest", f"{LOGIN}<type>{kind}</type>", style=style))
     assert reply.status_code == 200, reply.text
-    return [e.text or "" for e in etree.fromstring(reply.content).iterfind(
-        f".//{{{CENTRA}}}events/{{{CENTRA}}}event/{{{CENTRA}}}id")]
+    return [
+        e.text or ""
+        for e in etree.fromstring(reply.content).iterfind(
+            f".//{{{CENTRA}}}events/{{{CENTRA}}}event/{{{CENTRA}}}id"
+        )
+    ]
 
 
 def done(sim: Simulator, ids: list[str], style: str = "prefixed") -> etree._Element:
@@ -84,9 +92,11 @@ MINI_WSDL = """<?xml version="1.0" encoding="UTF-8"?>
   </port></service>
 </definitions>
 """
-WSDL_FILES = {"soap": ("centra-soap-api.wsdl", CENTRA),
-              "navision-soap": ("navision-soap.wsdl", SILK),
-              "navision-api": ("navision-api.wsdl", SILK)}
+WSDL_FILES = {
+    "soap": ("centra-soap-api.wsdl", CENTRA),
+    "navision-soap": ("navision-soap.wsdl", SILK),
+    "navision-api": ("navision-api.wsdl", SILK),
+}
 
 
 @pytest.fixture
@@ -132,8 +142,12 @@ def test_project_wsdls_are_served(flavor: str) -> None:
         endpoint = simulator.endpoint(flavor)
         reply = requests.get(endpoint + "?WSDL", timeout=10)
     assert reply.status_code == 200, reply.text
-    locations = [a.get("location") for a in etree.fromstring(reply.content).iter(
-        "{http://schemas.xmlsoap.org/wsdl/soap/}address")]
+    locations = [
+        a.get("location")
+        for a in etree.fromstring(reply.content).iter(
+            "{http://schemas.xmlsoap.org/wsdl/soap/}address"
+        )
+    ]
     assert locations == [endpoint]
 
 
@@ -168,11 +182,14 @@ def test_unknown_path_is_404(sim: Simulator) -> None:
 # -- login and faults -----------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("login", [
-    "<login><username>erp</username><password>wrong</password></login>",
-    "<login><username>someone</username><password>s3cret-pass</password></login>",
-    "",
-])
+@pytest.mark.parametrize(
+    "login",
+    [
+        "<login><username>erp</username><password>wrong</password></login>",
+        "<login><username>someone</username><password>s3cret-pass</password></login>",
+        "",
+    ],
+)
 def test_bad_or_missing_login_is_a_client_fault(sim: Simulator, login: str) -> None:
     """Wrong or missing credentials answer HTTP 500 with a SOAP-ENV:Client Fault."""
     sim.add_event("order", order("1", None))
@@ -197,21 +214,28 @@ def test_navision_api_accepts_basic_auth_or_body_login(sim: Simulator) -> None:
 def test_basic_auth_alone_is_refused_on_other_endpoints(sim: Simulator) -> None:
     """soap/api and navision/soap want the login in the body."""
     token = base64.b64encode(f"{USERNAME}:{PASSWORD}".encode()).decode()
-    reply = requests.post(sim.url, data=envelope("events_GetRequest", "<type>all</type>"),
-                          headers={"Authorization": f"Basic {token}"}, timeout=10)
+    reply = requests.post(
+        sim.url,
+        data=envelope("events_GetRequest", "<type>all</type>"),
+        headers={"Authorization": f"Basic {token}"},
+        timeout=10,
+    )
     assert reply.status_code == 500
 
 
-@pytest.mark.parametrize(("body", "message"), [
-    (envelope("events_Frobnicate", LOGIN), "Unknown operation: events_Frobnicate"),
-    (envelope("events_Get", f"{LOGIN}<type>all</type>"), "Unknown operation: events_Get"),
-    (b"<not-xml", "Malformed request XML"),
-    (b"", "Malformed request XML"),
-    (b'<!DOCTYPE x [<!ENTITY e "boom">]><x>&e;</x>', "DTDs are not allowed"),
-    (b"<Envelope/>", "not a SOAP 1.1 Envelope"),
-    (envelope("events_GetRequest", f"{LOGIN}<type>orders</type>"), "Invalid event type"),
-    (envelope("events_GetRequest", LOGIN, namespace=SILK), "Unknown operation"),
-])
+@pytest.mark.parametrize(
+    ("body", "message"),
+    [
+        (envelope("events_Frobnicate", LOGIN), "Unknown operation: events_Frobnicate"),
+        (envelope("events_Get", f"{LOGIN}<type>all</type>"), "Unknown operation: events_Get"),
+        (b"<not-xml", "Malformed request XML"),
+        (b"", "Malformed request XML"),
+        (b'<!DOCTYPE x [<!ENTITY e "boom">]><x>&e;</x>', "DTDs are not allowed"),
+        (b"<Envelope/>", "not a SOAP 1.1 Envelope"),
+        (envelope("events_GetRequest", f"{LOGIN}<type>orders</type>"), "Invalid event type"),
+        (envelope("events_GetRequest", LOGIN, namespace=SILK), "Unknown operation"),
+    ],
+)
 def test_unusable_requests_are_client_faults(sim: Simulator, body: bytes, message: str) -> None:
     """Unknown operations, bad XML, DTDs and bad filter values answer with a Fault."""
     reply = post(sim.url, body)
@@ -224,8 +248,9 @@ def test_unusable_requests_are_client_faults(sim: Simulator, body: bytes, messag
 def test_unqualified_children_are_named_in_the_fault(sim: Simulator) -> None:
     """A client that forgets elementFormDefault=qualified is told which element is wrong."""
     body = envelope("events_GetRequest", "", style="default").replace(
-        b"</events_GetRequest>", f'<login xmlns="">{LOGIN[7:]}<type xmlns="">all</type>'
-                                 "</events_GetRequest>".encode())
+        b"</events_GetRequest>",
+        f'<login xmlns="">{LOGIN[7:]}<type xmlns="">all</type></events_GetRequest>'.encode(),
+    )
     reply = post(sim.url, body)
     assert fault_of(reply)[1] == f"Element <login> is not in namespace {CENTRA}"
 
@@ -288,15 +313,21 @@ def test_markets_filter(sim: Simulator, style: str) -> None:
     market = sim.add_event("market", {"id": "Retail-EU", "store": "1", "type": "retail"})
     sim.add_event("warehouse", {"id": "Main", "description": "Main"})
     in_wholesale = sim.add_event("order", order("3", "Wholesale-Market"))
-    markets = ("<markets><market><id>Retail-EU</id></market>"
-               "<market><id>Wholesale-Market</id></market></markets>")
+    markets = (
+        "<markets><market><id>Retail-EU</id></market>"
+        "<market><id>Wholesale-Market</id></market></markets>"
+    )
 
     def by_markets(kind: str) -> list[str]:
         body = envelope("events_GetByMarkets", f"{LOGIN}<type>{kind}</type>{markets}", style=style)
         reply = post(sim.url, body, action=f"{CENTRA}Events_GetByMarkets")
         assert reply.status_code == 200, reply.text
-        return [e.text or "" for e in etree.fromstring(reply.content).iterfind(
-            f".//{{{CENTRA}}}events_Get/{{{CENTRA}}}events/{{{CENTRA}}}event/{{{CENTRA}}}id")]
+        return [
+            e.text or ""
+            for e in etree.fromstring(reply.content).iterfind(
+                f".//{{{CENTRA}}}events_Get/{{{CENTRA}}}events/{{{CENTRA}}}event/{{{CENTRA}}}id"
+            )
+        ]
 
     assert by_markets("all") == [in_eu, market, in_wholesale]
     assert by_markets("order") == [in_eu, in_wholesale]
@@ -324,8 +355,10 @@ def test_navision_endpoints_answer_in_their_namespace(sim: Simulator) -> None:
 
 def test_raw_payload_is_served_as_given(sim: Simulator) -> None:
     """``payload_xml`` lets a test put an element the WSDL does not know mid-order."""
-    raw = ('<order xmlns="http://www.centra.com/webservices/"><id>77</id>'
-           "<giftwrapping><paper>gold</paper></giftwrapping><status>confirmed</status></order>")
+    raw = (
+        '<order xmlns="http://www.centra.com/webservices/"><id>77</id>'
+        "<giftwrapping><paper>gold</paper></giftwrapping><status>confirmed</status></order>"
+    )
     event_id = sim.add_event("order", payload_xml=raw)
     reply = post(sim.url, envelope("events_GetRequest", f"{LOGIN}<type>order</type>"))
     event = etree.fromstring(reply.content).find(f".//{{{CENTRA}}}event")
@@ -377,8 +410,7 @@ def test_wait_for_wakes_on_work_from_another_thread(sim: Simulator) -> None:
 # -- updates --------------------------------------------------------------------------------
 
 
-def update(sim: Simulator, operation: str, inner: str, style: str = "prefixed"
-           ) -> etree._Element:
+def update(sim: Simulator, operation: str, inner: str, style: str = "prefixed") -> etree._Element:
     reply = post(sim.url, envelope(operation, LOGIN + inner, style=style))
     assert reply.status_code == 200, reply.text
     return result(reply)
@@ -387,41 +419,68 @@ def update(sim: Simulator, operation: str, inner: str, style: str = "prefixed"
 @pytest.mark.parametrize("style", STYLES)
 def test_partial_update_keeps_missing_fields(sim: Simulator, style: str) -> None:
     """Only elements present change the stored object; omitted ones keep their value."""
-    update(sim, "customers_Update", "<customers><customer><id>ERP-C1</id>"
-           "<firstname>Anna</firstname><lastname>Berg</lastname><city>Malmö</city>"
-           "</customer></customers>", style)
-    answer = update(sim, "customers_Update", "<customers><customer><id>ERP-C1</id>"
-                    "<firstname>Annika</firstname></customer></customers>", style)
+    update(
+        sim,
+        "customers_Update",
+        "<customers><customer><id>ERP-C1</id>"
+        "<firstname>Anna</firstname><lastname>Berg</lastname><city>Malmö</city>"
+        "</customer></customers>",
+        style,
+    )
+    answer = update(
+        sim,
+        "customers_Update",
+        "<customers><customer><id>ERP-C1</id><firstname>Annika</firstname></customer></customers>",
+        style,
+    )
     assert answer.findtext(f"{{{CENTRA}}}success") == "true"
     assert messages(answer, "notices") == []
-    assert sim.customers["ERP-C1"] == {"id": "ERP-C1", "firstname": "Annika",
-                                       "lastname": "Berg", "city": "Malmö"}
+    assert sim.customers["ERP-C1"] == {
+        "id": "ERP-C1",
+        "firstname": "Annika",
+        "lastname": "Berg",
+        "city": "Malmö",
+    }
 
 
 def test_stock_update_merges_variations_and_sizes_by_id(sim: Simulator) -> None:
     """A stock update naming only ids and warehouse quantities leaves the rest intact."""
-    update(sim, "products_Update", "<products><product><id>P1</id><description>Tee</description>"
-           "<variations><variation><id>P1-W</id><description>White</description><sizes>"
-           "<size><id>S</id><sku>01</sku></size><size><id>M</id><sku>02</sku></size>"
-           "</sizes></variation></variations></product></products>")
-    update(sim, "products_Update", "<products><product><id>P1</id><variations><variation>"
-           "<id>P1-W</id><sizes><size><id>M</id><warehouseitems><warehouse><id>Main</id>"
-           "<qty>7</qty></warehouse></warehouseitems></size></sizes></variation></variations>"
-           "</product></products>")
+    update(
+        sim,
+        "products_Update",
+        "<products><product><id>P1</id><description>Tee</description>"
+        "<variations><variation><id>P1-W</id><description>White</description><sizes>"
+        "<size><id>S</id><sku>01</sku></size><size><id>M</id><sku>02</sku></size>"
+        "</sizes></variation></variations></product></products>",
+    )
+    update(
+        sim,
+        "products_Update",
+        "<products><product><id>P1</id><variations><variation>"
+        "<id>P1-W</id><sizes><size><id>M</id><warehouseitems><warehouse><id>Main</id>"
+        "<qty>7</qty></warehouse></warehouseitems></size></sizes></variation></variations>"
+        "</product></products>",
+    )
     product = sim.products["P1"]
     assert product["description"] == "Tee"
     (variation,) = product["variations"]["variation"]
     assert variation["description"] == "White"
     small, medium = variation["sizes"]["size"]
     assert small == {"id": "S", "sku": "01"}
-    assert medium == {"id": "M", "sku": "02",
-                      "warehouseitems": {"warehouse": [{"id": "Main", "qty": "7"}]}}
+    assert medium == {
+        "id": "M",
+        "sku": "02",
+        "warehouseitems": {"warehouse": [{"id": "Main", "qty": "7"}]},
+    }
 
 
 def test_conversion_table_and_notices(sim: Simulator) -> None:
     """New ERP ids get an internal id and a notice; re-sending the same data adds neither."""
-    first = update(sim, "products_Update", "<products><product><id>TURTLE</id></product>"
-                   "<product><id>SCARF</id></product></products>")
+    first = update(
+        sim,
+        "products_Update",
+        "<products><product><id>TURTLE</id></product><product><id>SCARF</id></product></products>",
+    )
     assert messages(first, "notices") == ["Added new product: TURTLE", "Added new product: SCARF"]
     again = update(sim, "products_Update", "<products><product><id>SCARF</id></product></products>")
     assert messages(again, "notices") == []
@@ -433,8 +492,11 @@ def test_conversion_table_and_notices(sim: Simulator) -> None:
 
 def test_object_without_id_fails_alone(sim: Simulator) -> None:
     """An object without ``<id>`` is refused with an error; the others are still saved."""
-    answer = update(sim, "products_Update", "<products><product><sku>X</sku></product>"
-                    "<product><id>OK-1</id></product></products>")
+    answer = update(
+        sim,
+        "products_Update",
+        "<products><product><sku>X</sku></product><product><id>OK-1</id></product></products>",
+    )
     assert answer.findtext(f"{{{CENTRA}}}success") == "false"
     assert messages(answer, "errors") == ["product #1: missing <id>, product not saved"]
     assert list(sim.products) == ["OK-1"]
@@ -442,8 +504,12 @@ def test_object_without_id_fails_alone(sim: Simulator) -> None:
 
 def test_orders_update_is_accepted(sim: Simulator) -> None:
     """orders_Update (lock after import) upserts like the other updates."""
-    answer = update(sim, "orders_Update", "<orders><order><id>1001</id><type>retail</type>"
-                    "<store>1</store><locked>yes</locked></order></orders>")
+    answer = update(
+        sim,
+        "orders_Update",
+        "<orders><order><id>1001</id><type>retail</type>"
+        "<store>1</store><locked>yes</locked></order></orders>",
+    )
     assert answer.findtext(f"{{{CENTRA}}}success") == "true"
     assert sim.objects("order")["1001"]["locked"] == "yes"
 
@@ -455,8 +521,13 @@ def test_serve_prints_its_endpoint_and_stops_on_sigterm() -> None:
     """serve() announces URL and login on stdout, answers SOAP, and exits cleanly on SIGTERM."""
     repo = Path(__file__).resolve().parents[2]
     code = "from bridge.simulator import serve; serve(port=0, events=20, seed=4)"
-    child = subprocess.Popen([sys.executable, "-c", code], cwd=repo, stdout=subprocess.PIPE,
-                             stderr=subprocess.PIPE, text=True)
+    child = subprocess.Popen(
+        [sys.executable, "-c", code],
+        cwd=repo,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     try:
         assert child.stdout is not None
         first = child.stdout.readline()

@@ -45,16 +45,24 @@ def simulator() -> Iterator[Simulator]:
         yield running
 
 
-def open_app(simulator: Simulator, database_url: str, sinks: dict[str, SinkSettings],
-             **handlers: Any) -> App:
-    return App.open(Settings(
-        centra=CentraSettings(endpoint=simulator.url, username="erp", password=Secret(PASSWORD),
-                              timeout_s=10, max_attempts=1),
-        database=DatabaseSettings(url=database_url),
-        handlers=HandlerSettings(**handlers),
-        outbox=OutboxSettings(),
-        sinks=sinks,
-    ))
+def open_app(
+    simulator: Simulator, database_url: str, sinks: dict[str, SinkSettings], **handlers: Any
+) -> App:
+    return App.open(
+        Settings(
+            centra=CentraSettings(
+                endpoint=simulator.url,
+                username="erp",
+                password=Secret(PASSWORD),
+                timeout_s=10,
+                max_attempts=1,
+            ),
+            database=DatabaseSettings(url=database_url),
+            handlers=HandlerSettings(**handlers),
+            outbox=OutboxSettings(),
+            sinks=sinks,
+        )
+    )
 
 
 @pytest.fixture
@@ -85,11 +93,16 @@ def test_directory_sink_writes_one_json_file_per_event(
     finally:
         app.close()
     assert sorted(p.name for p in drop.iterdir()) == [
-        f"order_30_{first}.json", f"order_30_{second}.json"]
+        f"order_30_{first}.json",
+        f"order_30_{second}.json",
+    ]
     document = json.loads((drop / f"order_30_{second}.json").read_text())
     assert document["payload"]["status"] == "shipped"
     assert (document["type"], document["object_id"], document["event_id"]) == (
-        "order", "30", second)
+        "order",
+        "30",
+        second,
+    )
 
 
 def test_directory_sink_can_write_centras_xml(
@@ -115,8 +128,11 @@ def test_database_sink_fills_a_staging_table_in_another_database(
     """A second SQLite file gets the table, one row per event; a replay adds no row."""
     erp_url = f"sqlite:///{tmp_path / 'erp.db'}"
     event_id = simulator.add_event("customer", CUSTOMER)
-    app = open_app(simulator, database_url, {"customer": SinkSettings("database", url=erp_url,
-                                                                      table="web_customers")})
+    app = open_app(
+        simulator,
+        database_url,
+        {"customer": SinkSettings("database", url=erp_url, table="web_customers")},
+    )
     try:
         drain(app)
         with app.store.transaction() as session:
@@ -126,8 +142,9 @@ def test_database_sink_fills_a_staging_table_in_another_database(
         app.close()
     erp = create_engine(erp_url)
     with erp.connect() as connection:
-        rows = connection.execute(text(
-            "SELECT event_id, object_id, payload_json, picked_up_at FROM web_customers")).all()
+        rows = connection.execute(
+            text("SELECT event_id, object_id, payload_json, picked_up_at FROM web_customers")
+        ).all()
     erp.dispose()
     assert len(rows) == 1
     assert (rows[0].event_id, rows[0].object_id, rows[0].picked_up_at) == (event_id, "4711", None)
@@ -172,8 +189,9 @@ def test_missing_sink_directory_is_a_failure_not_a_new_folder(
 ) -> None:
     """An unmounted share is not recreated locally: the event fails and is retried."""
     event_id = simulator.add_event("order", {"id": "33"})
-    app = open_app(simulator, database_url,
-                   {"order": SinkSettings("directory", path=tmp_path / "gone")})
+    app = open_app(
+        simulator, database_url, {"order": SinkSettings("directory", path=tmp_path / "gone")}
+    )
     try:
         drain(app)
         assert statuses(app)[event_id] == "failed"
@@ -199,8 +217,9 @@ def test_echo_of_a_push_is_stored_acknowledged_and_not_delivered(
         assert app.outbox().push_due().sent == 1
         echo = simulator.add_event("customer", {**CUSTOMER, "firstname": "Augusta"})
         drain(app)
-        change = simulator.add_event("customer", {**CUSTOMER, "firstname": "Augusta",
-                                                  "email": "augusta@example.com"})
+        change = simulator.add_event(
+            "customer", {**CUSTOMER, "firstname": "Augusta", "email": "augusta@example.com"}
+        )
         drain(app)
         with app.store.transaction() as session:
             pushed = session.scalars(select(OutboxRecord)).one()
@@ -208,7 +227,8 @@ def test_echo_of_a_push_is_stored_acknowledged_and_not_delivered(
     finally:
         app.close()
     assert sorted(p.name for p in drop.iterdir()) == sorted(
-        [f"customer_4711_{first}.json", f"customer_4711_{change}.json"])
+        [f"customer_4711_{first}.json", f"customer_4711_{change}.json"]
+    )
     assert seen[echo] == "handled" and echo not in simulator.queue()
     assert pushed.echo_event_id == echo
 
@@ -227,7 +247,9 @@ def test_customer_events_register_centra_ids(simulator: Simulator, database_url:
     finally:
         app.close()
     assert [(link.erp_id, link.centra_id, link.origin) for link in before] == [
-        (None, "4711", "centra")]
+        (None, "4711", "centra")
+    ]
     assert change == "link"
     assert [(link.erp_id, link.centra_id, link.origin) for link in after] == [
-        ("C1001", "4711", "manual")]
+        ("C1001", "4711", "manual")
+    ]

@@ -80,8 +80,10 @@ def event(event_id: str = "115", *, middle: str = "", line: str = "", extra: str
 
 
 def envelope(inner: str) -> bytes:
-    return (f'<SOAP-ENV:Envelope xmlns:SOAP-ENV="{SOAP_ENV}" xmlns:ns1="{CENTRA_NS}">'
-            f"<SOAP-ENV:Body>{inner}</SOAP-ENV:Body></SOAP-ENV:Envelope>").encode()
+    return (
+        f'<SOAP-ENV:Envelope xmlns:SOAP-ENV="{SOAP_ENV}" xmlns:ns1="{CENTRA_NS}">'
+        f"<SOAP-ENV:Body>{inner}</SOAP-ENV:Body></SOAP-ENV:Envelope>"
+    ).encode()
 
 
 @pytest.fixture(scope="module")
@@ -112,15 +114,23 @@ def assert_known_order_fields(payload: dict[str, Any]) -> None:
     assert payload["primary_warehouse"] == {"warehouse": {"id": "W1"}}
     assert payload["shipping"] == {"subtotal": "19", "description": "Sweden"}
     assert payload["payments"] == {
-        "name": "adyen", "type": "cc", "payment": [{"type": "auth", "transaction": "PSP1"}]}
+        "name": "adyen",
+        "type": "cc",
+        "payment": [{"type": "auth", "transaction": "PSP1"}],
+    }
     (line,) = payload["products"]
     assert line["id"] == "LS100"
     assert line["tax"] == "25.000"
     assert line["variation"] == {"id": "LS100_SAND", "description": "Sand"}
-    assert line["sizes"] == [{
-        "id": "M", "qty": "2", "orderitem": {"id": "3001"},
-        "warehouseitems": [{"id": "W1", "qty": "2"}], "supplierorderitems": [],
-    }]
+    assert line["sizes"] == [
+        {
+            "id": "M",
+            "qty": "2",
+            "orderitem": {"id": "3001"},
+            "warehouseitems": [{"id": "W1", "qty": "2"}],
+            "supplierorderitems": [],
+        }
+    ]
     assert payload["cancelled"] == []
     assert payload["shipments"] == []
     assert payload["shippingaddress"] == {"firstname": "Grete", "country": "SE"}
@@ -138,7 +148,11 @@ class TestEventPage:
         assert [e.event_id for e in got.events] == ["115", "116"]
         first = got.events[0]
         assert (first.type, first.entry, first.mission, first.date) == (
-            "order", "30", "update", "2019-03-27 12:52:20")
+            "order",
+            "30",
+            "update",
+            "2019-03-27 12:52:20",
+        )
         assert first.payload_kind == "order"
         assert_known_order_fields(payload_of(first, schema))
 
@@ -153,12 +167,14 @@ class TestEventPage:
 
     def test_unknown_elements_mid_order_and_mid_line_are_kept(self, schema: Schema) -> None:
         """New elements in the middle of an order and of a line cost no known field."""
-        body = page(event(
-            middle="<ns1:giftwrap><ns1:paper>gold</ns1:paper><ns1:paper>red</ns1:paper>"
-                   "</ns1:giftwrap><ns1:loyalty>12</ns1:loyalty>",
-            line="<ns1:loyaltypoints>178</ns1:loyaltypoints>",
-            extra="<ns1:priority>high</ns1:priority>",
-        ))
+        body = page(
+            event(
+                middle="<ns1:giftwrap><ns1:paper>gold</ns1:paper><ns1:paper>red</ns1:paper>"
+                "</ns1:giftwrap><ns1:loyalty>12</ns1:loyalty>",
+                line="<ns1:loyaltypoints>178</ns1:loyaltypoints>",
+                extra="<ns1:priority>high</ns1:priority>",
+            )
+        )
         (got,) = read_page(body, schema).events
         payload = payload_of(got, schema)
         assert_known_order_fields(payload)
@@ -171,12 +187,20 @@ class TestEventPage:
     def test_default_namespace_style_reads_the_same(self, schema: Schema) -> None:
         """Prefixes do not matter: the cookbook's default-namespace style gives equal events."""
         prefixed = page(event("115"))
-        default = (prefixed.replace(b"ns1:", b"").replace(b"xmlns:ns1=", b"xmlns=")
-                   .replace(b"SOAP-ENV:", b"s:").replace(b"xmlns:SOAP-ENV", b"xmlns:s"))
+        default = (
+            prefixed.replace(b"ns1:", b"")
+            .replace(b"xmlns:ns1=", b"xmlns=")
+            .replace(b"SOAP-ENV:", b"s:")
+            .replace(b"xmlns:SOAP-ENV", b"xmlns:s")
+        )
         (a,) = read_page(prefixed, schema).events
         (b,) = read_page(default, schema).events
         assert (a.event_id, a.type, a.payload_kind, payload_of(a, schema)) == (
-            b.event_id, b.type, b.payload_kind, payload_of(b, schema))
+            b.event_id,
+            b.type,
+            b.payload_kind,
+            payload_of(b, schema),
+        )
 
     def test_empty_events(self, schema: Schema) -> None:
         """The captured empty answer <ns1:events/> is a page without events."""
@@ -197,9 +221,11 @@ class TestEventPage:
 
     def test_event_without_id_is_described_without_secrets(self, schema: Schema) -> None:
         """The description of an event nobody can acknowledge (it is logged) masks passwords."""
-        broken = ("<ns1:event><ns1:type>account</ns1:type><ns1:data><ns1:account>"
-                  "<ns1:password>buyer-secret-77</ns1:password></ns1:account></ns1:data>"
-                  "</ns1:event>")
+        broken = (
+            "<ns1:event><ns1:type>account</ns1:type><ns1:data><ns1:account>"
+            "<ns1:password>buyer-secret-77</ns1:password></ns1:account></ns1:data>"
+            "</ns1:event>"
+        )
         (reason,) = read_page(page(broken), schema).unreadable
         assert "buyer-secret-77" not in reason
         assert "password" in reason
@@ -212,11 +238,17 @@ class TestEventPage:
 
     def test_event_without_data(self, schema: Schema) -> None:
         """A delete-style event with no <data> still comes through, with an empty payload."""
-        body = page("<ns1:event><ns1:id>9</ns1:id><ns1:type>order</ns1:type>"
-                    "<ns1:mission>delete</ns1:mission></ns1:event>")
+        body = page(
+            "<ns1:event><ns1:id>9</ns1:id><ns1:type>order</ns1:type>"
+            "<ns1:mission>delete</ns1:mission></ns1:event>"
+        )
         (got,) = read_page(body, schema).events
         assert (got.payload_kind, payload_of(got, schema), got.mission, got.date) == (
-            "", {}, "delete", "")
+            "",
+            {},
+            "delete",
+            "",
+        )
 
     def test_stored_xml_that_is_not_xml_names_the_problem(self, schema: Schema) -> None:
         """Reading a payload from a damaged stored event is a CentraProtocolError, not a crash."""
@@ -237,8 +269,10 @@ class TestEventPage:
 
     def test_refusing_result_instead_of_events(self, schema: Schema) -> None:
         """A result with success=false where events were expected is Centra's refusal."""
-        body = envelope("<ns1:result><ns1:success>false</ns1:success><ns1:errors><ns1:message>"
-                        "Invalid login</ns1:message></ns1:errors></ns1:result>")
+        body = envelope(
+            "<ns1:result><ns1:success>false</ns1:success><ns1:errors><ns1:message>"
+            "Invalid login</ns1:message></ns1:errors></ns1:result>"
+        )
         with pytest.raises(CentraAuthError, match="Invalid login"):
             read_page(body, schema)
         other = body.replace(b"Invalid login", b"Maintenance")
@@ -277,8 +311,11 @@ class TestHostileOrBrokenAnswers:
             (b"", "empty answer"),
             (b"<html><body>oops</body></html>", "not a SOAP 1.1 envelope"),
             (b"Internal error", "not XML"),
-            (b'<s:Envelope xmlns:s="http://schemas.xmlsoap.org/soap/envelope/"><s:Body/>'
-             b"</s:Envelope>", "empty SOAP body"),
+            (
+                b'<s:Envelope xmlns:s="http://schemas.xmlsoap.org/soap/envelope/"><s:Body/>'
+                b"</s:Envelope>",
+                "empty SOAP body",
+            ),
         ],
     )
     def test_unusable_answers(self, body: bytes, complaint: str) -> None:
@@ -287,9 +324,11 @@ class TestHostileOrBrokenAnswers:
             check_reply(200, body)
 
 
-FAULT = (f'<SOAP-ENV:Envelope xmlns:SOAP-ENV="{SOAP_ENV}"><SOAP-ENV:Body><SOAP-ENV:Fault>'
-         "<faultcode>SOAP-ENV:{code}</faultcode><faultstring>{text}</faultstring>"
-         "</SOAP-ENV:Fault></SOAP-ENV:Body></SOAP-ENV:Envelope>")
+FAULT = (
+    f'<SOAP-ENV:Envelope xmlns:SOAP-ENV="{SOAP_ENV}"><SOAP-ENV:Body><SOAP-ENV:Fault>'
+    "<faultcode>SOAP-ENV:{code}</faultcode><faultstring>{text}</faultstring>"
+    "</SOAP-ENV:Fault></SOAP-ENV:Body></SOAP-ENV:Envelope>"
+)
 
 
 def fault(code: str, text: str) -> bytes:
@@ -306,8 +345,9 @@ class TestStatusAndFaults:
         assert "Database connection lost" in str(caught.value)
         assert caught.value.request_id == "r9"
 
-    @pytest.mark.parametrize("text", ["Login failed", "Invalid password", "Not authenticated",
-                                      "Bad credentials"])
+    @pytest.mark.parametrize(
+        "text", ["Login failed", "Invalid password", "Not authenticated", "Bad credentials"]
+    )
     def test_login_fault_is_auth_error(self, text: str) -> None:
         """A Fault about the login is a CentraAuthError, on 500 and on 200 alike."""
         for status in (500, 200):
@@ -342,25 +382,31 @@ class TestStatusAndFaults:
 class TestResult:
     def test_result_with_errors_and_notices(self, schema: Schema) -> None:
         """success, errors and notices come through as sent; a rejection is data."""
-        body = envelope("<ns1:result><ns1:success>false</ns1:success><ns1:errors>"
-                        "<ns1:message>Sizetable SML does not exist</ns1:message></ns1:errors>"
-                        "<ns1:notices><ns1:message>Added new product: P1</ns1:message>"
-                        "<ns1:message>second</ns1:message></ns1:notices></ns1:result>")
+        body = envelope(
+            "<ns1:result><ns1:success>false</ns1:success><ns1:errors>"
+            "<ns1:message>Sizetable SML does not exist</ns1:message></ns1:errors>"
+            "<ns1:notices><ns1:message>Added new product: P1</ns1:message>"
+            "<ns1:message>second</ns1:message></ns1:notices></ns1:result>"
+        )
         result = check_login(parse_result(check_reply(200, body), schema, raw=body))
-        assert result == UpdateResult(False, ["Sizetable SML does not exist"],
-                                      ["Added new product: P1", "second"], None, body)
+        assert result == UpdateResult(
+            False, ["Sizetable SML does not exist"], ["Added new product: P1", "second"], None, body
+        )
 
     def test_empty_containers(self, schema: Schema) -> None:
         """<ns1:errors/> and <ns1:notices/> are empty lists."""
-        body = envelope("<ns1:result><ns1:success>true</ns1:success><ns1:errors/><ns1:notices/>"
-                        "</ns1:result>")
+        body = envelope(
+            "<ns1:result><ns1:success>true</ns1:success><ns1:errors/><ns1:notices/></ns1:result>"
+        )
         result = parse_result(check_reply(200, body), schema, raw=body)
         assert (result.success, result.errors, result.notices) == (True, [], [])
 
     def test_login_rejection_raises(self, schema: Schema) -> None:
         """success=false because of the login is not data but a CentraAuthError."""
-        body = envelope("<ns1:result><ns1:success>false</ns1:success><ns1:errors><ns1:message>"
-                        "Authentication failed</ns1:message></ns1:errors></ns1:result>")
+        body = envelope(
+            "<ns1:result><ns1:success>false</ns1:success><ns1:errors><ns1:message>"
+            "Authentication failed</ns1:message></ns1:errors></ns1:result>"
+        )
         with pytest.raises(CentraAuthError):
             check_login(parse_result(check_reply(200, body), schema, raw=body))
 
@@ -378,14 +424,17 @@ def value_of(xml: str, node: Node | None) -> Any:
 class TestPayloadFromXml:
     def test_wrapper_with_one_item_is_a_list(self, schema: Schema) -> None:
         """products/product with a single product is still a list."""
-        got = value_of("<order><products><product><id>A</id></product></products></order>",
-                       order_node(schema))
+        got = value_of(
+            "<order><products><product><id>A</id></product></products></order>", order_node(schema)
+        )
         assert got == {"products": [{"id": "A"}]}
 
     def test_wrapper_with_other_children_stays_a_dict(self, schema: Schema) -> None:
         """A wrapper that gained a sibling of its items keeps both, as a dict."""
-        got = value_of("<order><products><count>1</count><product><id>A</id></product>"
-                       "</products></order>", order_node(schema))
+        got = value_of(
+            "<order><products><count>1</count><product><id>A</id></product></products></order>",
+            order_node(schema),
+        )
         assert got == {"products": {"count": "1", "product": [{"id": "A"}]}}
 
     def test_unknown_repeated_siblings_become_a_list(self) -> None:
@@ -396,12 +445,16 @@ class TestPayloadFromXml:
     def test_shape_depends_on_context(self, schema: Schema) -> None:
         """product/variation repeats in a pricelist but is one reference in an order line."""
         pricelist = schema.element("pricelists_Update").child("pricelists/pricelist")
-        got = value_of("<pricelist><items><product><id>P</id><variation><id>V</id></variation>"
-                       "</product></items></pricelist>", pricelist)
+        got = value_of(
+            "<pricelist><items><product><id>P</id><variation><id>V</id></variation>"
+            "</product></items></pricelist>",
+            pricelist,
+        )
         assert got == {"items": [{"id": "P", "variation": [{"id": "V"}]}]}
         line = order_node(schema).child("products/product")
         assert value_of("<product><variation><id>V</id></variation></product>", line) == {
-            "variation": {"id": "V"}}
+            "variation": {"id": "V"}
+        }
 
     def test_declared_single_element_sent_twice_is_kept(self, schema: Schema) -> None:
         """A field declared once but sent twice becomes a list rather than losing one."""
@@ -410,8 +463,10 @@ class TestPayloadFromXml:
 
     def test_comments_are_not_content(self, schema: Schema) -> None:
         """Comments between elements neither add keys nor break list detection."""
-        got = value_of("<order><!-- c --><products><!-- c --><product><id>A</id></product>"
-                       "</products></order>", order_node(schema))
+        got = value_of(
+            "<order><!-- c --><products><!-- c --><product><id>A</id></product></products></order>",
+            order_node(schema),
+        )
         assert got == {"products": [{"id": "A"}]}
 
 
@@ -419,17 +474,52 @@ class TestPayloadToZeep:
     def test_lists_get_their_item_element(self, schema: Schema) -> None:
         """A wrapper list becomes zeep's {item: [...]} at every level."""
         products = schema.element("products_Update").children["products"].node
-        shaped = to_zeep([{"id": "P", "variations": [{"id": "V", "sizes": [
-            {"id": "S", "warehouseitems": [{"id": "W", "qty": "5"}]}]}]}], products, "products")
-        assert shaped == {"product": [{"id": "P", "variations": {"variation": [{
-            "id": "V", "sizes": {"size": [{"id": "S", "warehouseitems": {
-                "warehouse": [{"id": "W", "qty": "5"}]}}]}}]}}]}
+        shaped = to_zeep(
+            [
+                {
+                    "id": "P",
+                    "variations": [
+                        {
+                            "id": "V",
+                            "sizes": [{"id": "S", "warehouseitems": [{"id": "W", "qty": "5"}]}],
+                        }
+                    ],
+                }
+            ],
+            products,
+            "products",
+        )
+        assert shaped == {
+            "product": [
+                {
+                    "id": "P",
+                    "variations": {
+                        "variation": [
+                            {
+                                "id": "V",
+                                "sizes": {
+                                    "size": [
+                                        {
+                                            "id": "S",
+                                            "warehouseitems": {
+                                                "warehouse": [{"id": "W", "qty": "5"}]
+                                            },
+                                        }
+                                    ]
+                                },
+                            }
+                        ]
+                    },
+                }
+            ]
+        }
 
     def test_missing_keys_stay_missing(self, schema: Schema) -> None:
         """Only given keys are sent; None is the same as leaving a key out."""
         customers = schema.element("customers_Update").children["customers"].node
-        assert to_zeep([{"id": "1", "firstname": "Ada", "lastname": None}], customers,
-                       "customers") == {"customer": [{"id": "1", "firstname": "Ada"}]}
+        assert to_zeep(
+            [{"id": "1", "firstname": "Ada", "lastname": None}], customers, "customers"
+        ) == {"customer": [{"id": "1", "firstname": "Ada"}]}
 
     def test_parsed_order_round_trips(self, schema: Schema) -> None:
         """An order as parsed maps back onto the zeep shape of the same XML."""
@@ -439,17 +529,22 @@ class TestPayloadToZeep:
         assert shaped["cancelled"] == {"product": []}
         assert shaped["payments"]["payment"] == [{"type": "auth", "transaction": "PSP1"}]
         assert shaped["products"]["product"][0]["sizes"]["size"][0]["warehouseitems"] == {
-            "warehouse": [{"id": "W1", "qty": "2"}]}
+            "warehouse": [{"id": "W1", "qty": "2"}]
+        }
         assert shaped["primary_warehouse"] == {"warehouse": {"id": "W1"}}
 
     @pytest.mark.parametrize(
         ("products", "path"),
         [
-            ([{"id": "P", "variations": [{"id": "V"}, {"colour": "red"}]}],
-             "products[0].variations[1].colour"),
+            (
+                [{"id": "P", "variations": [{"id": "V"}, {"colour": "red"}]}],
+                "products[0].variations[1].colour",
+            ),
             ([{"id": "P"}, {"price": "9"}], "products[1].price"),
-            ([{"variations": [{"sizes": [{"warehouseitems": [{"bin": "7"}]}]}]}],
-             "products[0].variations[0].sizes[0].warehouseitems[0].bin"),
+            (
+                [{"variations": [{"sizes": [{"warehouseitems": [{"bin": "7"}]}]}]}],
+                "products[0].variations[0].sizes[0].warehouseitems[0].bin",
+            ),
         ],
     )
     def test_unknown_key_names_its_path(
@@ -472,19 +567,22 @@ class TestPayloadToZeep:
 
 
 class TestPayloadFromXmlEdges:
-    def test_declared_children_in_another_namespace_keep_their_shape(
-        self, schema: Schema
-    ) -> None:
+    def test_declared_children_in_another_namespace_keep_their_shape(self, schema: Schema) -> None:
         """Children are matched by local name: a foreign-namespace wrapper still reads as a list."""
-        got = value_of('<order><products xmlns:o="urn:other"><o:product><o:id>A</o:id>'
-                       "</o:product></products><o:status xmlns:o='urn:other'>x</o:status>"
-                       "</order>", order_node(schema))
+        got = value_of(
+            '<order><products xmlns:o="urn:other"><o:product><o:id>A</o:id>'
+            "</o:product></products><o:status xmlns:o='urn:other'>x</o:status>"
+            "</order>",
+            order_node(schema),
+        )
         assert got == {"products": [{"id": "A"}], "status": "x"}
 
     def test_element_holding_only_comments_is_its_text(self, schema: Schema) -> None:
         """Comments are not children: the element reads as text, an empty wrapper as []."""
-        got = value_of("<order><status>a<!-- c --></status><products><!-- c --></products>"
-                       "</order>", order_node(schema))
+        got = value_of(
+            "<order><status>a<!-- c --></status><products><!-- c --></products></order>",
+            order_node(schema),
+        )
         assert got == {"status": "a", "products": []}
 
     def test_unknown_element_sent_three_times_is_one_list(self) -> None:
@@ -499,4 +597,5 @@ class TestPayloadFromXmlEdges:
         assert status.tag == f"{{{CENTRA_NS}}}status"
         assert order.by_tag[status.tag] is order.by_tag["status"] is status
         assert [order.position[f.tag] for f in order.children.values()] == list(
-            range(len(order.children)))
+            range(len(order.children))
+        )

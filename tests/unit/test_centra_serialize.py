@@ -22,8 +22,14 @@ from bridge.simulator.soap import build
 LOGIN = {"username": "bridge", "password": "s3cret&<>"}
 #: The event kinds the simulator emits, by the wrapper of their ``*_Update``.
 WRAPPER_OF_KIND = {
-    "account": "accounts", "customer": "customers", "invoice": "invoices", "market": "markets",
-    "order": "orders", "pricelist": "pricelists", "salesrep": "salesreps", "size": "sizes",
+    "account": "accounts",
+    "customer": "customers",
+    "invoice": "invoices",
+    "market": "markets",
+    "order": "orders",
+    "pricelist": "pricelists",
+    "salesrep": "salesreps",
+    "size": "sizes",
     "warehouse": "warehouses",
 }
 WSDLS = {MAIN_WSDL: CENTRA_NS, "navision-soap.wsdl": SILKVMS_NS, "navision-api.wsdl": SILKVMS_NS}
@@ -34,10 +40,12 @@ class Reference:
 
     def __init__(self, wsdl: str) -> None:
         self.schema = load_schema(wsdl_dir() / wsdl)
-        self.client = zeep.Client(str(wsdl_dir() / wsdl),
-                                  settings=zeep.Settings(strict=True, forbid_external=True))
+        self.client = zeep.Client(
+            str(wsdl_dir() / wsdl), settings=zeep.Settings(strict=True, forbid_external=True)
+        )
         self.service = self.client.create_service(
-            f"{{{self.schema.namespace}}}CentraBinding", "http://127.0.0.1:9/x")
+            f"{{{self.schema.namespace}}}CentraBinding", "http://127.0.0.1:9/x"
+        )
 
     def envelope(self, wrapper: str, items: list[Any], *, login: bool = True) -> bytes:
         operation = f"{wrapper}_Update"
@@ -82,8 +90,9 @@ def full_value(node: Node, depth: int = 0) -> Any:
     if depth > 4:
         return {}
     # Reversed, so every object is written in the opposite order of the WSDL sequence.
-    return {name: full_value(field.node, depth + 1)
-            for name, field in reversed(node.children.items())}
+    return {
+        name: full_value(field.node, depth + 1) for name, field in reversed(node.children.items())
+    }
 
 
 def simulated_payloads(count: int) -> Iterator[tuple[str, dict[str, Any]]]:
@@ -98,12 +107,31 @@ def simulated_payloads(count: int) -> Iterator[tuple[str, dict[str, Any]]]:
 
 
 PRODUCTS: list[dict[str, Any]] = [
-    {"id": "P1", "status": "active", "variations": [{"id": "P1-S", "description": "Sand", "sku":
-     "P1SND", "sizes": [{"id": size, "sku": f"P1SND{size}", "ean": f"7300000{index}"}
-                        for index, size in enumerate("SML")]}]},
-    {"variations": [{"sizes": [{"ean": "1", "id": "S"}], "id": "V"}], "status": "inactive",
-     "id": "P2", "brand": {"id": "B1"}, "folder": {"id": "F"}, "media": "",
-     "weight": "", "comment": None},
+    {
+        "id": "P1",
+        "status": "active",
+        "variations": [
+            {
+                "id": "P1-S",
+                "description": "Sand",
+                "sku": "P1SND",
+                "sizes": [
+                    {"id": size, "sku": f"P1SND{size}", "ean": f"7300000{index}"}
+                    for index, size in enumerate("SML")
+                ],
+            }
+        ],
+    },
+    {
+        "variations": [{"sizes": [{"ean": "1", "id": "S"}], "id": "V"}],
+        "status": "inactive",
+        "id": "P2",
+        "brand": {"id": "B1"},
+        "folder": {"id": "F"},
+        "media": "",
+        "weight": "",
+        "comment": None,
+    },
     {"id": "P3", "variations": {"id": "V-alone"}, "collection": {"id": "AW24"}},
     {"id": "P4", "variations": [], "description": "Ärmel & <Kragen>", "sku": Decimal("1E+2")},
 ]
@@ -160,15 +188,21 @@ class TestSameAsZeep:
     @pytest.mark.parametrize(
         ("items", "message"),
         [
-            ([{"id": "P", "variations": [{"id": "V"}, {"colour": "red"}]}],
-             "unknown key products[0].variations[1].colour: Variation has no element 'colour'"),
-            ([{"variations": [{"sizes": [{"bin": "7"}]}]}],
-             "unknown key products[0].variations[0].sizes[0].bin:"),
+            (
+                [{"id": "P", "variations": [{"id": "V"}, {"colour": "red"}]}],
+                "unknown key products[0].variations[1].colour: Variation has no element 'colour'",
+            ),
+            (
+                [{"variations": [{"sizes": [{"bin": "7"}]}]}],
+                "unknown key products[0].variations[0].sizes[0].bin:",
+            ),
             ([{"brand": [{"id": "x"}]}], "products[0].brand: Ref is not a list, got a list"),
             ([{"sku": {"id": "x"}}], "products[0].sku: expected a single string value, got dict"),
             (["P1"], "products[0]: expected an object for Product, got str"),
-            ([{"id": "P", "variations": [None]}],
-             "products[0].variations[0]: expected an object for Variation, got NoneType"),
+            (
+                [{"id": "P", "variations": [None]}],
+                "products[0].variations[0]: expected an object for Variation, got NoneType",
+            ),
         ],
     )
     def test_refusals_name_the_path(
@@ -184,14 +218,19 @@ class TestEnvelope:
     def test_login_first_and_partial_fields(self, reference: Reference) -> None:
         """login comes first whatever the dict order; a missing key never becomes an element."""
         schema: Schema = reference.schema
-        message = request_envelope(schema, "customers_Update", {
-            "customers": [{"lastname": "Lind", "id": "1", "firstname": None}], "login": LOGIN})
+        message = request_envelope(
+            schema,
+            "customers_Update",
+            {"customers": [{"lastname": "Lind", "id": "1", "firstname": None}], "login": LOGIN},
+        )
         request = etree.fromstring(message)[0][0]
         assert request.tag == f"{{{CENTRA_NS}}}customers_Update"
         assert [etree.QName(child).localname for child in request] == ["login", "customers"]
         (customer,) = request[1]
         assert [(etree.QName(c).localname, c.text) for c in customer] == [
-            ("id", "1"), ("lastname", "Lind")]
+            ("id", "1"),
+            ("lastname", "Lind"),
+        ]
         assert message.startswith(b"<?xml version='1.0' encoding='utf-8'?>\n")
 
     def test_repeated_children_keep_their_order_when_sorted(self, reference: Reference) -> None:

@@ -25,15 +25,17 @@ def test_records_keep_only_the_fields_given() -> None:
 
 def test_every_bad_line_is_named_with_file_line_and_field() -> None:
     """All problems of a file come back at once, each as file:line: field: problem."""
-    text = "\n".join([
-        '{"type": "customer", "id": "C1", "firstname": "Ada"}',
-        '{"type": "product", "id": "P1", "variations": [{"id": "V1", "colour": "red"}]}',
-        '{"type": "customer", "id": "C2", "lastname": null}',
-        '{"type": "order", "id": "O1"}',
-        '{"type": "customer", "firstname": "Bo"}',
-        '[1, 2]',
-        '{"type": "customer", "id": "C3"',
-    ])
+    text = "\n".join(
+        [
+            '{"type": "customer", "id": "C1", "firstname": "Ada"}',
+            '{"type": "product", "id": "P1", "variations": [{"id": "V1", "colour": "red"}]}',
+            '{"type": "customer", "id": "C2", "lastname": null}',
+            '{"type": "order", "id": "O1"}',
+            '{"type": "customer", "firstname": "Bo"}',
+            "[1, 2]",
+            '{"type": "customer", "id": "C3"',
+        ]
+    )
     with pytest.raises(InputError) as refused:
         parse_lines(text, "in.jsonl", SCHEMA)
     assert [str(problem) for problem in refused.value.problems] == [
@@ -49,33 +51,48 @@ def test_every_bad_line_is_named_with_file_line_and_field() -> None:
 
 def test_dry_run_puts_a_second_update_of_an_object_in_a_later_call() -> None:
     """As a push does: one update per object and call, in queued order."""
-    lines = "\n".join(f'{{"type": "product", "id": "{i}", "sku": "{n}"}}'
-                      for n, i in enumerate(["A", "A", "B", "A"]))
+    lines = "\n".join(
+        f'{{"type": "product", "id": "{i}", "sku": "{n}"}}'
+        for n, i in enumerate(["A", "A", "B", "A"])
+    )
     grouped = batches(parse_lines(lines, "in", SCHEMA), 10)
     assert [[(r.erp_id, r.fields["sku"]) for r in call] for call in grouped] == [
-        [("A", "0"), ("B", "2")], [("A", "1")], [("A", "3")]]
+        [("A", "0"), ("B", "2")],
+        [("A", "1")],
+        [("A", "3")],
+    ]
 
 
 def test_dry_run_batches_per_type_and_size() -> None:
     """Records are grouped by type, then cut to the batch size, order kept."""
-    lines = "\n".join(f'{{"type": "{kind}", "id": "{n}"}}'
-                      for n, kind in enumerate(["product", "customer", "product", "product"]))
+    lines = "\n".join(
+        f'{{"type": "{kind}", "id": "{n}"}}'
+        for n, kind in enumerate(["product", "customer", "product", "product"])
+    )
     grouped = batches(parse_lines(lines, "in", SCHEMA), 2)
-    assert [[record.erp_id for record in batch] for batch in grouped] == [["0", "2"], ["3"],
-                                                                         ["1"]]
+    assert [[record.erp_id for record in batch] for batch in grouped] == [["0", "2"], ["3"], ["1"]]
 
 
 class TestEcho:
     """The echo rule of bridge.sinks.echo."""
 
-    before: ClassVar[dict[str, str]] = {"id": "4711", "firstname": "Ada",
-                                        "email": "ada@example.com"}
+    before: ClassVar[dict[str, str]] = {
+        "id": "4711",
+        "firstname": "Ada",
+        "email": "ada@example.com",
+    }
     pushed: ClassVar[dict[str, str]] = expected_fields([{"id": "C1001", "firstname": "Augusta"}])
 
     def test_flatten_keys_lists_by_id_and_writes_numbers_as_text(self) -> None:
         """Stock pushed as a number matches the text Centra sends back."""
-        flat = flatten({"id": "P", "variations": [{"id": "V", "sizes": [
-            {"id": "S", "warehouseitems": [{"id": "W", "qty": 5}]}]}]})
+        flat = flatten(
+            {
+                "id": "P",
+                "variations": [
+                    {"id": "V", "sizes": [{"id": "S", "warehouseitems": [{"id": "W", "qty": 5}]}]}
+                ],
+            }
+        )
         assert flat["variations[id=V].sizes[id=S].warehouseitems[id=W].qty"] == "5"
         assert "id" not in flat
 
@@ -101,12 +118,14 @@ class TestEcho:
 
 def test_wrong_types_and_overlong_ids_are_named() -> None:
     """true/false for text, text for a number, and an id too long to keep are each refused."""
-    text = "\n".join([
-        '{"type": "customer", "id": "C1", "firstname": true}',
-        '{"type": "customer", "id": "C2", "store": "main"}',
-        '{"type": "customer", "id": "' + "C" * 256 + '"}',
-        '{"type": "customer", "id": "C4", "store": "2", "firstname": 7}',
-    ])
+    text = "\n".join(
+        [
+            '{"type": "customer", "id": "C1", "firstname": true}',
+            '{"type": "customer", "id": "C2", "store": "main"}',
+            '{"type": "customer", "id": "' + "C" * 256 + '"}',
+            '{"type": "customer", "id": "C4", "store": "2", "firstname": 7}',
+        ]
+    )
     with pytest.raises(InputError) as refused:
         parse_lines(text, "in.jsonl", SCHEMA)
     assert [str(problem) for problem in refused.value.problems] == [

@@ -34,12 +34,18 @@ Queued = tuple[str, str, str, str, etree._Element | None]
 def whole_answer(namespace: str, events: list[tuple[str, Queued]]) -> bytes:
     """The answer as the simulator wrote it before events kept their bytes: one lxml tree."""
     root, body = envelope(namespace)
-    wrapper = etree.SubElement(etree.SubElement(body, f"{{{namespace}}}events_Get"),
-                               f"{{{namespace}}}events")
+    wrapper = etree.SubElement(
+        etree.SubElement(body, f"{{{namespace}}}events_Get"), f"{{{namespace}}}events"
+    )
     for event_id, (type, entry, mission, date, payload) in events:
         element = etree.SubElement(wrapper, f"{{{namespace}}}event")
-        for name, text in (("id", event_id), ("type", type), ("entry", entry),
-                           ("mission", mission), ("date", date)):
+        for name, text in (
+            ("id", event_id),
+            ("type", type),
+            ("entry", entry),
+            ("mission", mission),
+            ("date", date),
+        ):
             etree.SubElement(element, f"{{{namespace}}}{name}").text = text
         data = etree.SubElement(element, f"{{{namespace}}}data")
         if payload is not None:
@@ -54,12 +60,16 @@ def test_answer_is_what_lxml_writes_for_the_whole_page(namespace: str) -> None:
         (e.type, e.entry, e.mission, e.date, build(None, e.type, e.payload, CENTRA_NS))
         for e in Generator(seed=5).generate(90)
     ]
-    events += [("order", "r", "update", "2024-09-02 08:00:00", etree.fromstring(raw))
-               for raw in RAW_PAYLOADS]
+    events += [
+        ("order", "r", "update", "2024-09-02 08:00:00", etree.fromstring(raw))
+        for raw in RAW_PAYLOADS
+    ]
     events.append(("paymentterm", "", "update", "2024-09-02 08:00:00", None))
     queue = EventQueue()
-    ids = [queue.add(Event.of(type, payload, entry=entry, mission=mission, date=date)).id
-           for type, entry, mission, date, payload in events]
+    ids = [
+        queue.add(Event.of(type, payload, entry=entry, mission=mission, date=date)).id
+        for type, entry, mission, date, payload in events
+    ]
     expected = whole_answer(namespace, list(zip(ids, events, strict=True)))
     assert events_reply(namespace, queue.window()) == expected
 

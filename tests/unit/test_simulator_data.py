@@ -12,13 +12,46 @@ from bridge.simulator.data import GeneratedEvent, Generator
 
 #: Top-level order elements in REF order (centra-soap.md §5).
 REF_ORDER = (
-    "id", "ordernumber", "type", "store", "locked", "status", "ordertotal", "currency",
-    "currencyrate", "basecurrency", "created", "internal", "preferred_shipping_date", "buyer",
-    "salesrep", "mastersalesrep", "account", "paymentterms", "shippingterms", "deliverywindow",
-    "collection", "additionals", "primary_warehouse", "shipping", "handling", "voucher",
-    "payments", "products", "cancelled", "shipments", "carrierinformation", "customer",
-    "shippingaddress", "billingaddress", "internalinformation", "other", "ponumber", "market",
-    "pricelist", "ecvatno",
+    "id",
+    "ordernumber",
+    "type",
+    "store",
+    "locked",
+    "status",
+    "ordertotal",
+    "currency",
+    "currencyrate",
+    "basecurrency",
+    "created",
+    "internal",
+    "preferred_shipping_date",
+    "buyer",
+    "salesrep",
+    "mastersalesrep",
+    "account",
+    "paymentterms",
+    "shippingterms",
+    "deliverywindow",
+    "collection",
+    "additionals",
+    "primary_warehouse",
+    "shipping",
+    "handling",
+    "voucher",
+    "payments",
+    "products",
+    "cancelled",
+    "shipments",
+    "carrierinformation",
+    "customer",
+    "shippingaddress",
+    "billingaddress",
+    "internalinformation",
+    "other",
+    "ponumber",
+    "market",
+    "pricelist",
+    "ecvatno",
 )
 IGNORED_KINDS = {"warehouse", "pricelist", "account", "market", "size", "salesrep", "invoice"}
 
@@ -93,10 +126,12 @@ def test_retail_and_wholesale_shapes(stream: list[GeneratedEvent]) -> None:
     assert all(o["store"] == "1" and o["customer"]["id"] for o in retail)
     assert {o["currency"] for o in retail} == {"EUR", "SEK", "USD"}
     assert all(o["store"] == "2" and o["account"]["id"] and o["buyer"]["id"] for o in wholesale)
-    assert all(o["shippingaddress"]["city"] and o["billingaddress"]["country"]
-               for o in orders(stream))
-    assert all(o["payments"]["type"] == ("cc" if o["type"] == "retail" else "inv")
-               for o in orders(stream))
+    assert all(
+        o["shippingaddress"]["city"] and o["billingaddress"]["country"] for o in orders(stream)
+    )
+    assert all(
+        o["payments"]["type"] == ("cc" if o["type"] == "retail" else "inv") for o in orders(stream)
+    )
 
 
 def test_wholesale_orders_arrive_pending_then_confirmed(stream: list[GeneratedEvent]) -> None:
@@ -127,8 +162,10 @@ def test_order_lives_include_shipment_cancellation_and_completion(
     """The stream shows shipments added, part of a line cancelled and orders completed."""
     payloads = orders(stream)
     assert any(o["shipments"]["shipment"] for o in payloads)
-    assert any(o["status"] == "completed" and o["shipments"]["shipment"][0]["shipped"] == "yes"
-               for o in payloads)
+    assert any(
+        o["status"] == "completed" and o["shipments"]["shipment"][0]["shipped"] == "yes"
+        for o in payloads
+    )
     cancelled = [o for o in payloads if o["cancelled"]["product"]]
     assert cancelled
     for order in cancelled:

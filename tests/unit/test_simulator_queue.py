@@ -14,8 +14,9 @@ def queue_of(*kinds_and_markets: tuple[str, str | None]) -> EventQueue:
     queue = EventQueue()
     for kind, market in kinds_and_markets:
         payload = {"id": "x"} | ({"market": {"id": market}} if market else {})
-        queue.add(Event.of(kind, build(None, kind, payload), entry="x", mission="update",
-                           date=DATE))
+        queue.add(
+            Event.of(kind, build(None, kind, payload), entry="x", mission="update", date=DATE)
+        )
     return queue
 
 
@@ -40,8 +41,11 @@ def test_type_filter_applies_before_the_limit() -> None:
 def test_markets_filter() -> None:
     """Only events whose payload names one of the markets; a market event names itself."""
     queue = queue_of(("order", "EU"), ("order", "US"), ("warehouse", None), ("order", None))
-    queue.add(Event.of("market", build(None, "market", {"id": "EU"}), entry="1",
-                       mission="update", date=DATE))
+    queue.add(
+        Event.of(
+            "market", build(None, "market", {"id": "EU"}), entry="1", mission="update", date=DATE
+        )
+    )
     assert [e.id for e in queue.window(markets={"EU"})] == ["1", "5"]
     assert [e.id for e in queue.window("order", markets={"EU", "US"})] == ["1", "2"]
     assert queue.window(markets=set()) == []

@@ -7,20 +7,32 @@ from bridge.simulator.store import ObjectStore, merge
 
 def test_merge_keeps_what_is_not_sent() -> None:
     """Present elements replace, absent ones stay, nested dicts merge key by key."""
-    old = {"id": "1", "firstname": "Anna", "lastname": "Berg",
-           "weight": {"value": "1", "unit": "kg"}}
+    old = {
+        "id": "1",
+        "firstname": "Anna",
+        "lastname": "Berg",
+        "weight": {"value": "1", "unit": "kg"},
+    }
     new = {"id": "1", "firstname": "Annika", "weight": {"value": "2"}}
-    assert merge(old, new) == {"id": "1", "firstname": "Annika", "lastname": "Berg",
-                               "weight": {"value": "2", "unit": "kg"}}
+    assert merge(old, new) == {
+        "id": "1",
+        "firstname": "Annika",
+        "lastname": "Berg",
+        "weight": {"value": "2", "unit": "kg"},
+    }
 
 
 def test_merge_matches_repeated_items_by_id() -> None:
     """Items with ids merge with the item of the same id; new ids are appended."""
     old = {"variation": [{"id": "A", "description": "Red"}, {"id": "B", "description": "Blue"}]}
     new = {"variation": [{"id": "B", "sku": "BLU"}, {"id": "C", "description": "Green"}]}
-    assert merge(old, new) == {"variation": [
-        {"id": "A", "description": "Red"}, {"id": "B", "description": "Blue", "sku": "BLU"},
-        {"id": "C", "description": "Green"}]}
+    assert merge(old, new) == {
+        "variation": [
+            {"id": "A", "description": "Red"},
+            {"id": "B", "description": "Blue", "sku": "BLU"},
+            {"id": "C", "description": "Green"},
+        ]
+    }
 
 
 def test_merge_replaces_lists_without_ids() -> None:
@@ -53,8 +65,10 @@ def test_item_without_id_fails_alone() -> None:
     store = ObjectStore()
     outcome = store.upsert("customer", [{"firstname": "x"}, {"id": " "}, {"id": "C1"}])
     assert not outcome.success
-    assert outcome.errors == ["customer #1: missing <id>, customer not saved",
-                              "customer #2: missing <id>, customer not saved"]
+    assert outcome.errors == [
+        "customer #1: missing <id>, customer not saved",
+        "customer #2: missing <id>, customer not saved",
+    ]
     assert list(store.get("customer")) == ["C1"]
 
 

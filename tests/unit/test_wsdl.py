@@ -24,8 +24,19 @@ FILES = {
     "navision-api.wsdl": (SILKVMS_NS, "navision/api"),
 }
 UPDATES = [
-    "accounts", "customers", "deliverywindows", "invoices", "markets", "orders", "paymentterms",
-    "pricealterationdates", "pricelists", "products", "salesreps", "shippingterms", "sizes",
+    "accounts",
+    "customers",
+    "deliverywindows",
+    "invoices",
+    "markets",
+    "orders",
+    "paymentterms",
+    "pricealterationdates",
+    "pricelists",
+    "products",
+    "salesreps",
+    "shippingterms",
+    "sizes",
     "warehouses",
 ]
 #: operation → (input element, output element), centra-soap.md §1.3.
@@ -37,18 +48,35 @@ OPERATIONS = {
 }
 #: List wrappers named in centra-soap.md (parent → item), all of which must be lists.
 DOCUMENTED_WRAPPERS = {
-    ("products", "product"), ("cancelled", "product"), ("sizes", "size"),
-    ("shipments", "shipment"), ("refunds", "refund"), ("additionals", "additional"),
-    ("warehouseitems", "warehouse"), ("supplierorderitems", "supplierorder"),
-    ("variations", "variation"), ("media", "image"), ("metadata", "storemeta"),
-    ("displays", "display"), ("categories", "category"), ("categoriesremove", "category"),
-    ("markets", "market"), ("marketsremove", "market"), ("customers", "customer"),
-    ("buyers", "buyer"), ("addresses", "address"), ("mastersalesrep", "salesrep"),
-    ("errors", "message"), ("notices", "message"), ("events", "event"),
-    ("paymentterms", "paymentterms"), ("shippingterms", "shippingterms"),
+    ("products", "product"),
+    ("cancelled", "product"),
+    ("sizes", "size"),
+    ("shipments", "shipment"),
+    ("refunds", "refund"),
+    ("additionals", "additional"),
+    ("warehouseitems", "warehouse"),
+    ("supplierorderitems", "supplierorder"),
+    ("variations", "variation"),
+    ("media", "image"),
+    ("metadata", "storemeta"),
+    ("displays", "display"),
+    ("categories", "category"),
+    ("categoriesremove", "category"),
+    ("markets", "market"),
+    ("marketsremove", "market"),
+    ("customers", "customer"),
+    ("buyers", "buyer"),
+    ("addresses", "address"),
+    ("mastersalesrep", "salesrep"),
+    ("errors", "message"),
+    ("notices", "message"),
+    ("events", "event"),
+    ("paymentterms", "paymentterms"),
+    ("shippingterms", "shippingterms"),
 }
-ZEEP_SETTINGS = zeep.Settings(strict=True, forbid_dtd=True, forbid_entities=True,
-                              forbid_external=True, xml_huge_tree=False)
+ZEEP_SETTINGS = zeep.Settings(
+    strict=True, forbid_dtd=True, forbid_entities=True, forbid_external=True, xml_huge_tree=False
+)
 
 
 class OfflineTransport(Transport):
@@ -67,15 +95,20 @@ class Captured(Plugin):
 
     headers: dict[str, str]
 
-    def egress(self, envelope: Any, http_headers: dict[str, str], operation: Any,
-               binding_options: Any) -> tuple[Any, dict[str, str]]:
+    def egress(
+        self, envelope: Any, http_headers: dict[str, str], operation: Any, binding_options: Any
+    ) -> tuple[Any, dict[str, str]]:
         self.headers = dict(http_headers)
         return envelope, http_headers
 
 
 def offline_client(name: str, *plugins: Plugin) -> zeep.Client:
-    return zeep.Client(str(wsdl_dir() / name), transport=OfflineTransport(),
-                       settings=ZEEP_SETTINGS, plugins=list(plugins))
+    return zeep.Client(
+        str(wsdl_dir() / name),
+        transport=OfflineTransport(),
+        settings=ZEEP_SETTINGS,
+        plugins=list(plugins),
+    )
 
 
 def body_of(envelope: etree._Element) -> etree._Element:
@@ -99,8 +132,13 @@ def shape(node: Node, seen: frozenset[int] = frozenset()) -> Any:
     if id(node) in seen:
         return node.name
     seen = seen | {id(node)}
-    return (node.simple, node.open, tuple(
-        (name, field.repeated, shape(field.node, seen)) for name, field in node.children.items()))
+    return (
+        node.simple,
+        node.open,
+        tuple(
+            (name, field.repeated, shape(field.node, seen)) for name, field in node.children.items()
+        ),
+    )
 
 
 def wrappers(schema: Schema) -> set[tuple[str, str]]:
@@ -178,8 +216,9 @@ class TestEachWsdl:
         """Every request element starts with an optional login (navision/api may omit it)."""
         root = etree.parse(str(wsdl_dir() / name)).getroot()
         for request, _ in OPERATIONS.values():
-            (element,) = root.xpath(f"//xsd:schema/xsd:element[@name='{request}']",
-                                    namespaces={"xsd": XSD_NS})
+            (element,) = root.xpath(
+                f"//xsd:schema/xsd:element[@name='{request}']", namespaces={"xsd": XSD_NS}
+            )
             first = element.find(f".//{{{XSD_NS}}}element")
             assert (first.get("name"), first.get("minOccurs")) == ("login", "0")
 
@@ -198,8 +237,9 @@ class TestEachWsdl:
         captured = Captured()
         client = offline_client(name, captured)
         service = client.create_service(f"{{{namespace}}}CentraBinding", "http://127.0.0.1:9/x")
-        message = client.create_message(service, "events_Get", type="order",
-                                        login={"username": "u", "password": "p"})
+        message = client.create_message(
+            service, "events_Get", type="order", login={"username": "u", "password": "p"}
+        )
         request = body_of(message)
         assert request.tag == f"{{{namespace}}}events_GetRequest"
         assert local_names(request) == ["login", "type"]
@@ -225,8 +265,21 @@ class TestEachWsdl:
         client = offline_client(name, captured)
         schema = load_schema(wsdl_dir() / name)
         products = schema.element("products_Update").children["products"].node
-        shaped = to_zeep([{"id": "P1", "variations": [{"id": "V1", "sizes": [
-            {"id": "S", "warehouseitems": [{"id": "W1", "qty": "5"}]}]}]}], products, "products")
+        shaped = to_zeep(
+            [
+                {
+                    "id": "P1",
+                    "variations": [
+                        {
+                            "id": "V1",
+                            "sizes": [{"id": "S", "warehouseitems": [{"id": "W1", "qty": "5"}]}],
+                        }
+                    ],
+                }
+            ],
+            products,
+            "products",
+        )
         service = client.create_service(f"{{{namespace}}}CentraBinding", "http://127.0.0.1:9/x")
         message = client.create_message(service, "products_Update", products=shaped)
         paths = leaf_paths(body_of(message))
@@ -234,7 +287,8 @@ class TestEachWsdl:
         assert paths == [
             "products_Update/products/product/id",
             "products_Update/products/product/variations/variation/id",
-            f"{size}/id", f"{size}/warehouseitems/warehouse/id",
+            f"{size}/id",
+            f"{size}/warehouseitems/warehouse/id",
             f"{size}/warehouseitems/warehouse/qty",
         ]
         assert captured.headers["SOAPAction"] == f'"{namespace}Products_Update"'
@@ -256,7 +310,8 @@ class TestConsistency:
             parser = etree.XMLParser(remove_comments=True)
             text = (wsdl_dir() / name).read_bytes()
             text = text.replace(FILES[name][0].encode(), b"NS").replace(
-                FILES[name][1].encode(), b"PATH")
+                FILES[name][1].encode(), b"PATH"
+            )
             return etree.tostring(etree.fromstring(text, parser))
 
         for name in FILES:
@@ -265,8 +320,9 @@ class TestConsistency:
     def test_navision_api_explains_its_login(self) -> None:
         """The unknown credential transport of navision/api is said in the file itself."""
         root = etree.parse(str(wsdl_dir() / "navision-api.wsdl")).getroot()
-        comments = " ".join(c.text for c in root.itersiblings(preceding=True)
-                            if isinstance(c, etree._Comment))
+        comments = " ".join(
+            c.text for c in root.itersiblings(preceding=True) if isinstance(c, etree._Comment)
+        )
         assert "login" in comments
         assert "Basic" in comments
 
@@ -280,8 +336,18 @@ class TestConsistency:
         """<data> may hold every documented kind, plus product."""
         data = load_schema(wsdl_dir() / MAIN_WSDL).element("events_Get").child("events/event/data")
         assert list(data.children) == [
-            "account", "customer", "invoice", "market", "order", "pricelist", "salesrep",
-            "size", "warehouse", "stock", "product"]
+            "account",
+            "customer",
+            "invoice",
+            "market",
+            "order",
+            "pricelist",
+            "salesrep",
+            "size",
+            "warehouse",
+            "stock",
+            "product",
+        ]
         assert data.children["stock"].node.open
 
 
@@ -309,8 +375,9 @@ def test_order_payload_round_trips_through_zeep() -> None:
     client = offline_client(MAIN_WSDL)
     service = client.create_service(f"{{{CENTRA_NS}}}CentraBinding", "http://127.0.0.1:9/x")
     orders = schema.element("orders_Update").children["orders"].node
-    message = client.create_message(service, "orders_Update",
-                                    orders=to_zeep([payload], orders, "orders"))
+    message = client.create_message(
+        service, "orders_Update", orders=to_zeep([payload], orders, "orders")
+    )
     (sent,) = body_of(message).find(f"{{{CENTRA_NS}}}orders")
     assert element_value(sent, node) == payload
     assert payload["mastersalesrep"][0]["mastersalesrep"] == [{"id": "R0", "percent": "5"}]

@@ -45,16 +45,23 @@ def downgrade() -> None:
 
     with op.batch_alter_table("events", schema=None) as batch_op:
         batch_op.add_column(sa.Column("payload", sa.JSON(), nullable=True))
-    events = sa.table("events", sa.column("seq", sa.Integer()), sa.column("xml", sa.Text()),
-                      sa.column("payload", sa.JSON()))
+    events = sa.table(
+        "events",
+        sa.column("seq", sa.Integer()),
+        sa.column("xml", sa.Text()),
+        sa.column("payload", sa.JSON()),
+    )
     bind = op.get_bind()
     last = 0
     while rows := bind.execute(
-        sa.select(events.c.seq, events.c.xml).where(events.c.seq > last)
-        .order_by(events.c.seq).limit(_BATCH)
+        sa.select(events.c.seq, events.c.xml)
+        .where(events.c.seq > last)
+        .order_by(events.c.seq)
+        .limit(_BATCH)
     ).all():
         bind.execute(
-            events.update().where(events.c.seq == sa.bindparam("the_seq"))
+            events.update()
+            .where(events.c.seq == sa.bindparam("the_seq"))
             .values(payload=sa.bindparam("the_payload")),
             [{"the_seq": seq, "the_payload": payload(xml)} for seq, xml in rows],
         )
