@@ -1,5 +1,5 @@
 """Allows ``python -m bridge``."""
 
-from bridge.cli import main
+from bridge.cli.main import main
 
 raise SystemExit(main())

@@ -1,33 +1,42 @@
-"""The composition root: builds the store, handlers and Centra client from one Settings."""
+"""The composition root: builds the store, handlers, inbox, outbox and the Centra transport
+from one Settings. Nothing else picks an implementation.
+
+A site's own script uses it as the commands do::
+
+    with App.open(load_settings(path)) as app:
+        queue_updates(app.store, app.codec, [{"type": "customer", "id": "C1", "firstname": "Ada"}])
+"""
 
 from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from types import TracebackType
 
-from bridge.centra.client import CentraClient
-from bridge.centra.flavors import flavor_for
-from bridge.centra.schema import load_schema
+from bridge.centra.port import CentraPort, EventCodec
+from bridge.centra.soap import CentraClient, SoapCodec
 from bridge.config import Settings
-from bridge.handlers.dispatch import Dispatcher
+from bridge.handlers.delivery import with_delivery
 from bridge.handlers.registry import Registry
-from bridge.inbox import Inbox
-from bridge.outbox import Outbox
+from bridge.handlers.sinks import Sink, make_sink
+from bridge.inbox.dispatch import Dispatcher
+from bridge.inbox.drain import Inbox
+from bridge.outbox.push import Outbox
 from bridge.retry import RetryPolicy
-from bridge.sinks import Sink, make_sink
-from bridge.sinks.delivery import with_delivery
 from bridge.store import Store
 
 
 @dataclass
 class App:
-    """Everything a command needs, wired once; the Centra client is made only on demand."""
+    """Everything a command needs, wired once; the Centra connection is made only on demand,
+    so ``replay``, ``status`` and the id map never need Centra."""
 
     settings: Settings
     store: Store
+    codec: EventCodec
     dispatcher: Dispatcher
-    _client: CentraClient | None = None
     sinks: Mapping[str, Sink] = field(default_factory=dict)
+    _client: CentraPort | None = None
 
     @classmethod
     def open(cls, settings: Settings, *, migrate: bool = True) -> App:
@@ -36,18 +45,14 @@ class App:
         registry = with_delivery(
             Registry.from_config(settings.handlers.custom), sinks, settings.outbox.echo_window_s
         )
+        codec = SoapCodec(settings.centra)
         store = Store.open(settings.database.url, migrate=migrate)
-        policy = RetryPolicy.of(settings.handlers)
-        schema = load_schema(flavor_for(settings.centra).wsdl_path)
-        return cls(
-            settings=settings,
-            store=store,
-            sinks=sinks,
-            dispatcher=Dispatcher(store, registry, policy, schema),
-        )
+        dispatcher = Dispatcher(store, registry, RetryPolicy.of(settings.handlers), codec)
+        return cls(settings=settings, store=store, codec=codec, dispatcher=dispatcher, sinks=sinks)
 
     @property
-    def client(self) -> CentraClient:
+    def client(self) -> CentraPort:
+        """The connection to Centra, made on first use."""
         if self._client is None:
             self._client = CentraClient(self.settings.centra)
         return self._client
@@ -58,7 +63,11 @@ class App:
     def outbox(self) -> Outbox:
         """ERP updates → Centra; ``outbox().push_job(stop)`` is the daemon's push job."""
         return Outbox(
-            self.store, self.client, self.settings.outbox, RetryPolicy.of(self.settings.centra)
+            self.store,
+            self.client,
+            self.codec,
+            self.settings.outbox,
+            RetryPolicy.of(self.settings.centra),
         )
 
     def close(self) -> None:
@@ -69,3 +78,14 @@ class App:
             if close is not None:
                 close()
         self.store.close()
+
+    def __enter__(self) -> App:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()

@@ -15,6 +15,8 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
+from bridge.errors import BridgeError, ExitCode
+
 CONFIG_ENV = "CENTRA_BRIDGE_CONFIG"
 PASSWORD_ENV = "CENTRA_BRIDGE_PASSWORD"  # noqa: S105 (a variable name)
 #: Name of the systemd credential (``LoadCredential=centra_password:…``) holding the password.
@@ -51,8 +53,10 @@ DEFAULT_RETRY_BASE_S = 30.0
 DEFAULT_RETRY_MAX_S = 3600.0
 
 
-class ConfigError(Exception):
-    """The configuration cannot be used; the message names the file and key."""
+class ConfigError(BridgeError):
+    """The configuration or the command line cannot be used; the message names the key."""
+
+    exit_code = ExitCode.CONFIG
 
 
 class Secret:
@@ -155,7 +159,7 @@ class MetricsSettings:
 
 #: Records per products_Update / customers_Update call.
 DEFAULT_OUTBOX_BATCH_SIZE = 50
-#: A pushed field is expected back in an event for this long (seconds); see bridge.sinks.echo.
+#: A pushed field is expected back in an event for this long (seconds); see bridge.outbox.echo.
 DEFAULT_ECHO_WINDOW_S = 86400.0
 SINK_KINDS = ("directory", "database", "python")
 SINK_FORMATS = ("json", "xml")
@@ -211,6 +215,12 @@ def config_path(explicit: str | None, environ: Mapping[str, str] = os.environ) -
     if not chosen:
         raise ConfigError(f"no configuration: pass --config FILE or set {CONFIG_ENV}")
     return Path(chosen)
+
+
+def load_settings(path: str | Path | None = None) -> Settings:
+    """The settings of ``path``, or of the file ``CENTRA_BRIDGE_CONFIG`` names: what the
+    commands and a site's own script start from."""
+    return load(config_path(None if path is None else str(path)))
 
 
 def journal_stream(environ: Mapping[str, str] = os.environ) -> str | None:

@@ -64,8 +64,14 @@ class RetryPolicy:
 
         Jitter (half to all of the step) spreads the retries of many failed events.
         """
-        ceiling = min(self.max_s, self.base_s * 2 ** max(attempts - 1, 0))
+        ceiling = backoff_s(attempts, self.base_s, self.max_s)
         return rng.uniform(ceiling / 2, ceiling)
+
+
+def backoff_s(attempts: int, base_s: float, max_s: float) -> float:
+    """The back-off step after the ``attempts``-th failure (1-based): ``base_s`` doubled per
+    failure, at most ``max_s``. The one formula: policies add their jitter to it."""
+    return min(max_s, base_s * 2 ** max(attempts - 1, 0))
 
 
 def call_with_retry(

@@ -11,9 +11,19 @@ from typing import Any
 
 from lxml import etree
 
-from bridge.centra.flavors import CENTRA_NS, MAIN_WSDL, wsdl_dir
-from bridge.centra.records import Event
-from bridge.centra.schema import Node, Schema, load_schema
+from bridge.centra.port import Event
+from bridge.centra.soap.codec import SoapCodec
+from bridge.centra.soap.flavors import CENTRA_NS, MAIN_WSDL, wsdl_dir
+from bridge.centra.soap.schema import Node, Schema, load_schema
+from bridge.config import CentraSettings, Secret
+
+
+def main_codec() -> SoapCodec:
+    """The default (``soap``) flavor's codec, which checks ERP input and reads stored events
+    as the bridge does; no connection is made."""
+    return SoapCodec(
+        CentraSettings(endpoint="http://127.0.0.1:9/", username="u", password=Secret("p"))
+    )
 
 
 def main_schema() -> Schema:

@@ -17,7 +17,7 @@ from typing import Any
 import zeep
 from zeep.helpers import serialize_object
 
-from bridge.centra.flavors import CENTRA_NS, MAIN_WSDL, wsdl_dir
+from bridge.centra.soap.flavors import CENTRA_NS, MAIN_WSDL, wsdl_dir
 
 _BINDING = f"{{{CENTRA_NS}}}CentraBinding"
 #: A zeep client without a timeout can hang for good; the naive client at least sets one.

@@ -18,10 +18,10 @@ from lxml import etree
 
 from bridge.app import App
 from bridge.bench.report import OutboxRun
-from bridge.centra.flavors import CENTRA_NS
-from bridge.centra.records import Payload
+from bridge.centra.port import Payload
+from bridge.centra.soap.flavors import CENTRA_NS
 from bridge.config import CentraSettings, DatabaseSettings, Secret, Settings
-from bridge.outbox import queue_updates
+from bridge.outbox.queue import queue_updates
 
 _SOAP_NS = "http://schemas.xmlsoap.org/soap/envelope/"
 _COLOURS = (("SAND", "Sand"), ("NAVY", "Navy"))
@@ -79,7 +79,7 @@ def run_outbox(url: str, username: str, password: str, count: int, database: Pat
     app = App.open(settings)
     try:
         started = time.process_time()
-        queue_updates(app.store, [{"type": "product", **record} for record in records])
+        queue_updates(app.store, app.codec, [{"type": "product", **record} for record in records])
         queue_cpu_s = time.process_time() - started
         # Made before the clock starts, as the drain's client is: loading the WSDL is a
         # start-up cost, not a cost per record.

@@ -18,10 +18,10 @@ from lxml import etree
 
 from bridge.app import App
 from bridge.bench.naive import open_sqlite
-from bridge.centra.client import CentraClient
-from bridge.centra.records import EventPage, UpdateResult
+from bridge.centra.port import EventPage, UpdateResult
+from bridge.centra.soap.client import CentraClient
 from bridge.config import CentraSettings, DatabaseSettings, Secret, Settings
-from bridge.inbox import PAGE_SIZE, DrainOptions, Inbox
+from bridge.inbox.drain import PAGE_SIZE, DrainOptions, Inbox
 from bridge.retry import RetryPolicy
 
 _LENGTH = struct.Struct(">Q")
@@ -99,10 +99,10 @@ class _MeasuredClient(CentraClient):
             self._capture.write(page.raw)
         return page
 
-    def events_done(self, event_ids: Sequence[str]) -> UpdateResult:
+    def acknowledge(self, event_ids: Sequence[str]) -> UpdateResult:
         started = time.process_time()
         try:
-            return super().events_done(event_ids)
+            return super().acknowledge(event_ids)
         finally:
             self._run.acknowledge_cpu_s += time.process_time() - started
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Any, Protocol
 
@@ -78,7 +77,3 @@ class Handler(Protocol):
 
 class PermanentError(Exception):
     """A handler's way of saying retrying cannot help: the event goes straight to ``dead``."""
-
-
-def utcnow() -> datetime:
-    return datetime.now(UTC)

@@ -8,6 +8,7 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
+from bridge.config import ConfigError
 from bridge.handlers.base import EventRecord, Handler, Outcome
 from bridge.handlers.customer import handle_customer
 from bridge.handlers.order import handle_order
@@ -20,7 +21,7 @@ BUILT_IN: Mapping[str, Handler] = {
 }
 
 
-class HandlerLoadError(Exception):
+class HandlerLoadError(ConfigError):
     """A configured handler cannot be imported or is not callable."""
 
 

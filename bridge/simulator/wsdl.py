@@ -6,7 +6,7 @@ from pathlib import Path
 
 from lxml import etree
 
-from bridge.centra.flavors import wsdl_dir
+from bridge.centra.soap.flavors import wsdl_dir
 from bridge.simulator.soap import safe_parser
 
 _ADDRESS_TAGS = (

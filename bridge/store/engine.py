@@ -9,6 +9,8 @@ from typing import Any
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import make_url
 
+from bridge.errors import BridgeError, ExitCode
+
 #: How long a writer waits for another before SQLite gives up (milliseconds).
 SQLITE_BUSY_TIMEOUT_MS = 10_000
 #: Execution option marking a transaction that only reads.
@@ -64,8 +66,13 @@ def _sqlite_engine(url: str, database: str | None) -> Engine:
     return engine
 
 
-class DatabaseFileError(Exception):
+class DatabaseFileError(BridgeError):
     """The SQLite file (or its folder) cannot be created or opened."""
+
+    exit_code = ExitCode.DATABASE
+
+    def summary(self) -> str:
+        return f"database error: {super().summary()}"
 
 
 def _create_private_file(path: Path) -> None:

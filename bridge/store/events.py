@@ -6,16 +6,45 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from functools import cache
-from typing import Any
+from typing import Any, Protocol
 
 from sqlalchemy import Row, bindparam, func, insert, select, update
 from sqlalchemy.orm import Session
 from sqlalchemy.sql import Executable
 
-from bridge.centra.records import EventPage
-from bridge.centra.redact import mask_xml
 from bridge.store.models import CentraResponse, EventStatus, StoredEvent
 from bridge.store.upsert import dialect_of, insert_for
+
+
+class IncomingEvent(Protocol):
+    """What the store keeps of one fetched event (``bridge.centra.port.Event``)."""
+
+    @property
+    def event_id(self) -> str: ...
+    @property
+    def type(self) -> str: ...
+    @property
+    def entry(self) -> str: ...
+    @property
+    def mission(self) -> str: ...
+    @property
+    def date(self) -> str: ...
+    @property
+    def payload_kind(self) -> str: ...
+    @property
+    def xml(self) -> str: ...
+
+
+class IncomingPage(Protocol):
+    """What the store keeps of one fetched page (``bridge.centra.port.EventPage``): the
+    transport has masked its secrets already."""
+
+    @property
+    def events(self) -> Sequence[IncomingEvent]: ...
+    @property
+    def raw(self) -> bytes: ...
+    @property
+    def request_id(self) -> str | None: ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -26,10 +55,10 @@ class StoredPage:
     duplicates: int
 
 
-def store_page(session: Session, page: EventPage, operation: str, now: datetime) -> StoredPage:
+def store_page(session: Session, page: IncomingPage, operation: str, now: datetime) -> StoredPage:
     """Insert the page's events that are not stored yet; an id seen before is left untouched.
 
-    What Centra sent is kept as sent, except secrets inside it (buyers' passwords), masked.
+    What Centra sent is kept as the transport handed it over (secrets already masked).
     """
     unique = {event.event_id: event for event in page.events}
     if not unique:
@@ -44,7 +73,7 @@ def store_page(session: Session, page: EventPage, operation: str, now: datetime)
             "operation": operation,
             "request_id": page.request_id,
             "received_at": now,
-            "body": mask_xml(page.raw),
+            "body": page.raw,
         },
     )
     rows = [
@@ -55,7 +84,7 @@ def store_page(session: Session, page: EventPage, operation: str, now: datetime)
             "mission": event.mission,
             "centra_date": event.date,
             "payload_kind": event.payload_kind,
-            "xml": mask_xml(event.xml),
+            "xml": event.xml,
             "response_id": response_id,
             "status": EventStatus.NEW,
             "attempts": 0,
@@ -200,6 +229,25 @@ def count_by_type_and_status(session: Session) -> dict[tuple[str, str], int]:
         )
     ).all()
     return {(event_type, status): count for event_type, status, count in rows}
+
+
+def oldest_failed(session: Session) -> StoredEvent | None:
+    """The oldest event that failed or is dead, for ``status``."""
+    return session.scalars(
+        select(StoredEvent)
+        .where(StoredEvent.status.in_((EventStatus.FAILED, EventStatus.DEAD)))
+        .order_by(StoredEvent.seq)
+        .limit(1)
+    ).first()
+
+
+def last_received_at(session: Session) -> datetime | None:
+    return session.scalar(select(func.max(StoredEvent.received_at)))
+
+
+def count_stored(session: Session, event_ids: Sequence[str]) -> int:
+    """How many of ``event_ids`` are stored."""
+    return session.scalar(select(func.count()).where(StoredEvent.event_id.in_(event_ids))) or 0
 
 
 def count_unacknowledged(session: Session) -> int:

@@ -1,15 +1,16 @@
-"""Id-map transitions, one function each, in the caller's transaction; rules: ``bridge.idmap``."""
+"""The id map's rows: reads and writes in the caller's transaction; the rules that decide
+what may be written are the outbox's (``bridge.outbox.id_rules``)."""
 
 from __future__ import annotations
 
 from collections.abc import Collection
+from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from enum import StrEnum
 
-from sqlalchemy import bindparam, insert, select, union_all, update
+from sqlalchemy import bindparam, func, insert, select, union_all, update
 from sqlalchemy.orm import Session
 
-from bridge.idmap import Change, IdConflict, KnownIds, Link, Origin, plan_set
 from bridge.store.models import IdMapping
 
 _MAP = IdMapping.__table__
@@ -26,6 +27,40 @@ _HOLDING = union_all(
         for column in (_MAP.c.erp_id, _MAP.c.centra_id)
     )
 )
+_LINK_BY_CENTRA_ID = (
+    update(_MAP)
+    .where(
+        _MAP.c.entity_type == bindparam("the_entity_type"),
+        _MAP.c.erp_id.is_(None),
+        _MAP.c.centra_id == bindparam("the_centra_id"),
+    )
+    .values(
+        erp_id=bindparam("the_erp_id"),
+        origin=bindparam("the_origin"),
+        updated_at=bindparam("the_now"),
+    )
+)
+
+
+class Origin(StrEnum):
+    """Who made a mapping known."""
+
+    #: Sent to Centra unmapped, so Centra knows the object under the ERP's id.
+    ERP = "erp"
+    #: Seen in a Centra event; waits for its ERP id.
+    CENTRA = "centra"
+    #: Set by a person (``ids set`` / ``ids import``).
+    MANUAL = "manual"
+
+
+@dataclass(frozen=True, slots=True)
+class Link:
+    """One row of the id map as plain data."""
+
+    entity_type: str
+    erp_id: str | None
+    centra_id: str
+    origin: str
 
 
 def _link(row: IdMapping | None) -> Link | None:
@@ -46,42 +81,10 @@ def _by_centra(session: Session, entity_type: str, centra_id: str) -> IdMapping 
     ).first()
 
 
-def set_mapping(
-    session: Session, entity_type: str, erp_id: str, centra_id: str, origin: str, now: datetime
-) -> Change:
-    """Record ``erp_id`` ↔ ``centra_id``; IdConflict if either id belongs to someone else."""
-    by_erp = _by_erp(session, entity_type, erp_id)
-    by_centra = _by_centra(session, entity_type, centra_id)
-    change = plan_set(_link(by_erp), _link(by_centra), erp_id, centra_id)
-    if change is Change.INSERT:
-        session.add(
-            IdMapping(
-                entity_type=entity_type,
-                erp_id=erp_id,
-                centra_id=centra_id,
-                origin=origin,
-                created_at=now,
-                updated_at=now,
-            )
-        )
-    elif change is Change.LINK:
-        assert by_centra is not None
-        by_centra.erp_id, by_centra.origin, by_centra.updated_at = erp_id, origin, now
-    session.flush()
-    return change
-
-
-def remove(session: Session, entity_type: str, erp_id: str) -> Link | None:
-    """Forget the mapping of ``erp_id``; returns what it was (None if there was none)."""
-    row = _by_erp(session, entity_type, erp_id)
-    if row is not None:
-        session.delete(row)
-        session.flush()
-    return _link(row)
-
-
-def known_ids(session: Session, entity_type: str, ids: Collection[str]) -> KnownIds:
-    """The mappings holding any of ``ids`` as ERP id or as Centra id, in one read."""
+def holding(
+    session: Session, entity_type: str, ids: Collection[str]
+) -> tuple[dict[str, Link], dict[str, Link]]:
+    """The mappings holding any of ``ids``, by ERP id and by Centra id, in one read per 500."""
     wanted = list(dict.fromkeys(ids))
     by_erp: dict[str, Link] = {}
     by_centra: dict[str, Link] = {}
@@ -93,59 +96,53 @@ def known_ids(session: Session, entity_type: str, ids: Collection[str]) -> Known
                 by_erp[row.erp_id] = link
             if row.centra_id in chunk:
                 by_centra[row.centra_id] = link
-    return KnownIds(by_erp, by_centra)
+    return by_erp, by_centra
 
 
-def translate(session: Session, entity_type: str, erp_id: str) -> tuple[str, bool]:
-    """The id to send for ``erp_id``, and whether a mapping gave it (False: sent as-is).
-
-    IdConflict when sending an unmapped id as-is would address another object.
-    """
-    return known_ids(session, entity_type, [erp_id]).translate(erp_id)
-
-
-def register_sent(
-    session: Session, entity_type: str, erp_ids: Collection[str], now: datetime
-) -> None:
-    """Unmapped ERP ids went to Centra as-is: Centra now knows those objects by these ids.
-
-    A conflict that arose while the call was out (someone mapped an id meanwhile) is left
-    for that mapping to win; the push itself already happened and is recorded.
-    """
-    known = known_ids(session, entity_type, erp_ids)
-    new: list[dict[str, Any]] = []
-    linked: list[dict[str, Any]] = []
-    for erp_id in dict.fromkeys(erp_ids):
-        try:
-            change = known.plan_sent_as_is(erp_id)
-        except IdConflict:
-            continue
-        if change is Change.INSERT:
-            new.append(
+def add(session: Session, links: Collection[Link], now: datetime) -> None:
+    """Insert new mappings in one statement."""
+    if links:
+        session.execute(
+            insert(_MAP),
+            [
                 {
-                    "entity_type": entity_type,
-                    "erp_id": erp_id,
-                    "centra_id": erp_id,
-                    "origin": Origin.ERP,
+                    "entity_type": link.entity_type,
+                    "erp_id": link.erp_id,
+                    "centra_id": link.centra_id,
+                    "origin": link.origin,
                     "created_at": now,
                     "updated_at": now,
                 }
-            )
-        elif change is Change.LINK:
-            linked.append({"the_centra_id": erp_id})
-    if new:
-        session.execute(insert(_MAP), new)
-    if linked:
-        session.execute(
-            update(_MAP)
-            .where(
-                _MAP.c.entity_type == entity_type,
-                _MAP.c.erp_id.is_(None),
-                _MAP.c.centra_id == bindparam("the_centra_id"),
-            )
-            .values(erp_id=_MAP.c.centra_id, origin=Origin.ERP, updated_at=now),
-            linked,
+                for link in links
+            ],
         )
+
+
+def link(session: Session, links: Collection[Link], now: datetime) -> None:
+    """Fill the ERP id into mappings known by their Centra id only, in one statement."""
+    if links:
+        session.execute(
+            _LINK_BY_CENTRA_ID,
+            [
+                {
+                    "the_entity_type": link.entity_type,
+                    "the_centra_id": link.centra_id,
+                    "the_erp_id": link.erp_id,
+                    "the_origin": link.origin,
+                    "the_now": now,
+                }
+                for link in links
+            ],
+        )
+
+
+def remove(session: Session, entity_type: str, erp_id: str) -> Link | None:
+    """Forget the mapping of ``erp_id``; returns what it was (None if there was none)."""
+    row = _by_erp(session, entity_type, erp_id)
+    if row is not None:
+        session.delete(row)
+        session.flush()
+    return _link(row)
 
 
 def register_centra(session: Session, entity_type: str, centra_id: str, now: datetime) -> bool:
@@ -155,17 +152,7 @@ def register_centra(session: Session, entity_type: str, centra_id: str, now: dat
     """
     if _by_centra(session, entity_type, centra_id) is not None:
         return False
-    session.add(
-        IdMapping(
-            entity_type=entity_type,
-            erp_id=None,
-            centra_id=centra_id,
-            origin=Origin.CENTRA,
-            created_at=now,
-            updated_at=now,
-        )
-    )
-    session.flush()
+    add(session, [Link(entity_type, None, centra_id, Origin.CENTRA)], now)
     return True
 
 
@@ -174,3 +161,7 @@ def all_links(session: Session, entity_type: str | None = None) -> list[Link]:
     if entity_type is not None:
         query = query.where(IdMapping.entity_type == entity_type)
     return [link for row in session.scalars(query) if (link := _link(row)) is not None]
+
+
+def count(session: Session) -> int:
+    return session.scalar(select(func.count()).select_from(IdMapping)) or 0

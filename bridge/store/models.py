@@ -284,3 +284,10 @@ class BridgeState(Base):
     name: Mapped[str] = mapped_column(String(64), primary_key=True)
     at: Mapped[datetime] = mapped_column(UtcDateTime)
     detail: Mapped[str | None] = mapped_column(Text)
+
+
+#: The ERP-facing copies of master data, by the event type that writes them.
+MASTER_DATA_COPIES: dict[str, type[Customer] | type[Product]] = {
+    "customer": Customer,
+    "product": Product,
+}

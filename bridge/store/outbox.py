@@ -5,13 +5,11 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, Protocol
 
 from sqlalchemy import Select, bindparam, exists, func, insert, select, update
 from sqlalchemy.orm import Session, aliased
 
-from bridge.centra.records import UpdateResult
-from bridge.erp_input import ErpRecord
 from bridge.store.models import OutboxRecord, OutboxStatus
 
 #: Statuses of records that still wait for Centra.
@@ -19,8 +17,32 @@ PENDING = (OutboxStatus.QUEUED, OutboxStatus.FAILED)
 _OUTBOX = OutboxRecord.__table__
 
 
+class NewRecord(Protocol):
+    """What queueing needs of a checked ERP update (``bridge.outbox.input.ErpRecord``)."""
+
+    @property
+    def entity_type(self) -> str: ...
+    @property
+    def erp_id(self) -> str: ...
+    @property
+    def fields(self) -> dict[str, Any]: ...
+    @property
+    def source(self) -> str: ...
+
+
+class Answer(Protocol):
+    """What is kept of Centra's answer to a batch (``bridge.centra.port.UpdateResult``)."""
+
+    @property
+    def errors(self) -> list[str]: ...
+    @property
+    def notices(self) -> list[str]: ...
+    @property
+    def request_id(self) -> str | None: ...
+
+
 def add_records(
-    session: Session, records: Iterable[ErpRecord], now: datetime, input_key: str | None = None
+    session: Session, records: Iterable[NewRecord], now: datetime, input_key: str | None = None
 ) -> list[int]:
     """Queue ``records`` in the given order, in one statement executed for all of them;
     returns their outbox ids in that order."""
@@ -101,7 +123,7 @@ _DUE = _due_statement()
 
 
 def mark_sent(
-    session: Session, sent: Sequence[tuple[int, str, str]], result: UpdateResult, now: datetime
+    session: Session, sent: Sequence[tuple[int, str, str]], result: Answer, now: datetime
 ) -> None:
     """Centra accepted these records (outbox id, ERP id, the id each went under) in one
     answer: its notices are kept on each, the errors of earlier tries cleared. Records sent

@@ -9,7 +9,7 @@ import pytest
 from centra_double import FLAVORS, CentraDouble
 
 if TYPE_CHECKING:
-    from bridge.centra.client import CentraClient
+    from bridge.centra.soap.client import CentraClient
 
 ClientFactory = Callable[..., "CentraClient"]
 
@@ -33,7 +33,7 @@ def make_client(double: CentraDouble, flavor: str) -> ClientFactory:
     """Build the project's CentraClient for ``flavor`` against the double."""
 
     def make(**overrides: Any) -> CentraClient:
-        from bridge.centra import client as centra_client
+        from bridge.centra.soap import client as centra_client
         from bridge.config import CentraSettings, Secret
 
         values: dict[str, Any] = {

@@ -29,12 +29,12 @@ from centra_double import (
 )
 from lxml import etree
 
-from bridge.centra.parse import event_payload
-from bridge.centra.schema import load_schema
+from bridge.centra.soap.parse import event_payload
+from bridge.centra.soap.schema import load_schema
 
 if TYPE_CHECKING:
-    from bridge.centra.client import CentraClient
-    from bridge.centra.records import Event
+    from bridge.centra.port import Event
+    from bridge.centra.soap.client import CentraClient
 
 #: Builds a CentraClient for the current flavor against the double (fixture ``make_client``).
 ClientFactory = Callable[..., "CentraClient"]
@@ -653,7 +653,7 @@ def test_events_done_sends_every_id_in_one_call(
     )
     client = make_client()
     client.get_events()
-    result = client.events_done(["115", "116"])
+    result = client.acknowledge(["115", "116"])
     done = double.requests_for("events_Done")
     assert len(done) == 1
     assert done[0].fields == [("event", "115"), ("event", "116")]
@@ -670,7 +670,7 @@ def test_customers_update_sends_only_given_fields(
     double: CentraDouble, make_client: ClientFactory, flavor: str
 ) -> None:
     """customers_Update carries <id>4711</id> and firstname and no other customer element."""
-    result = make_client().update_customers([{"id": "4711", "firstname": "Ada"}])
+    result = make_client().send_updates("customer", [{"id": "4711", "firstname": "Ada"}])
     request = only_request(double)
     assert request.operation == "customers_Update"
     assert request.fields == [
@@ -686,11 +686,12 @@ def test_customers_update_is_utf8_and_keeps_schema_order(
     double: CentraDouble, make_client: ClientFactory, flavor: str
 ) -> None:
     """Non-ASCII values arrive intact and customer fields follow §4.3 order whatever the dict."""
-    make_client().update_customers(
+    make_client().send_updates(
+        "customer",
         [
             {"email": "asa@example.se", "lastname": "Öberg", "id": "4712", "firstname": "Åsa"},
             {"id": "4713", "country": "SE"},
-        ]
+        ],
     )
     assert only_request(double).fields == [
         ("customers/customer/id", "4712"),
@@ -707,7 +708,8 @@ def test_products_update_follows_the_documented_structure(
     double: CentraDouble, make_client: ClientFactory, flavor: str
 ) -> None:
     """A stock update is products/product/variations/variation/sizes/size/warehouseitems (§4.2)."""
-    make_client().update_products(
+    make_client().send_updates(
+        "product",
         [
             {
                 "id": "P1",
@@ -718,7 +720,7 @@ def test_products_update_follows_the_documented_structure(
                     }
                 ],
             }
-        ]
+        ],
     )
     request = only_request(double)
     assert request.operation == "products_Update"
@@ -737,7 +739,8 @@ def test_products_update_orders_children_as_documented(
     double: CentraDouble, make_client: ClientFactory, flavor: str
 ) -> None:
     """Product, variation and size children go out in §4.2 order whatever the dict order."""
-    make_client().update_products(
+    make_client().send_updates(
+        "product",
         [
             {
                 "variations": [
@@ -759,7 +762,7 @@ def test_products_update_orders_children_as_documented(
                 "status": "active",
                 "id": "LS100",
             }
-        ]
+        ],
     )
     var = "products/product/variations/variation"
     assert only_request(double).fields == [
@@ -794,7 +797,7 @@ def test_rejected_update_is_data(
             notices=["Added new product: P1"],
         )
     )
-    result = make_client().update_products([{"id": "P1"}])
+    result = make_client().send_updates("product", [{"id": "P1"}])
     assert result.success is False
     assert result.errors == ["Sizetable SML does not exist"]
     assert result.notices == ["Added new product: P1"]
@@ -812,9 +815,9 @@ def test_wrong_login_raises_auth_error(
     with pytest.raises(CentraAuthError):
         client.get_events()
     with pytest.raises(CentraAuthError):
-        client.events_done(["115"])
+        client.acknowledge(["115"])
     with pytest.raises(CentraAuthError):
-        client.update_customers([{"id": "4711", "firstname": "Ada"}])
+        client.send_updates("customer", [{"id": "4711", "firstname": "Ada"}])
     assert len(double.requests) == 3
     assert_clean(double)
 
@@ -835,7 +838,7 @@ def test_server_fault_is_a_centra_fault(
 
 def test_navision_api_login_in_body_when_configured() -> None:
     """navision_api_login="body" puts <login> first in the body on navision/api."""
-    from bridge.centra import client as centra_client
+    from bridge.centra.soap import client as centra_client
     from bridge.config import CentraSettings, Secret
 
     double = CentraDouble(navision_api_login="body").start()
@@ -859,7 +862,7 @@ def test_navision_api_login_in_body_when_configured() -> None:
 
 def test_navision_api_sends_basic_auth(double: CentraDouble) -> None:
     """By default navision/api sends the username and password as HTTP Basic auth."""
-    from bridge.centra import client as centra_client
+    from bridge.centra.soap import client as centra_client
     from bridge.config import CentraSettings, Secret
 
     centra_client.CentraClient(

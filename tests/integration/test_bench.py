@@ -10,11 +10,11 @@ from pathlib import Path
 import pytest
 import requests
 
-from bridge import exitcodes
 from bridge.bench import BenchOptions, BenchReport, run_bench
 from bridge.bench.report import Target
 from bridge.bench.simproc import SimulatorProcess, ToppedUpQueue
-from bridge.cli import main
+from bridge.cli.main import main
+from bridge.errors import ExitCode
 from bridge.simulator import FLAVORS, WINDOW_SIZE, Request, Simulator
 from bridge.simulator.queue import Event
 from bridge.simulator.soap import CENTRA_NS
@@ -88,7 +88,7 @@ def test_cli_check_exit_code_follows_the_targets(capsys: pytest.CaptureFixture[s
     data = json.loads(capsys.readouterr().out)
     assert data["bridge"]["events"] == 120
     assert data["outbox"] is None
-    assert code == (exitcodes.OK if data["ok"] else exitcodes.PARTIAL)
+    assert code == (ExitCode.OK if data["ok"] else ExitCode.PARTIAL)
 
 
 def test_topped_up_queue_never_shows_a_short_page() -> None:

@@ -13,7 +13,7 @@ import pytest
 from bridge_process import bridge_command, child_env
 from erp_double import LEDGER_ENV, deliveries
 
-from bridge import exitcodes
+from bridge.errors import ExitCode
 from bridge.simulator import Hold, Simulator
 from bridge.simulator.app import Reply
 
@@ -56,7 +56,7 @@ def test_bad_config_names_file_and_key(tmp_path: Path) -> None:
     config.write_text(config.read_text().replace("timeout = 5", 'timeout = "soon"'))
     result = bridge("--config", str(config), "drain-events")
     assert_one_line_error(
-        result, exitcodes.CONFIG, f"{config}: [centra] timeout: must be a positive number"
+        result, ExitCode.CONFIG, f"{config}: [centra] timeout: must be a positive number"
     )
 
 
@@ -73,7 +73,7 @@ def test_bad_credentials(tmp_path: Path, simulator: Simulator) -> None:
     simulator.add_generated(5)
     config = write_config(tmp_path, simulator.url, password="wrong-" + PASSWORD)
     result = bridge("--config", str(config), "drain-events")
-    assert_one_line_error(result, exitcodes.AUTH, "Centra refused the login")
+    assert_one_line_error(result, ExitCode.AUTH, "Centra refused the login")
     assert "wrong-" + PASSWORD not in result.stderr
     assert len(simulator.queue()) == 5
 
@@ -82,7 +82,7 @@ def test_unreachable_centra(tmp_path: Path) -> None:
     """Nothing listening: exit code 4 with a one-line reason."""
     config = write_config(tmp_path, "http://127.0.0.1:9/ams/system/service/module/soap/api")
     result = bridge("--config", str(config), "drain-events")
-    assert_one_line_error(result, exitcodes.UNAVAILABLE, "Centra unreachable")
+    assert_one_line_error(result, ExitCode.UNAVAILABLE, "Centra unreachable")
 
 
 def test_drain_status_and_replay(tmp_path: Path, simulator: Simulator) -> None:
@@ -119,7 +119,7 @@ def test_replay_of_unknown_event_id_is_refused(tmp_path: Path, simulator: Simula
     """Asking to replay an event that is not stored names the id."""
     config = write_config(tmp_path, simulator.url)
     result = bridge("--config", str(config), "replay", "999999")
-    assert_one_line_error(result, exitcodes.CONFIG, "no stored event with id 999999")
+    assert_one_line_error(result, ExitCode.CONFIG, "no stored event with id 999999")
 
 
 def test_crash_between_commit_and_acknowledge(tmp_path: Path, simulator: Simulator) -> None:

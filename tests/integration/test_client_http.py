@@ -16,7 +16,6 @@ from event_xml import main_schema
 from lxml import etree
 from structlog.testing import capture_logs
 
-from bridge.centra.client import CentraClient
 from bridge.centra.errors import (
     CentraAuthError,
     CentraError,
@@ -24,8 +23,9 @@ from bridge.centra.errors import (
     CentraProtocolError,
     CentraUnavailable,
 )
-from bridge.centra.flavors import CENTRA_NS, SILKVMS_NS
-from bridge.centra.parse import event_payload
+from bridge.centra.soap.client import CentraClient
+from bridge.centra.soap.flavors import CENTRA_NS, SILKVMS_NS
+from bridge.centra.soap.parse import event_payload
 from bridge.config import CentraSettings, Secret
 
 PASSWORD = "pa55-Word!"
@@ -231,7 +231,7 @@ class TestSuccess:
         """events_Done carries every id as its own <event>, after the login."""
         server.replies.append(Reply(body=xml(RESULT)))
         client = make_client()
-        result = client.events_done(["115", "116", "117"])
+        result = client.acknowledge(["115", "116", "117"])
         (got,) = server.received
         assert got.headers["SOAPAction"] == f'"{CENTRA_NS}Events_Done"'
         assert local_names(got.request) == ["login", "event", "event", "event"]
@@ -242,7 +242,7 @@ class TestSuccess:
 
     def test_no_ids_no_call(self, server: ScriptedServer, make_client: Factory) -> None:
         """Acknowledging nothing costs no round trip."""
-        assert make_client().events_done([]).success is True
+        assert make_client().acknowledge([]).success is True
         assert server.received == []
 
     def test_markets_and_updates(self, server: ScriptedServer, make_client: Factory) -> None:
@@ -250,7 +250,7 @@ class TestSuccess:
         server.replies += [Reply(body=xml(PAGE)), Reply(body=xml(RESULT))]
         client = make_client(markets=("Retail-SE",))
         client.get_events(event_type="order")
-        client.update_customers([{"id": "4711", "firstname": "Åsa"}])
+        client.send_updates("customer", [{"id": "4711", "firstname": "Åsa"}])
         markets, customers = (r.request for r in server.received)
         assert markets.tag == f"{{{CENTRA_NS}}}events_GetByMarkets"
         assert local_names(markets) == ["login", "type", "markets"]
@@ -267,11 +267,13 @@ class TestSuccess:
         server.replies.append(Reply(body=xml(RESULT)))
         client = make_client()
         with pytest.raises(ValueError, match=r"orders\[0\]\.shipments\[0\]\.colour"):
-            client.update_orders([{"id": "30", "shipments": [{"id": "30-1", "colour": "red"}]}])
+            client.send_updates(
+                "order", [{"id": "30", "shipments": [{"id": "30-1", "colour": "red"}]}]
+            )
         with pytest.raises(ValueError, match="no operation"):
-            client.update("gadgets", [{"id": "1"}])
+            client.send_updates("gadget", [{"id": "1"}])
         assert server.received == []
-        client.update_orders([{"id": "30", "type": "retail", "store": 1, "locked": "yes"}])
+        client.send_updates("order", [{"id": "30", "type": "retail", "store": 1, "locked": "yes"}])
         (got,) = server.received
         assert got.headers["SOAPAction"] == f'"{CENTRA_NS}Orders_Update"'
         (order,) = got.request.iter(f"{{{CENTRA_NS}}}order")
@@ -370,7 +372,7 @@ class TestFailures:
             Reply(status=500, body=xml(FAULT, code="Server", text="Database connection lost"))
         )
         with pytest.raises(CentraFault) as caught:
-            make_client().update_products([{"id": "P1"}])
+            make_client().send_updates("product", [{"id": "P1"}])
         assert not isinstance(caught.value, CentraAuthError)
         assert caught.value.code == "Server"
         assert "Database connection lost" in str(caught.value)
@@ -436,7 +438,7 @@ class TestFailures:
             client.get_events,
             client.get_events,
             client.get_events,
-            lambda: client.events_done(["1"]),
+            lambda: client.acknowledge(["1"]),
         ):
             with pytest.raises(CentraError) as caught:
                 call()

@@ -14,7 +14,7 @@ import pytest
 from daemon_harness import Daemon, NotifySocket, bridge, write_config
 from sqlalchemy import create_engine, func, select, update
 
-from bridge import exitcodes
+from bridge.errors import ExitCode
 from bridge.simulator import Hold, Simulator
 from bridge.store.models import BridgeState, StoredEvent
 
@@ -75,7 +75,7 @@ def test_run_picks_up_new_events_and_stops_on_sigterm(tmp_path: Path, simulator:
         metrics = scrape(port)
     finally:
         code = daemon.stop()
-    assert code == exitcodes.OK, daemon.output()
+    assert code == ExitCode.OK, daemon.output()
     ids, unacknowledged = stored(tmp_path)
     assert set(first + later) <= ids
     assert unacknowledged == 0
@@ -102,7 +102,7 @@ def test_sigterm_during_a_page_finishes_it(tmp_path: Path, simulator: Simulator)
     finally:
         hold.release()
         daemon.stop()
-    assert code == exitcodes.OK, daemon.output()
+    assert code == ExitCode.OK, daemon.output()
     ids, unacknowledged = stored(tmp_path)
     assert len(ids) == 40 and unacknowledged == 0
     assert simulator.queue() == []
@@ -138,8 +138,8 @@ def test_second_poller_on_the_same_store_is_refused(
         daemon.wait_log(lambda line: '"running"' in line)
         second = bridge(config, *command)
     finally:
-        assert daemon.stop() == exitcodes.OK, daemon.output()
-    assert second.returncode == exitcodes.LOCKED, second.stderr
+        assert daemon.stop() == ExitCode.OK, daemon.output()
+    assert second.returncode == ExitCode.LOCKED, second.stderr
     last = second.stderr.strip().splitlines()[-1]
     assert last.startswith("centra-bridge: another centra-bridge already polls this store")
     assert "--standby" in last
@@ -156,14 +156,14 @@ def test_standby_takes_over_when_the_poller_stops(
         active.wait_log(lambda line: '"running"' in line)
         standby = Daemon(config, "--standby", env={"NOTIFY_SOCKET": str(notify.path)})
         assert "STATUS=standby" in notify.wait_for("READY=1")
-        assert active.stop() == exitcodes.OK
+        assert active.stop() == ExitCode.OK
         notify.wait_for("STATUS=started")
         simulator.add_generated(20)
         assert simulator.wait_for(lambda: not simulator.queue()), standby.output()
     finally:
         active.stop()
         code = standby.stop() if standby else None
-    assert code == exitcodes.OK
+    assert code == ExitCode.OK
     assert stored(tmp_path) == (set(simulator.acknowledged), 0)
 
 
@@ -175,9 +175,9 @@ def test_standby_stops_on_sigterm_while_waiting(tmp_path: Path, simulator: Simul
         active.wait_log(lambda line: '"running"' in line)
         standby = Daemon(config, "--standby")
         standby.wait_log(lambda line: "standby" in line)
-        assert standby.stop() == exitcodes.OK
+        assert standby.stop() == ExitCode.OK
     finally:
-        assert active.stop() == exitcodes.OK
+        assert active.stop() == ExitCode.OK
 
 
 def test_sighup_reloads_a_rotated_password(tmp_path: Path, simulator: Simulator) -> None:
@@ -192,7 +192,7 @@ def test_sighup_reloads_a_rotated_password(tmp_path: Path, simulator: Simulator)
         daemon.wait_log(lambda line: "configuration reloaded" in line)
         assert simulator.wait_for(lambda: not simulator.queue()), daemon.output()
     finally:
-        assert daemon.stop() == exitcodes.OK, daemon.output()
+        assert daemon.stop() == ExitCode.OK, daemon.output()
     assert PASSWORD not in daemon.output()
 
 
@@ -202,7 +202,7 @@ def test_unreachable_centra_never_stops_the_daemon(tmp_path: Path) -> None:
     daemon = Daemon(config)
     daemon.wait_log(lambda line: "Centra unreachable" in line)
     assert daemon.process.poll() is None
-    assert daemon.stop() == exitcodes.OK, daemon.output()
+    assert daemon.stop() == ExitCode.OK, daemon.output()
 
 
 def test_status_exit_code_follows_the_last_successful_poll(
@@ -212,12 +212,12 @@ def test_status_exit_code_follows_the_last_successful_poll(
     simulator.add_generated(5)
     config = write_config(tmp_path, simulator.url, PASSWORD)
     never = bridge(config, "status", "--max-age", "60")
-    assert never.returncode == exitcodes.STALE
+    assert never.returncode == ExitCode.STALE
     assert "no successful poll recorded" in never.stderr
 
-    assert bridge(config, "drain-events").returncode == exitcodes.OK
+    assert bridge(config, "drain-events").returncode == ExitCode.OK
     fresh = bridge(config, "status", "--json", "--max-age", "60")
-    assert fresh.returncode == exitcodes.OK, fresh.stderr
+    assert fresh.returncode == ExitCode.OK, fresh.stderr
     assert json.loads(fresh.stdout)["poll"]["age_s"] < 60
 
     engine = create_engine(f"sqlite:///{tmp_path / 'bridge.db'}")
@@ -225,7 +225,7 @@ def test_status_exit_code_follows_the_last_successful_poll(
         connection.execute(update(BridgeState).values(at=datetime.now(UTC) - timedelta(hours=2)))
     engine.dispose()
     old = bridge(config, "status", "--max-age", "60")
-    assert old.returncode == exitcodes.STALE
+    assert old.returncode == ExitCode.STALE
     assert "last successful poll 720" in old.stderr.strip().splitlines()[-1]
     assert "last poll ok" in old.stdout
 
@@ -251,4 +251,4 @@ def test_drop_directory_is_pushed_while_running(tmp_path: Path, simulator: Simul
         assert simulator.wait_for(lambda: any(processed.glob("*customers.jsonl*"))), daemon.output()
     finally:
         code = daemon.stop()
-    assert code == exitcodes.OK, daemon.output()
+    assert code == ExitCode.OK, daemon.output()

@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 from daemon_harness import Daemon, NotifySocket, child_env, write_config
 
-from bridge import exitcodes
+from bridge.errors import ExitCode
 from bridge.simulator import Hold, Simulator
 from bridge.simulator.app import Reply, Request
 
@@ -54,7 +54,7 @@ def test_watchdog_is_fed_only_while_polls_progress(
     finally:
         hold.release()
         code = daemon.stop()
-    assert code == exitcodes.OK, daemon.output()
+    assert code == ExitCode.OK, daemon.output()
     assert "STOPPING=1" in notify.wait_for("STOPPING=1")
 
 
@@ -65,7 +65,7 @@ def test_runs_unchanged_without_systemd(tmp_path: Path, simulator: Simulator) ->
     try:
         assert simulator.wait_for(lambda: not simulator.queue()), daemon.output()
     finally:
-        assert daemon.stop() == exitcodes.OK, daemon.output()
+        assert daemon.stop() == ExitCode.OK, daemon.output()
     assert "sd_notify failed" not in daemon.output()
 
 
@@ -101,7 +101,7 @@ def test_logs_carry_priorities_and_never_the_password(tmp_path: Path, simulator:
         assert simulator.wait_for(lambda: not simulator.queue()), "queue not drained"
     finally:
         child.terminate()
-        assert child.wait(20) == exitcodes.OK
+        assert child.wait(20) == ExitCode.OK
     with os.fdopen(read, encoding="utf-8") as stream:
         lines = stream.read().splitlines()
     assert lines

@@ -15,7 +15,7 @@ from sqlalchemy import func, select
 from bridge.app import App
 from bridge.centra.errors import CentraUnavailable
 from bridge.config import CentraSettings, DatabaseSettings, HandlerSettings, Secret, Settings
-from bridge.inbox import DrainOptions
+from bridge.inbox.drain import DrainOptions
 from bridge.simulator import Simulator
 from bridge.simulator.app import Reply, Request
 from bridge.store.models import CentraResponse, Order, OrderLine, StoredEvent

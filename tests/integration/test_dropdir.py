@@ -9,19 +9,18 @@ from pathlib import Path
 
 import pytest
 from bridge_process import run_bridge, write_config
+from event_xml import main_codec
 from sqlalchemy import select
 from test_push_cli import PASSWORD, write_lines
 
-from bridge.centra.flavors import MAIN_WSDL, wsdl_dir
-from bridge.centra.schema import load_schema
-from bridge.dropdir import DropDirectory
-from bridge.erp_input import parse_lines
-from bridge.outbox import queue_checked
+from bridge.outbox.dropdir import DropDirectory
+from bridge.outbox.input import parse_lines
+from bridge.outbox.queue import queue_checked
 from bridge.simulator import Simulator
 from bridge.store import Store
 from bridge.store.models import OutboxRecord
 
-SCHEMA = load_schema(wsdl_dir() / MAIN_WSDL)
+CODEC = main_codec()
 GOOD = (
     {"type": "product", "id": "P1", "sku": "P1"},
     {"type": "customer", "id": "C1", "firstname": "Ada"},
@@ -47,7 +46,7 @@ def test_good_file_is_queued_and_moved_to_processed(store: Store, folder: Path) 
     """Both records are queued in order; the file ends in processed/ under a unique name."""
     write_lines(folder / "stock.jsonl", *GOOD)
     (folder / "stock.jsonl.part").write_text("{not yet")
-    report = DropDirectory(folder, store, SCHEMA).pick_up()
+    report = DropDirectory(folder, store, CODEC).pick_up()
     assert (report.files, report.records, report.failed_files) == (1, 2, [])
     (processed,) = (folder / "processed").iterdir()
     assert processed.name.endswith("-stock.jsonl")
@@ -59,13 +58,13 @@ def test_good_file_is_queued_and_moved_to_processed(store: Store, folder: Path) 
         "stock.jsonl.part",
         "work",
     ], "files not named *.jsonl wait"
-    assert DropDirectory(folder, store, SCHEMA).pick_up().files == 0, "never processed twice"
+    assert DropDirectory(folder, store, CODEC).pick_up().files == 0, "never processed twice"
 
 
 def test_bad_file_goes_to_failed_with_an_error_file(store: Store, folder: Path) -> None:
     """One bad line: nothing of the file is queued; failed/ holds it and its .error."""
     write_lines(folder / "prices.jsonl", GOOD[0], {"type": "product", "id": "P2", "price": 5})
-    report = DropDirectory(folder, store, SCHEMA).pick_up()
+    report = DropDirectory(folder, store, CODEC).pick_up()
     assert report.failed_files and queued(store) == []
     (error,) = (folder / "failed").glob("*.error")
     original = error.with_suffix("")
@@ -78,11 +77,11 @@ def test_bad_file_goes_to_failed_with_an_error_file(store: Store, folder: Path) 
 def test_crash_after_queueing_does_not_queue_twice(store: Store, folder: Path) -> None:
     """A file left in work/ whose records were committed is only moved on; one left before
     its commit is queued now."""
-    dropper = DropDirectory(folder, store, SCHEMA)
+    dropper = DropDirectory(folder, store, CODEC)
     dropper.pick_up()
     done = folder / "work" / "20261126T000000-aaaaaaaa-done.jsonl"
     write_lines(done, *GOOD)
-    queue_checked(store, parse_lines(done.read_text(), done.name, SCHEMA), f"dropdir:{done.name}")
+    queue_checked(store, parse_lines(done.read_text(), done.name, CODEC), f"dropdir:{done.name}")
     pending = write_lines(folder / "work" / "20261126T000001-bbbbbbbb-next.jsonl", GOOD[0])
     report = dropper.pick_up()
     assert report.records == 1
@@ -101,7 +100,7 @@ def test_concurrent_pick_ups_take_each_file_once(store: Store, folder: Path) -> 
 
     def pick_up() -> None:
         try:
-            DropDirectory(folder, store, SCHEMA).pick_up()
+            DropDirectory(folder, store, CODEC).pick_up()
         except BaseException as exc:
             errors.append(exc)
 
@@ -110,7 +109,7 @@ def test_concurrent_pick_ups_take_each_file_once(store: Store, folder: Path) -> 
         thread.start()
     for thread in threads:
         thread.join()
-    DropDirectory(folder, store, SCHEMA).pick_up()  # whatever a busy directory left
+    DropDirectory(folder, store, CODEC).pick_up()  # whatever a busy directory left
     assert errors == []
     ids = [erp_id for erp_id, _ in queued(store)]
     assert sorted(ids) == sorted(f"P{n}" for n in range(40))
@@ -143,7 +142,7 @@ def test_a_file_nobody_could_read_never_blocks_the_next(store: Store, folder: Pa
     """A directory named like a drop file goes to failed/; the good file beside it is queued."""
     (folder / "a-broken.jsonl").mkdir()
     write_lines(folder / "b-good.jsonl", *GOOD)
-    report = DropDirectory(folder, store, SCHEMA).pick_up()
+    report = DropDirectory(folder, store, CODEC).pick_up()
     assert [erp_id for erp_id, _ in queued(store)] == ["P1", "C1"]
     assert len(report.failed_files) == 1
     (error,) = (folder / "failed").glob("*.error")

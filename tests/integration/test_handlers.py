@@ -9,14 +9,14 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from event_xml import main_schema, make_event
+from event_xml import main_codec, make_event
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from bridge.centra.records import Event, EventPage
+from bridge.centra.port import Event, EventPage
 from bridge.handlers.base import EventRecord, PermanentError
-from bridge.handlers.dispatch import Dispatcher
 from bridge.handlers.registry import HandlerLoadError, Registry, load_handler
+from bridge.inbox.dispatch import Dispatcher
 from bridge.retry import RetryPolicy
 from bridge.store import Store
 from bridge.store import events as repo
@@ -67,7 +67,7 @@ def dispatcher(store: Store, registry: Registry | None = None, **policy: Any) ->
         store,
         registry or Registry.from_config({}),
         RetryPolicy(**settings),
-        main_schema(),
+        main_codec(),
         rng=random.Random(1),
         clock=lambda: NOW,
     )
@@ -197,7 +197,7 @@ def test_failed_event_retried_when_due_then_dead(store: Store) -> None:
         store,
         registry,
         RetryPolicy(60, 600, 3),
-        main_schema(),
+        main_codec(),
         rng=random.Random(1),
         clock=lambda: clock[0],
     )

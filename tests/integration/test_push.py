@@ -20,14 +20,17 @@ from bridge.config import (
     Secret,
     Settings,
 )
-from bridge.erp_input import InputError
-from bridge.outbox import Outbox, queue_updates
+from bridge.outbox.idmap import set_mapping
+from bridge.outbox.input import InputError
+from bridge.outbox.push import Outbox
+from bridge.outbox.queue import queue_updates
 from bridge.retry import RetryPolicy
 from bridge.simulator import Simulator
 from bridge.simulator.app import Reply, Request
 from bridge.simulator.soap import CENTRA_NS, result_reply
 from bridge.store import Store
 from bridge.store import idmap as idmap_repo
+from bridge.store.idmap import Link
 from bridge.store.models import IdMapping, OutboxRecord
 from bridge.store.outbox import requeue
 
@@ -82,6 +85,7 @@ def outbox_for(app: App, clock: Clock) -> Outbox:
     return Outbox(
         app.store,
         app.client,
+        app.codec,
         app.settings.outbox,
         RetryPolicy.of(app.settings.centra),
         rng=random.Random(1),
@@ -107,7 +111,7 @@ def refuse_marked(request: Request) -> Reply | None:
 
 def test_only_the_given_fields_are_sent(app: App, simulator: Simulator) -> None:
     """A customer with a first name only: Centra gets id and firstname, nothing else."""
-    queue_updates(app.store, [{"type": "customer", "id": "C1", "firstname": "Ada"}])
+    queue_updates(app.store, app.codec, [{"type": "customer", "id": "C1", "firstname": "Ada"}])
     report = app.outbox().push_due()
     assert (report.sent, report.failed, report.calls) == (1, 0, 1)
     (body,) = update_bodies(simulator, "customers_Update")
@@ -121,7 +125,7 @@ def test_only_the_given_fields_are_sent(app: App, simulator: Simulator) -> None:
 
 def test_unmapped_id_is_sent_as_is_and_recorded(app: App, simulator: Simulator) -> None:
     """An ERP id without a mapping goes out unchanged and becomes an "erp" mapping."""
-    queue_updates(app.store, [{"type": "product", "id": "P7", "sku": "P7"}])
+    queue_updates(app.store, app.codec, [{"type": "product", "id": "P7", "sku": "P7"}])
     app.outbox().push_due()
     with app.store.transaction() as session:
         row = session.scalars(select(IdMapping)).one()
@@ -144,12 +148,14 @@ def test_mappings_made_while_the_call_is_out(app: App, simulator: Simulator) -> 
             now = datetime.now(UTC)
             with app.store.transaction() as session:
                 idmap_repo.register_centra(session, "customer", "C1", now)
-                idmap_repo.set_mapping(session, "customer", "C2", "4712", "manual", now)
+                set_mapping(session, Link("customer", "C2", "4712", "manual"), now)
         return None
 
     simulator.faults.append(meanwhile)
     queue_updates(
-        app.store, [{"type": "customer", "id": f"C{n}", "firstname": "Bo"} for n in (1, 2, 3)]
+        app.store,
+        app.codec,
+        [{"type": "customer", "id": f"C{n}", "firstname": "Bo"} for n in (1, 2, 3)],
     )
     assert app.outbox().push_due().sent == 3
     with app.store.transaction() as session:
@@ -163,8 +169,8 @@ def test_mappings_made_while_the_call_is_out(app: App, simulator: Simulator) -> 
 def test_mapped_id_is_translated(app: App, simulator: Simulator) -> None:
     """The id map turns the ERP's id into the one Centra knows."""
     with app.store.transaction() as session:
-        idmap_repo.set_mapping(session, "customer", "C1001", "4711", "manual", datetime.now(UTC))
-    queue_updates(app.store, [{"type": "customer", "id": "C1001", "firstname": "Ada"}])
+        set_mapping(session, Link("customer", "C1001", "4711", "manual"), datetime.now(UTC))
+    queue_updates(app.store, app.codec, [{"type": "customer", "id": "C1001", "firstname": "Ada"}])
     app.outbox().push_due()
     assert list(simulator.customers) == ["4711"]
     (row,) = records(app.store)
@@ -176,7 +182,7 @@ def test_success_false_keeps_the_record_failed_with_centras_messages(
 ) -> None:
     """A refusal leaves the record failed with Centra's words; after the back-off it goes again."""
     simulator.faults.append(refuse_marked)
-    queue_updates(app.store, [{"type": "product", "id": "BAD-1", "sku": "x"}])
+    queue_updates(app.store, app.codec, [{"type": "product", "id": "BAD-1", "sku": "x"}])
     clock = Clock()
     report = outbox_for(app, clock).push_due()
     assert (report.sent, report.failed) == (0, 1)
@@ -199,7 +205,7 @@ def test_success_false_keeps_the_record_failed_with_centras_messages(
 def test_refused_record_goes_dead_after_max_attempts(app: App, simulator: Simulator) -> None:
     """Three refusals (max_attempts = 3) park the record as dead; it is kept, not dropped."""
     simulator.faults.append(refuse_marked)
-    queue_updates(app.store, [{"type": "product", "id": "BAD-2"}])
+    queue_updates(app.store, app.codec, [{"type": "product", "id": "BAD-2"}])
     clock = Clock()
     for _ in range(3):
         outbox_for(app, clock).push_due()
@@ -214,6 +220,7 @@ def test_refused_batch_is_retried_record_by_record(app: App, simulator: Simulato
     simulator.faults.append(refuse_marked)
     queue_updates(
         app.store,
+        app.codec,
         [
             {"type": "product", "id": "P1"},
             {"type": "product", "id": "BAD-3"},
@@ -233,7 +240,7 @@ def test_batches_follow_batch_size(simulator: Simulator, database_url: str) -> N
     """Five products with batch_size 2: three calls of 2, 2 and 1 products."""
     app = App.open(settings_for(simulator, database_url, batch_size=2))
     try:
-        queue_updates(app.store, [{"type": "product", "id": f"P{n}"} for n in range(5)])
+        queue_updates(app.store, app.codec, [{"type": "product", "id": f"P{n}"} for n in range(5)])
         assert app.outbox().push_due().calls == 3
     finally:
         app.close()
@@ -262,6 +269,7 @@ def test_accepted_batch_is_recorded_when_centra_then_goes_down(
     try:
         queue_updates(
             app.store,
+            app.codec,
             [
                 {"type": "product", "id": "P0"},
                 {"type": "product", "id": "P1"},
@@ -294,7 +302,7 @@ def test_a_batch_is_recorded_sent_before_the_next_call(
 
     simulator.faults.append(look)
     try:
-        queue_updates(app.store, [{"type": "product", "id": f"P{n}"} for n in range(3)])
+        queue_updates(app.store, app.codec, [{"type": "product", "id": f"P{n}"} for n in range(3)])
         assert app.outbox().push_due().sent == 3
     finally:
         app.close()
@@ -318,7 +326,7 @@ def test_shutdown_stops_between_batches(simulator: Simulator, database_url: str)
     simulator.faults.append(shutdown_during_the_call)
     app = App.open(settings_for(simulator, database_url, batch_size=2))
     try:
-        queue_updates(app.store, [{"type": "product", "id": f"P{n}"} for n in range(6)])
+        queue_updates(app.store, app.codec, [{"type": "product", "id": f"P{n}"} for n in range(6)])
         report = app.outbox().push_due(stop)
         statuses = [row.status for row in records(app.store)]
     finally:
@@ -342,7 +350,7 @@ def test_shutdown_stops_a_batch_sent_record_by_record(app: App, simulator: Simul
         return refusal
 
     simulator.faults.append(refuse_then_shut_down)
-    queue_updates(app.store, [{"type": "product", "id": f"P{n}"} for n in range(3)])
+    queue_updates(app.store, app.codec, [{"type": "product", "id": f"P{n}"} for n in range(3)])
     report = app.outbox().push_due(stop)
     assert (report.calls, report.sent, report.stopped) == (2, 1, "shutdown requested")
     assert [row.status for row in records(app.store)] == ["sent", "queued", "queued"]
@@ -353,7 +361,7 @@ def test_unreachable_centra_backs_off_and_never_kills_records(
 ) -> None:
     """HTTP 503 for hours: the records wait, backing off, and use up none of their attempts."""
     simulator.faults.append(lambda request: Reply(503, b"down", "text/plain"))
-    queue_updates(app.store, [{"type": "customer", "id": "C5", "firstname": "Bo"}])
+    queue_updates(app.store, app.codec, [{"type": "customer", "id": "C5", "firstname": "Bo"}])
     clock = Clock()
     report = outbox_for(app, clock).push_due()
     assert report.stopped == "Centra unreachable" and report.failed == 1
@@ -376,6 +384,7 @@ def test_updates_of_one_object_keep_their_order(app: App, simulator: Simulator) 
     simulator.faults.append(refuse_marked)
     queue_updates(
         app.store,
+        app.codec,
         [
             {"type": "product", "id": "P9", "comment": "BAD"},
             {"type": "product", "id": "P9", "comment": "newer"},
@@ -397,8 +406,8 @@ def test_unmapped_id_that_is_another_objects_centra_id_is_refused(
 ) -> None:
     """Sending ERP id 4711 as-is would overwrite ERP customer C1001's Centra object: dead."""
     with app.store.transaction() as session:
-        idmap_repo.set_mapping(session, "customer", "C1001", "4711", "manual", datetime.now(UTC))
-    queue_updates(app.store, [{"type": "customer", "id": "4711", "firstname": "Eve"}])
+        set_mapping(session, Link("customer", "C1001", "4711", "manual"), datetime.now(UTC))
+    queue_updates(app.store, app.codec, [{"type": "customer", "id": "4711", "firstname": "Eve"}])
     report = app.outbox().push_due()
     assert (report.dead, report.calls) == (1, 0)
     (row,) = records(app.store)
@@ -411,6 +420,7 @@ def test_python_api_checks_everything_first(app: App) -> None:
     with pytest.raises(InputError) as refused:
         queue_updates(
             app.store,
+            app.codec,
             [
                 {"type": "customer", "id": "C1", "firstname": "Ada"},
                 {"type": "customer", "id": "C2", "nickname": "Al"},
@@ -425,17 +435,18 @@ def test_python_api_checks_everything_first(app: App) -> None:
 
 def test_status_shows_failed_records_with_centras_messages(app: App, simulator: Simulator) -> None:
     """status --json carries outbox.by_status and each failed record's messages."""
-    from bridge import status
+    from bridge.cli.events import render
+    from bridge.inbox import status
 
     simulator.faults.append(refuse_marked)
-    queue_updates(app.store, [{"type": "product", "id": "BAD-4"}], source="stock-feed")
+    queue_updates(app.store, app.codec, [{"type": "product", "id": "BAD-4"}], source="stock-feed")
     app.outbox().push_due()
     with app.store.transaction() as session:
         data = status.report(session)
     assert data["outbox"]["by_status"] == {"failed": 1}
     (troubled,) = data["outbox"]["troubled"]
     assert troubled["errors"] == [REFUSAL] and troubled["source"] == "stock-feed:1"
-    assert REFUSAL in status.render(data)
+    assert REFUSAL in render(data)
     json.dumps(data)
 
 
@@ -450,7 +461,7 @@ def test_centra_going_down_while_a_batch_is_split_stops_the_push(
         return next(answers, Reply(503, b"down", "text/plain"))
 
     simulator.faults.append(refuse_then_fall_over)
-    queue_updates(app.store, [{"type": "product", "id": f"P{n}"} for n in range(3)])
+    queue_updates(app.store, app.codec, [{"type": "product", "id": f"P{n}"} for n in range(3)])
     report = app.outbox().push_due()
     assert (report.calls, report.failed, report.stopped) == (2, 1, "Centra unreachable")
     assert [row.status for row in records(app.store)] == ["failed", "queued", "queued"]
@@ -459,14 +470,14 @@ def test_centra_going_down_while_a_batch_is_split_stops_the_push(
 def test_retry_never_sends_older_data_over_newer(app: App, simulator: Simulator) -> None:
     """A dead update is not retried once a newer one for the same object went out."""
     simulator.faults.append(refuse_marked)
-    queue_updates(app.store, [{"type": "product", "id": "P9", "comment": "BAD"}])
+    queue_updates(app.store, app.codec, [{"type": "product", "id": "P9", "comment": "BAD"}])
     clock = Clock()
     for _ in range(10):
         outbox_for(app, clock).push_due()
         clock.advance(7200)
     assert records(app.store)[0].status == "dead"
     simulator.faults.clear()
-    queue_updates(app.store, [{"type": "product", "id": "P9", "comment": "newer"}])
+    queue_updates(app.store, app.codec, [{"type": "product", "id": "P9", "comment": "newer"}])
     outbox_for(app, clock).push_due()
     with app.store.transaction() as session:
         assert requeue(session, ("failed", "dead"), clock()) == 0

@@ -13,11 +13,11 @@ import pytest
 from bridge_process import bridge_command, child_env, run_bridge, write_config
 from lxml import etree
 
-from bridge import exitcodes
-from bridge.lock import for_database
+from bridge.errors import ExitCode
 from bridge.simulator import Hold, Simulator
 from bridge.simulator.app import Reply, Request
 from bridge.simulator.soap import CENTRA_NS, result_reply
+from bridge.store.lock import for_database
 
 PASSWORD = "pw-push-91c3-never-print-me"
 NS = {"c": CENTRA_NS}
@@ -114,7 +114,7 @@ def test_bad_line_queues_nothing_from_the_file(tmp_path: Path, simulator: Simula
         tmp_path / "updates.jsonl", CUSTOMER, {"type": "customer", "id": "C2", "fristname": "Bob"}
     )
     result = run_bridge("--config", config, "push", str(updates))
-    assert result.returncode == exitcodes.CONFIG
+    assert result.returncode == ExitCode.CONFIG
     assert f"{updates}:2: fristname: unknown field" in result.stderr
     assert "Traceback" not in result.stderr
     status = json.loads(run_bridge("--config", config, "status", "--json").stdout)
@@ -155,7 +155,7 @@ def test_refusal_is_visible_in_status_and_push_retry_sends_again(
     simulator.faults.append(refuse)
     updates = write_lines(tmp_path / "updates.jsonl", CUSTOMER)
     refused = run_bridge("--config", config, "push", str(updates))
-    assert refused.returncode == exitcodes.PARTIAL, refused.stderr
+    assert refused.returncode == ExitCode.PARTIAL, refused.stderr
     assert "failed=1" in refused.stdout
     status = run_bridge("--config", config, "status")
     assert "customer C1001 (failed, 1 attempts" in status.stdout
@@ -214,7 +214,7 @@ def test_ids_conflicts_are_refused_and_csv_round_trips(
     assert ids("set", "customer", "C1001", "4711").returncode == 0
     assert ids("set", "customer", "C1001", "4711").stdout.strip().endswith("(unchanged)")
     taken = ids("set", "customer", "C1002", "4711")
-    assert taken.returncode == exitcodes.CONFIG
+    assert taken.returncode == ExitCode.CONFIG
     assert "Centra id 4711 is already mapped to ERP id C1001" in taken.stderr
     twice = ids("set", "customer", "C1001", "4712")
     assert "ERP id C1001 is already mapped to Centra id 4711" in twice.stderr
@@ -233,7 +233,7 @@ def test_ids_conflicts_are_refused_and_csv_round_trips(
     clash = tmp_path / "clash.csv"
     clash.write_text("entity_type,erp_id,centra_id\nproduct,P1,9\ncustomer,C9,4711\n")
     refused = ids("import", str(clash))
-    assert refused.returncode == exitcodes.CONFIG
+    assert refused.returncode == ExitCode.CONFIG
     assert "row 3" in refused.stderr and "nothing imported" in refused.stderr
     rows = json.loads(ids("list", "--json").stdout)["mappings"]
     assert [row["erp_id"] for row in rows] == ["C1001"]
@@ -250,7 +250,7 @@ def test_queue_only_stores_and_unreachable_centra_exits_4(
     assert simulator.calls == []
     simulator.faults.append(lambda request: Reply(503, b"maintenance", "text/plain"))
     down = run_bridge("--config", config, "push")
-    assert down.returncode == exitcodes.UNAVAILABLE, down.stderr
+    assert down.returncode == ExitCode.UNAVAILABLE, down.stderr
     assert down.stdout.startswith("stopped (Centra unreachable)")
     status = json.loads(run_bridge("--config", config, "status", "--json").stdout)
     assert sum(status["outbox"]["by_status"].values()) == 2

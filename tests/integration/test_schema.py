@@ -14,7 +14,7 @@ from alembic.runtime.migration import MigrationContext
 from event_xml import make_event
 from sqlalchemy import func, select, text
 
-from bridge.centra.records import EventPage
+from bridge.centra.port import EventPage
 from bridge.store import Store, schema
 from bridge.store import events as repo
 from bridge.store.models import Base, IdMapping, StoredEvent

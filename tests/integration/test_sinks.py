@@ -21,7 +21,7 @@ from bridge.config import (
     SinkSettings,
 )
 from bridge.handlers.base import EventRecord
-from bridge.outbox import queue_updates
+from bridge.outbox.queue import queue_updates
 from bridge.simulator import Simulator
 from bridge.store.models import IdMapping, OutboxRecord, StoredEvent
 
@@ -213,7 +213,9 @@ def test_echo_of_a_push_is_stored_acknowledged_and_not_delivered(
         with app.store.transaction() as session:
             row = session.scalars(select(IdMapping)).one()
             row.erp_id = "C1001"
-        queue_updates(app.store, [{"type": "customer", "id": "C1001", "firstname": "Augusta"}])
+        queue_updates(
+            app.store, app.codec, [{"type": "customer", "id": "C1001", "firstname": "Augusta"}]
+        )
         assert app.outbox().push_due().sent == 1
         echo = simulator.add_event("customer", {**CUSTOMER, "firstname": "Augusta"})
         drain(app)
@@ -235,7 +237,7 @@ def test_echo_of_a_push_is_stored_acknowledged_and_not_delivered(
 
 def test_customer_events_register_centra_ids(simulator: Simulator, database_url: str) -> None:
     """A webshop customer's Centra id waits in the id map; ids set links the ERP id to it."""
-    from bridge import ids
+    from bridge.outbox import idmap as ids
 
     simulator.add_event("customer", CUSTOMER)
     app = open_app(simulator, database_url, {})

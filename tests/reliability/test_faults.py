@@ -17,11 +17,11 @@ import pytest
 from bridge_process import child_env, write_config
 from sqlalchemy import func, select
 
-from bridge import exitcodes
 from bridge.app import App
 from bridge.centra.errors import CentraAuthError, CentraFault, CentraProtocolError
 from bridge.config import CentraSettings, DatabaseSettings, Secret, Settings
-from bridge.inbox import QueueStalled
+from bridge.errors import ExitCode
+from bridge.inbox.drain import QueueStalled
 from bridge.simulator import Fault, FaultPlan, Simulator
 from bridge.simulator.faults import HUGE_ANSWER_BYTES
 from bridge.store.models import CentraResponse, StoredEvent
@@ -148,7 +148,7 @@ def test_events_done_that_removes_nothing_stops_the_drain(simulator: Simulator, 
 #: ru_maxrss, which also counts the forked copy of the test runner).
 _PEAK_RSS_WRAPPER = (
     "import sys\n"
-    "from bridge.cli import main\n"
+    "from bridge.cli.main import main\n"
     "code = main(sys.argv[1:])\n"
     "hwm = [l for l in open('/proc/self/status') if l.startswith('VmHWM')][0].split()[1]\n"
     "print('peak_rss_kb', hwm, file=sys.stderr)\n"
@@ -175,7 +175,7 @@ def test_huge_answer_keeps_memory_bounded(simulator: Simulator, tmp_path: Path) 
     _, baseline_mb = peak_rss_mb("--config", str(config), "status")
     simulator.inject(FaultPlan([Fault("huge", ("events_Get",))]))
     result, peak_mb = peak_rss_mb("--config", str(config), "drain-events")
-    assert result.returncode == exitcodes.CENTRA_ERROR, result.stderr
+    assert result.returncode == ExitCode.CENTRA_ERROR, result.stderr
     assert "larger than max_response_bytes" in result.stderr
     answer_mb = HUGE_ANSWER_BYTES / 1024 / 1024
     assert peak_mb - baseline_mb < answer_mb / 4, f"{baseline_mb:.0f} MB -> {peak_mb:.0f} MB"

@@ -14,8 +14,9 @@ from bridge.centra.errors import (
     CentraProtocolError,
     CentraUnavailable,
 )
-from bridge.centra.flavors import CENTRA_NS, MAIN_WSDL, wsdl_dir
-from bridge.centra.parse import (
+from bridge.centra.port import Event, EventPage, UpdateResult
+from bridge.centra.soap.flavors import CENTRA_NS, MAIN_WSDL, wsdl_dir
+from bridge.centra.soap.parse import (
     body_element,
     check_login,
     check_reply,
@@ -23,9 +24,8 @@ from bridge.centra.parse import (
     parse_event_page,
     parse_result,
 )
-from bridge.centra.payload import element_value, to_zeep
-from bridge.centra.records import Event, EventPage, UpdateResult
-from bridge.centra.schema import Node, Schema, load_schema
+from bridge.centra.soap.payload import element_value, to_zeep
+from bridge.centra.soap.schema import Node, Schema, load_schema
 
 SOAP_ENV = "http://schemas.xmlsoap.org/soap/envelope/"
 
@@ -104,7 +104,7 @@ def order_node(schema: Schema) -> Node:
 
 
 def assert_known_order_fields(payload: dict[str, Any]) -> None:
-    """Every field of ORDER, in the representation promised by bridge.centra.payload."""
+    """Every field of ORDER, in the representation promised by bridge.centra.soap.payload."""
     assert payload["id"] == "30"
     assert payload["store"] == "1"
     assert payload["internal"] == "false"

@@ -1,4 +1,4 @@
-"""The request envelopes built by bridge.centra.serialize, against zeep's as the reference."""
+"""The request envelopes built by bridge.centra.soap.serialize, against zeep's as the reference."""
 
 from __future__ import annotations
 
@@ -12,10 +12,10 @@ import zeep
 from lxml import etree
 from zeep.wsdl.utils import etree_to_string
 
-from bridge.centra.flavors import CENTRA_NS, MAIN_WSDL, SILKVMS_NS, wsdl_dir
-from bridge.centra.payload import element_value, to_zeep
-from bridge.centra.schema import Node, Schema, load_schema
-from bridge.centra.serialize import request_envelope
+from bridge.centra.soap.flavors import CENTRA_NS, MAIN_WSDL, SILKVMS_NS, wsdl_dir
+from bridge.centra.soap.payload import element_value, to_zeep
+from bridge.centra.soap.schema import Node, Schema, load_schema
+from bridge.centra.soap.serialize import request_envelope
 from bridge.simulator import Generator
 from bridge.simulator.soap import build
 

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from bridge.idmap import Change, IdConflict, Link, centra_id_for, parse_csv, plan_set, to_csv
+from bridge.outbox.id_rules import Change, IdConflict, centra_id_for, parse_csv, plan_set, to_csv
+from bridge.store.idmap import Link
 
 C1001 = Link("customer", "C1001", "4711", "manual")
 WAITING = Link("customer", None, "4711", "centra")

@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from bridge.lock import FileLock, LockHeld, for_database
+from bridge.store.lock import FileLock, LockHeld, for_database
 
 
 def test_second_holder_is_refused_until_release(tmp_path: Path) -> None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from bridge.metrics import Metrics
+from bridge.daemon.metrics import Metrics
 
 
 def test_render_counters_gauges_and_summary() -> None:

@@ -7,7 +7,7 @@ import socket
 import uuid
 from pathlib import Path
 
-from bridge.notify import Notifier
+from bridge.daemon.notify import Notifier
 
 
 def test_messages_reach_a_path_socket(tmp_path: Path) -> None:

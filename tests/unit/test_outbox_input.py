@@ -5,20 +5,19 @@ from __future__ import annotations
 from typing import ClassVar
 
 import pytest
+from event_xml import main_codec
 
-from bridge.centra.flavors import MAIN_WSDL, wsdl_dir
-from bridge.centra.schema import load_schema
-from bridge.dryrun import batches
-from bridge.erp_input import InputError, parse_lines
-from bridge.sinks.echo import expected_fields, flatten, is_echo, reflects
+from bridge.outbox.dryrun import batches
+from bridge.outbox.echo import expected_fields, flatten, is_echo, reflects
+from bridge.outbox.input import InputError, parse_lines
 
-SCHEMA = load_schema(wsdl_dir() / MAIN_WSDL)
+CODEC = main_codec()
 
 
 def test_records_keep_only_the_fields_given() -> None:
     """A line becomes one record; numbers as ids become text; blank lines are skipped."""
     text = '\ufeff{"type": "customer", "id": 1001, "firstname": "Ada"}\n\n'
-    (record,) = parse_lines(text, "in.jsonl", SCHEMA)
+    (record,) = parse_lines(text, "in.jsonl", CODEC)
     assert (record.entity_type, record.erp_id, record.source) == ("customer", "1001", "in.jsonl:1")
     assert record.fields == {"id": "1001", "firstname": "Ada"}
 
@@ -37,7 +36,7 @@ def test_every_bad_line_is_named_with_file_line_and_field() -> None:
         ]
     )
     with pytest.raises(InputError) as refused:
-        parse_lines(text, "in.jsonl", SCHEMA)
+        parse_lines(text, "in.jsonl", CODEC)
     assert [str(problem) for problem in refused.value.problems] == [
         "in.jsonl:2: variations[0].colour: unknown field (Variation has no element 'colour')",
         "in.jsonl:3: lastname: null is not a value: leave the field out to keep it unchanged, "
@@ -55,7 +54,7 @@ def test_dry_run_puts_a_second_update_of_an_object_in_a_later_call() -> None:
         f'{{"type": "product", "id": "{i}", "sku": "{n}"}}'
         for n, i in enumerate(["A", "A", "B", "A"])
     )
-    grouped = batches(parse_lines(lines, "in", SCHEMA), 10)
+    grouped = batches(parse_lines(lines, "in", CODEC), 10)
     assert [[(r.erp_id, r.fields["sku"]) for r in call] for call in grouped] == [
         [("A", "0"), ("B", "2")],
         [("A", "1")],
@@ -69,12 +68,12 @@ def test_dry_run_batches_per_type_and_size() -> None:
         f'{{"type": "{kind}", "id": "{n}"}}'
         for n, kind in enumerate(["product", "customer", "product", "product"])
     )
-    grouped = batches(parse_lines(lines, "in", SCHEMA), 2)
+    grouped = batches(parse_lines(lines, "in", CODEC), 2)
     assert [[record.erp_id for record in batch] for batch in grouped] == [["0", "2"], ["3"], ["1"]]
 
 
 class TestEcho:
-    """The echo rule of bridge.sinks.echo."""
+    """The echo rule of bridge.outbox.echo."""
 
     before: ClassVar[dict[str, str]] = {
         "id": "4711",
@@ -127,7 +126,7 @@ def test_wrong_types_and_overlong_ids_are_named() -> None:
         ]
     )
     with pytest.raises(InputError) as refused:
-        parse_lines(text, "in.jsonl", SCHEMA)
+        parse_lines(text, "in.jsonl", CODEC)
     assert [str(problem) for problem in refused.value.problems] == [
         "in.jsonl:1: firstname: expected text, got true/false",
         "in.jsonl:2: store: expected a whole number, got 'main'",

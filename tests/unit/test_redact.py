@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from bridge.centra.flavors import CENTRA_NS, MAIN_WSDL, wsdl_dir
-from bridge.centra.parse import event_payload
-from bridge.centra.redact import MASK, mask_xml
-from bridge.centra.schema import load_schema
+from bridge.centra.soap.flavors import CENTRA_NS, MAIN_WSDL, wsdl_dir
+from bridge.centra.soap.parse import event_payload
+from bridge.centra.soap.redact import MASK, mask_xml
+from bridge.centra.soap.schema import load_schema
 
 
 def test_password_elements_masked_in_xml_text_and_bytes() -> None:

@@ -11,9 +11,9 @@ from lxml import etree
 from zeep.plugins import Plugin
 from zeep.transports import Transport
 
-from bridge.centra.flavors import CENTRA_NS, MAIN_WSDL, SILKVMS_NS, wsdl_dir
-from bridge.centra.payload import element_value, to_zeep
-from bridge.centra.schema import WSDL_NS, XSD_NS, Node, Schema, load_schema
+from bridge.centra.soap.flavors import CENTRA_NS, MAIN_WSDL, SILKVMS_NS, wsdl_dir
+from bridge.centra.soap.payload import element_value, to_zeep
+from bridge.centra.soap.schema import WSDL_NS, XSD_NS, Node, Schema, load_schema
 
 SOAP_ENV = "http://schemas.xmlsoap.org/soap/envelope/"
 BASE = "https://example.centra.com/ams/system/service/module/"

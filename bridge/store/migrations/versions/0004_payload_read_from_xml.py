@@ -30,9 +30,9 @@ def upgrade() -> None:
 def downgrade() -> None:
     """Rebuild the JSON copy from each event's XML, as the earlier version expects it."""
     from bridge.centra.errors import CentraProtocolError
-    from bridge.centra.flavors import MAIN_WSDL, wsdl_dir
-    from bridge.centra.parse import event_payload
-    from bridge.centra.schema import load_schema
+    from bridge.centra.soap.flavors import MAIN_WSDL, wsdl_dir
+    from bridge.centra.soap.parse import event_payload
+    from bridge.centra.soap.schema import load_schema
 
     schema = load_schema(wsdl_dir() / MAIN_WSDL)
 

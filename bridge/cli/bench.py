@@ -1,0 +1,55 @@
+"""The ``bench`` subcommand: parse its options, run the benchmark, print figures and targets."""
+
+from __future__ import annotations
+
+import argparse
+import json
+from typing import Any
+
+from bridge import logging as bridge_logging
+from bridge.bench import DEFAULT_EVENTS, DEFAULT_NAIVE_EVENTS, BenchOptions, run_bench
+from bridge.cli.common import positive_int
+from bridge.errors import ExitCode
+
+
+def add_bench_command(commands: Any) -> None:
+    """Register ``bench`` on the ``centra-bridge`` subcommand parser."""
+    bench = commands.add_parser(
+        "bench",
+        help="drain simulated events and compare the bridge with the floor and a naive client",
+    )
+    bench.add_argument(
+        "--events",
+        type=positive_int,
+        default=DEFAULT_EVENTS,
+        help=f"events the bridge drains (default {DEFAULT_EVENTS:,})",
+    )
+    bench.add_argument(
+        "--naive-events",
+        type=positive_int,
+        metavar="N",
+        help=f"events the naive client drains (default: --events, at most "
+        f"{DEFAULT_NAIVE_EVENTS:,})",
+    )
+    bench.add_argument(
+        "--outbox-records",
+        type=int,
+        default=None,
+        metavar="N",
+        help="records pushed for the outbox figures (0: skip)",
+    )
+    bench.add_argument("--seed", type=int, default=1)
+    bench.add_argument("--check", action="store_true", help="exit non-zero when a target is missed")
+    bench.add_argument("--json", action="store_true", help="answer with JSON")
+    bench.set_defaults(run=run_command)
+
+
+def run_command(args: argparse.Namespace) -> int:
+    bridge_logging.configure(args.log_level or "warning", args.log_format or "auto")
+    outbox = {} if args.outbox_records is None else {"outbox_records": args.outbox_records}
+    options = BenchOptions(
+        events=args.events, naive_events=args.naive_events, seed=args.seed, **outbox
+    )
+    report = run_bench(options)
+    print(json.dumps(report.as_dict(), indent=2) if args.json else report.render())
+    return ExitCode.PARTIAL if args.check and not report.ok else ExitCode.OK

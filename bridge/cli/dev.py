@@ -1,0 +1,73 @@
+"""The commands for trying the bridge without a Centra: ``simulate`` and ``demo``."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+from typing import Any
+
+from bridge.cli.common import configure_logging, positive_int
+from bridge.cli.demo import DEFAULT_DATABASE, run_demo
+from bridge.config import ConfigError
+from bridge.errors import ExitCode
+from bridge.simulator import FAULT_KINDS, Fault, FaultPlan, serve
+
+
+def add_commands(commands: Any) -> None:
+    """Register ``simulate`` and ``demo``."""
+    simulate = commands.add_parser("simulate", help="run the bundled Centra simulator")
+    simulate.add_argument("--host", default="127.0.0.1")
+    simulate.add_argument("--port", type=int, default=8765)
+    simulate.add_argument("--events", type=int, default=300, help="events queued at start")
+    simulate.add_argument("--seed", type=int, default=1)
+    simulate.add_argument("--username", default="demo")
+    simulate.add_argument("--password", default="demo-password")
+    simulate.add_argument(
+        "--fault",
+        action="append",
+        default=[],
+        metavar="KIND[:OPS[:RATE[:TIMES]]]",
+        help="inject a fault, e.g. http-503:events_Get:0.2 (repeatable; kinds: "
+        + ", ".join(sorted(FAULT_KINDS))
+        + ")",
+    )
+    simulate.add_argument("--latency", type=float, metavar="SECONDS", help="delay every answer")
+    simulate.set_defaults(run=_simulate)
+
+    demo = commands.add_parser(
+        "demo", help="start the simulator, drain its events into a local SQLite file, summarise"
+    )
+    demo.add_argument("--events", type=positive_int, default=300)
+    demo.add_argument("--seed", type=int, default=1)
+    demo.add_argument(
+        "--database",
+        type=Path,
+        default=DEFAULT_DATABASE,
+        help=f"a new SQLite file (default: {DEFAULT_DATABASE}, replaced on each run)",
+    )
+    demo.set_defaults(run=_demo)
+
+
+def _simulate(args: argparse.Namespace) -> int:
+    configure_logging(args, None)
+    try:
+        faults = [Fault.parse(spec) for spec in args.fault]
+    except ValueError as exc:
+        raise ConfigError(f"simulate --fault: {exc}") from None
+    if args.latency:
+        faults.append(Fault("latency", delay_s=args.latency))
+    serve(
+        host=args.host,
+        port=args.port,
+        events=args.events,
+        seed=args.seed,
+        username=args.username,
+        password=args.password,
+        faults=FaultPlan(faults, seed=args.seed) if faults else None,
+    )
+    return ExitCode.OK
+
+
+def _demo(args: argparse.Namespace) -> int:
+    configure_logging(args, None)
+    return run_demo(events=args.events, seed=args.seed, database=args.database)

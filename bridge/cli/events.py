@@ -1,0 +1,157 @@
+"""The Centra-side commands: ``drain-events``, ``replay`` and ``status``."""
+
+from __future__ import annotations
+
+import argparse
+from typing import Any
+
+from bridge.app import App
+from bridge.cli.common import (
+    answer,
+    fail,
+    load_settings,
+    positive_int,
+    seconds,
+    timestamp,
+)
+from bridge.clock import utcnow
+from bridge.config import EVENT_TYPES
+from bridge.daemon import signals
+from bridge.errors import ExitCode
+from bridge.inbox import status as status_module
+from bridge.inbox.drain import DrainOptions
+from bridge.inbox.replay import check_selection, replay
+from bridge.store.events import ReplaySelection
+from bridge.store.lock import held
+from bridge.store.models import EventStatus
+
+
+def add_commands(commands: Any) -> None:
+    """Register ``drain-events``, ``replay`` and ``status``."""
+    drain = commands.add_parser(
+        "drain-events", help="fetch, store, acknowledge and handle events until the queue is empty"
+    )
+    drain.add_argument("--type", choices=EVENT_TYPES, help="only this event type (Centra filter)")
+    drain.add_argument(
+        "--market", action="append", metavar="ID", help="only these markets (repeatable)"
+    )
+    drain.add_argument("--max-pages", type=positive_int, metavar="N", help="stop after N pages")
+    drain.add_argument("--json", action="store_true", help="answer with JSON")
+    drain.set_defaults(run=_drain)
+
+    replay = commands.add_parser(
+        "replay", help="run stored events through the handlers again (never calls Centra)"
+    )
+    replay.add_argument("event_ids", nargs="*", metavar="EVENT_ID")
+    replay.add_argument("--type", action="append", default=[], help="event type (repeatable)")
+    replay.add_argument(
+        "--status",
+        action="append",
+        default=[],
+        choices=[s.value for s in EventStatus],
+        help="current status, e.g. failed or dead (repeatable)",
+    )
+    replay.add_argument("--since", type=timestamp, help="received at or after (ISO date/time)")
+    replay.add_argument("--until", type=timestamp, help="received before (ISO date/time)")
+    replay.add_argument("--dry-run", action="store_true", help="list the events, run nothing")
+    replay.add_argument("--json", action="store_true", help="answer with JSON")
+    replay.set_defaults(run=_replay)
+
+    status = commands.add_parser("status", help="what the store holds and what is stuck")
+    status.add_argument("--json", action="store_true", help="answer with JSON")
+    status.add_argument(
+        "--max-age",
+        type=seconds,
+        metavar="SECONDS",
+        help=f"exit {int(ExitCode.STALE)} if the last successful poll is older (for monitoring)",
+    )
+    status.set_defaults(run=_status)
+
+
+def _drain(args: argparse.Namespace) -> int:
+    settings = load_settings(args)
+    options = DrainOptions(event_type=args.type, markets=args.market, max_pages=args.max_pages)
+    with held(settings.database.url), App.open(settings) as app, signals.handled() as control:
+        report = app.inbox().drain(options, control.stop)
+    answer(args, report.as_dict(), report.summary())
+    return ExitCode.OK if report.complete else ExitCode.PARTIAL
+
+
+def _replay(args: argparse.Namespace) -> int:
+    selection = ReplaySelection(
+        event_ids=args.event_ids,
+        types=args.type,
+        statuses=args.status,
+        since=args.since,
+        until=args.until,
+    )
+    check_selection(selection)
+    settings = load_settings(args)
+    with App.open(settings) as app:
+        report = replay(app.store, app.dispatcher, selection, dry_run=args.dry_run)
+    if args.dry_run:
+        rows = [{"event_id": e.event_id, "type": e.type, "status": e.status} for e in report.chosen]
+        text = "\n".join(f"{e.event_id:>12}  {e.type:<12} {e.status}" for e in report.chosen)
+        answer(args, {"would_replay": rows}, text or "no stored event matches")
+        return ExitCode.OK
+    counts = report.counts
+    data = {"replayed": len(report.chosen), **{status: counts[status] for status in sorted(counts)}}
+    text = f"replayed={len(report.chosen)} " + " ".join(
+        f"{k}={v}" for k, v in sorted(counts.items())
+    )
+    answer(args, data, text)
+    return ExitCode.OK if not report.failed else ExitCode.PARTIAL
+
+
+def _status(args: argparse.Namespace) -> int:
+    settings = load_settings(args)
+    with App.open(settings) as app, app.store.reading() as session:
+        data = status_module.report(session, utcnow())
+    answer(args, data, render(data))
+    problem = status_module.stale(data, args.max_age) if args.max_age else None
+    return fail(ExitCode.STALE, problem) if problem else ExitCode.OK
+
+
+def render(data: dict[str, Any]) -> str:
+    """The report as a short table for people."""
+    events = data["events"]
+    poll = data["poll"]
+    lines = [f"last poll ok       {_ago(poll)}"]
+    if poll["last_error"] and (poll["last_failure_at"] or "") > (poll["last_success_at"] or ""):
+        lines.append(f"last poll failed   {poll['last_failure_at']}: {poll['last_error']}")
+    lines.append(f"backlog            {events['pending']}")
+    lines.append(f"events             {events['total']}")
+    lines += [f"  {status:<16} {count}" for status, count in events["by_status"].items()]
+    lines.append(f"  {'unacknowledged':<16} {events['unacknowledged']}")
+    lines.append(f"last received      {events['last_received_at'] or '-'}")
+    failed = events["oldest_failed"]
+    if failed:
+        lines.append(
+            f"oldest failed      event {failed['event_id']} ({failed['type']}, "
+            f"{failed['status']}, {failed['attempts']} attempts): {failed['error']}"
+        )
+    if events["by_type"]:
+        lines.append(
+            "by type            "
+            + ", ".join(
+                f"{event_type}={count}" for event_type, count in sorted(events["by_type"].items())
+            )
+        )
+    outbox = data["outbox"]
+    lines.append(f"outbox             {outbox['total']}")
+    lines += [f"  {status:<16} {count}" for status, count in sorted(outbox["by_status"].items())]
+    lines += [
+        f"  #{record['id']} {record['type']} {record['erp_id']} ({record['status']}, "
+        f"{record['attempts']} attempts, {record['source'] or '-'}): "
+        f"{'; '.join(record['errors']) or record['last_error']}"
+        for record in outbox.get("troubled", [])
+    ]
+    lines.append(f"id map             {data['id_map']['total']}")
+    return "\n".join(lines)
+
+
+def _ago(poll: dict[str, Any]) -> str:
+    if poll["last_success_at"] is None:
+        return "never"
+    age = f" ({poll['age_s']:.0f} s ago)" if poll["age_s"] is not None else ""
+    return poll["last_success_at"] + age

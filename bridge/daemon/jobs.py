@@ -1,0 +1,258 @@
+"""The daemon's jobs (poll, retry, housekeeping, health), thin wrappers over inbox and store.
+
+Each job catches everything it can meet: a job never takes the daemon down, it logs, counts
+and leaves the next tick to try again. Poll and retry never dispatch at the same time, so one
+event is never handled by two threads at once.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+import uuid
+from collections.abc import Callable
+from datetime import datetime, timedelta
+
+import structlog
+from sqlalchemy.exc import SQLAlchemyError
+
+from bridge.app import App
+from bridge.centra.errors import CentraAuthError, CentraError, CentraUnavailable
+from bridge.clock import utcnow
+from bridge.config import ScheduleSettings
+from bridge.daemon.health import Health
+from bridge.daemon.metrics import Metrics
+from bridge.inbox.drain import DrainOptions, PageReport, QueueStalled
+from bridge.retry import backoff_s
+from bridge.store import events as events_repo
+from bridge.store import outbox as outbox_repo
+from bridge.store import retention, state
+from bridge.store.models import EventStatus
+
+log = structlog.get_logger(__name__)
+
+#: Events handled per retry batch; the stop flag is read between batches.
+RETRY_BATCH = 50
+#: Rows deleted per housekeeping transaction, so writers are never held up for long.
+PRUNE_BATCH = 1000
+
+
+class Jobs:
+    """The work one configuration does; the daemon schedules these methods."""
+
+    def __init__(
+        self,
+        app: App,
+        schedule: ScheduleSettings,
+        stop: threading.Event,
+        metrics: Metrics,
+        health: Health,
+        *,
+        clock: Callable[[], datetime] = utcnow,
+    ) -> None:
+        self.app = app
+        self.schedule = schedule
+        self.stop = stop
+        self.metrics = metrics
+        self.health = health
+        self._clock = clock
+        self._dispatching = threading.Lock()
+        self._failures = 0
+        self._resume_at = 0.0
+
+    # -- poll --------------------------------------------------------------------------------
+
+    def poll(self) -> None:
+        """Drain Centra's queue page by page; on failure, back off without sleeping."""
+        if self.health.monotonic() < self._resume_at:
+            self.health.progressed()  # waiting out a back-off is the loop working as meant
+            return
+        with structlog.contextvars.bound_contextvars(job="poll", poll_id=uuid.uuid4().hex[:12]):
+            started = time.monotonic()
+            try:
+                pages = self._drain()
+            except Exception as exc:  # a poll never takes the daemon down
+                self._poll_failed(exc)
+            else:
+                self._failures = 0
+                if pages:
+                    self.metrics.observe(
+                        "centra_bridge_poll_duration_seconds", time.monotonic() - started
+                    )
+                    self.metrics.inc("centra_bridge_polls_total", result="ok")
+            finally:
+                self.health.progressed()
+
+    def _drain(self) -> int:
+        with self._dispatching:
+            report = self.app.inbox().drain(DrainOptions(), self.stop, on_page=self._page_done)
+        for status, count in report.outcomes.items():
+            self.metrics.inc("centra_bridge_handler_outcomes_total", count, status=status)
+        return report.pages
+
+    def _page_done(self, page: PageReport) -> None:
+        """Each stored page is progress: the watchdog is fed even while a backlog drains.
+
+        The drain records the poll's success in the store itself, with its next commit.
+        """
+        for event_type, count in page.types.items():
+            self.metrics.inc("centra_bridge_events_fetched_total", count, type=event_type)
+            self.metrics.inc("centra_bridge_events_acknowledged_total", count, type=event_type)
+        self.metrics.set(
+            "centra_bridge_last_poll_success_timestamp_seconds", page.done_at.timestamp()
+        )
+        self.health.succeeded(page.done_at)
+
+    def _poll_failed(self, exc: Exception) -> None:
+        self._failures += 1
+        result, delay_s = self._classify(exc)
+        self._resume_at = self.health.monotonic() + delay_s
+        request_id = getattr(exc, "request_id", None)
+        fields = {
+            "error": str(exc),
+            "request_id": request_id,
+            "failures": self._failures,
+            "next_try_in_s": round(delay_s, 1),
+        }
+        if isinstance(exc, CentraUnavailable):
+            log.warning("poll failed: Centra unreachable", **fields)
+        elif isinstance(exc, CentraError | QueueStalled | SQLAlchemyError):
+            log.error(f"poll failed: {result}", **fields)
+        else:
+            log.error("poll failed unexpectedly", **fields, exc_info=exc)
+        self.metrics.inc("centra_bridge_polls_total", result=result)
+        text = f"{type(exc).__name__}: {exc}"
+        if request_id:
+            text += f" (X-Centra-Request-ID {request_id})"
+        self.health.failed_with(text)
+        try:
+            with self.app.store.transaction() as session:
+                state.poll_failed(session, self._clock(), text)
+        except SQLAlchemyError as db_exc:
+            log.warning("could not record the failed poll", error=str(db_exc))
+
+    def _classify(self, exc: Exception) -> tuple[str, float]:
+        """The metric label for a failure, and how long the poll waits before trying again."""
+        if isinstance(exc, CentraAuthError):
+            return "login refused", self.schedule.auth_retry_s
+        if isinstance(exc, QueueStalled):
+            return "queue stalled", self.schedule.auth_retry_s
+        backoff = backoff_s(self._failures, self.schedule.poll_s, self.schedule.backoff_max_s)
+        if isinstance(exc, CentraUnavailable):
+            return "unavailable", backoff
+        if isinstance(exc, CentraError):
+            return "centra error", backoff
+        if isinstance(exc, SQLAlchemyError):
+            return "database error", backoff
+        return "internal error", backoff
+
+    # -- push --------------------------------------------------------------------------------
+
+    def push(self) -> None:
+        """Pick up the drop directory and send due ERP updates; Centra's trouble waits a tick."""
+        with structlog.contextvars.bound_contextvars(job="push"):
+            try:
+                report = self.app.outbox().push_job(self.stop)
+            except CentraAuthError as exc:
+                log.error(
+                    "push failed: Centra refused the login",
+                    error=str(exc),
+                    request_id=exc.request_id,
+                )
+                self.metrics.inc("centra_bridge_pushes_total", result="login refused")
+                return
+            except Exception as exc:  # a push never takes the daemon down
+                log.error("push failed", error=str(exc), exc_info=exc)
+                self.metrics.inc("centra_bridge_pushes_total", result="error")
+                return
+            for result in ("sent", "failed", "dead"):
+                self.metrics.inc(
+                    "centra_bridge_outbox_records_total", getattr(report, result), result=result
+                )
+            self.metrics.inc("centra_bridge_pushes_total", result="ok" if report.ok else "partial")
+            if report.queued or report.sent or report.failed or report.dead:
+                log.info("push finished", **report.as_dict())
+
+    # -- retry -------------------------------------------------------------------------------
+
+    def retry(self) -> None:
+        """Handle failed events whose back-off has passed, a batch at a time."""
+        with structlog.contextvars.bound_contextvars(job="retry"), self._dispatching:
+            try:
+                while not self.stop.is_set():
+                    counts = self.app.dispatcher.run_due(limit=RETRY_BATCH)
+                    for status, count in counts.items():
+                        self.metrics.inc(
+                            "centra_bridge_handler_outcomes_total", count, status=status
+                        )
+                    if sum(counts.values()) < RETRY_BATCH:
+                        break
+            except Exception as exc:
+                log.error("retry failed", error=str(exc), exc_info=exc)
+
+    # -- housekeeping ------------------------------------------------------------------------
+
+    def housekeeping(self) -> None:
+        """Delete finished events and sent ERP updates past the retention period, then
+        answers nothing refers to."""
+        with structlog.contextvars.bound_contextvars(job="housekeeping"):
+            before = self._clock() - timedelta(days=self.schedule.retention_days)
+            try:
+                events = self._prune(lambda s: retention.prune_events(s, before, PRUNE_BATCH))
+                answers = self._prune(lambda s: retention.prune_responses(s, PRUNE_BATCH))
+                updates = self._prune(lambda s: retention.prune_outbox(s, before, PRUNE_BATCH))
+            except Exception as exc:
+                log.error("housekeeping failed", error=str(exc), exc_info=exc)
+                return
+            self.metrics.inc("centra_bridge_events_pruned_total", events)
+            if events or answers or updates:
+                log.info(
+                    "housekeeping pruned",
+                    events=events,
+                    responses=answers,
+                    outbox_records=updates,
+                    finished_before=before.isoformat(),
+                )
+
+    def _prune(self, step: Callable[..., int]) -> int:
+        total = 0
+        while not self.stop.is_set():
+            with self.app.store.transaction() as session:
+                deleted = step(session)
+            total += deleted
+            if deleted < PRUNE_BATCH:
+                break
+        return total
+
+    # -- health ------------------------------------------------------------------------------
+
+    def refresh(self) -> None:
+        """Read backlog and counts from the store for STATUS= and the metrics gauges."""
+        try:
+            with self.app.store.reading() as session:
+                by_type = events_repo.count_by_type_and_status(session)
+                unacknowledged = events_repo.count_unacknowledged(session)
+                outbox = outbox_repo.count_by_status(session)
+        except SQLAlchemyError as exc:
+            log.warning("could not read the store's health", error=str(exc))
+            return
+        self.metrics.replace(
+            "centra_bridge_events",
+            {
+                (("status", status), ("type", kind)): count
+                for (kind, status), count in by_type.items()
+            },
+        )
+        self.metrics.set("centra_bridge_events_unacknowledged", unacknowledged)
+        self.metrics.replace(
+            "centra_bridge_outbox",
+            {(("status", status),): count for status, count in outbox.items()},
+        )
+        totals = {status: 0 for status in EventStatus}
+        for (_, status), count in by_type.items():
+            totals[status] = totals.get(status, 0) + count
+        self.health.counted(
+            backlog=totals[EventStatus.NEW] + totals[EventStatus.FAILED],
+            failed=totals[EventStatus.FAILED],
+            dead=totals[EventStatus.DEAD],
+        )

@@ -1,0 +1,181 @@
+"""Runs stored events through their handlers and records what came of each.
+
+Events are handled a batch at a time: one commit counts the batch's attempts, one more
+records every outcome, and each handler runs inside a savepoint of its own, so a failure
+rolls back that event's writes only and never stops the others. The acknowledgement to
+Centra never waits on any of this.
+
+An attempt is counted before the handler starts. If the process dies inside a batch, its
+events are left counted but unfinished; the next run handles those one at a time, so the
+event that kills the process uses up its own attempts (and ends ``dead``) while its
+neighbours lose one attempt at most.
+"""
+
+from __future__ import annotations
+
+import random
+from collections import Counter
+from collections.abc import Callable, Iterable, Sequence
+from datetime import datetime, timedelta
+from typing import Any
+
+import structlog
+from sqlalchemy import Row
+from sqlalchemy.orm import Session
+
+from bridge.centra.errors import CentraProtocolError
+from bridge.centra.port import EventCodec
+from bridge.clock import utcnow
+from bridge.handlers.base import EventRecord, Outcome, PermanentError
+from bridge.handlers.registry import Registry
+from bridge.retry import MAX_ERROR_CHARS, RetryPolicy
+from bridge.store import Store
+from bridge.store import events as repo
+from bridge.store.models import PENDING, EventStatus
+
+log = structlog.get_logger(__name__)
+
+#: Events handled in one transaction.
+BATCH_SIZE = 100
+
+
+class Dispatcher:
+    """Hands events to handlers and records what came of it."""
+
+    def __init__(
+        self,
+        store: Store,
+        registry: Registry,
+        policy: RetryPolicy,
+        codec: EventCodec,
+        *,
+        rng: random.Random | None = None,
+        clock: Callable[[], datetime] = utcnow,
+        batch_size: int = BATCH_SIZE,
+    ) -> None:
+        self.store = store
+        self.registry = registry
+        self.policy = policy
+        #: How stored events are read into payloads (the configured transport's).
+        self.codec = codec
+        self._rng = rng or random.Random()
+        self._clock = clock
+        self._batch_size = batch_size
+
+    def run(self, seqs: Iterable[int], *, replay: bool = False) -> Counter[str]:
+        """Handle these events in order; returns how many ended in each status.
+
+        Outside a replay only ``new`` and ``failed`` events run, so a crash and a second
+        drain never handle an event twice. A replay runs any event again, whatever its status.
+        """
+        order = list(seqs)
+        counts: Counter[str] = Counter()
+        for start in range(0, len(order), self._batch_size):
+            counts.update(self._run_batch(order[start : start + self._batch_size], replay))
+        return counts
+
+    def run_due(self, limit: int | None = None) -> Counter[str]:
+        """Handle new events and failed ones whose back-off has passed."""
+        with self.store.reading() as session:
+            seqs = repo.due_seqs(session, self._clock(), limit)
+        return self.run(seqs)
+
+    def _run_batch(self, seqs: Sequence[int], replay: bool) -> Counter[str]:
+        counts: Counter[str] = Counter()
+        with self.store.transaction() as session:
+            rows = repo.lock_events(session, seqs)
+            if len(rows) > 1 and any(_unfinished(row) for row in rows):
+                claimed = None
+            else:
+                claimed = self._claim(session, rows, replay, counts)
+        if claimed is None:
+            # A run died inside this batch: find the culprit by handling one at a time.
+            for seq in seqs:
+                counts.update(self._run_batch([seq], replay))
+            return counts
+        if claimed:
+            with self.store.transaction() as session:
+                endings = [self._handle(session, row) for row in repo.lock_events(session, claimed)]
+                repo.record_endings(session, endings, self._clock())
+            counts.update(ending.status for ending in endings)
+        return counts
+
+    def _claim(
+        self, session: Session, rows: Sequence[Row[Any]], replay: bool, counts: Counter[str]
+    ) -> list[int]:
+        """Count an attempt on each runnable event before its handler starts.
+
+        An event whose attempts are used up without a recorded failure made the process die
+        every time it was handled: it is parked as dead instead of being run again.
+        """
+        runnable = [row for row in rows if replay or row.status in PENDING]
+        exhausted = [] if replay else [r for r in runnable if self.policy.exhausted(r.attempts)]
+        for row in exhausted:
+            log.error("event parked as dead", event_id=row.event_id, attempts=row.attempts)
+        repo.record_endings(
+            session,
+            [
+                repo.Ending(
+                    row.seq,
+                    EventStatus.DEAD,
+                    f"handler did not finish in {row.attempts} "
+                    "attempts (the process died or was killed while handling it)",
+                )
+                for row in exhausted
+            ],
+            self._clock(),
+        )
+        if exhausted:
+            counts[EventStatus.DEAD.value] += len(exhausted)
+        dead = {row.seq for row in exhausted}
+        claimed = [row.seq for row in runnable if row.seq not in dead]
+        repo.count_attempts(session, claimed)
+        return claimed
+
+    def _handle(self, session: Session, row: Row[Any]) -> repo.Ending:
+        """Read one claimed event's payload and run its handler in a savepoint of its own.
+
+        Stored XML that cannot be read is a permanent failure of that event alone.
+        """
+        try:
+            record = EventRecord.from_stored(row, self.codec.decode(row.xml))
+        except CentraProtocolError as exc:
+            with structlog.contextvars.bound_contextvars(
+                event_id=row.event_id, event_type=row.type
+            ):
+                return self._failure(row.seq, row.attempts, PermanentError(str(exc)))
+        with structlog.contextvars.bound_contextvars(
+            event_id=record.event_id, event_type=record.type, object_id=record.object_id
+        ):
+            try:
+                with session.begin_nested():
+                    outcome = self.registry.for_type(record.type)(session, record)
+                    status = Outcome(outcome or Outcome.HANDLED).value
+            except Exception as exc:
+                return self._failure(record.seq, record.attempts, exc)
+            log.debug("event handled", status=status)
+            return repo.Ending(record.seq, status)
+
+    def _failure(self, seq: int, attempts: int, exc: Exception) -> repo.Ending:
+        give_up = isinstance(exc, PermanentError) or self.policy.exhausted(attempts)
+        retry_at = (
+            None
+            if give_up
+            else self._clock() + timedelta(seconds=self.policy.delay_s(attempts, self._rng))
+        )
+        status = EventStatus.DEAD if give_up else EventStatus.FAILED
+        log.warning(
+            "handler failed",
+            attempts=attempts,
+            status=status.value,
+            retry_at=retry_at.isoformat() if retry_at else None,
+            exc_info=exc,
+        )
+        return repo.Ending(
+            seq, status.value, f"{type(exc).__name__}: {exc}"[:MAX_ERROR_CHARS], retry_at
+        )
+
+
+def _unfinished(row: Row[Any]) -> bool:
+    """Claimed by an earlier run that never recorded how the attempt ended: it died."""
+    return row.status in PENDING and row.attempts > 0 and row.handled_at is None

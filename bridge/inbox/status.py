@@ -1,0 +1,89 @@
+"""What ``centra-bridge status`` reports: counts by status, what is stuck, what is waiting.
+
+The report is plain JSON-ready data; the command line renders it for people.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy.orm import Session
+
+from bridge.store import events as repo
+from bridge.store import idmap as idmap_repo
+from bridge.store import outbox as outbox_repo
+from bridge.store import state
+from bridge.store.models import EventStatus, StoredEvent
+
+#: Failed or dead outbox records listed by ``status``, oldest first.
+TROUBLED_SHOWN = 10
+
+
+def report(session: Session, now: datetime | None = None) -> dict[str, Any]:
+    """A JSON-ready picture of the store; ``events.total`` and ``events.by_status`` always set.
+
+    With ``now``, ``poll`` says how long ago the last successful poll was.
+    """
+    counts = repo.count_by_type_and_status(session)
+    by_status: Counter[str] = Counter()
+    by_type: Counter[str] = Counter()
+    for (event_type, status), count in counts.items():
+        by_status[status] += count
+        by_type[event_type] += count
+    oldest_failed = repo.oldest_failed(session)
+    last_received = repo.last_received_at(session)
+    outbox = outbox_repo.count_by_status(session)
+    return {
+        "events": {
+            "total": sum(by_status.values()),
+            "by_status": {status.value: by_status.get(status, 0) for status in EventStatus},
+            "by_type": dict(by_type),
+            "unacknowledged": repo.count_unacknowledged(session),
+            "pending": by_status.get(EventStatus.NEW, 0) + by_status.get(EventStatus.FAILED, 0),
+            "last_received_at": last_received.isoformat() if last_received else None,
+            "oldest_failed": _failed(oldest_failed),
+        },
+        "outbox": {
+            "total": sum(outbox.values()),
+            "by_status": outbox,
+            # The oldest failed and dead records, each with Centra's own messages.
+            "troubled": outbox_repo.troubled(session, TROUBLED_SHOWN),
+        },
+        "id_map": {"total": idmap_repo.count(session)},
+        "poll": _poll(state.poll_state(session), now),
+    }
+
+
+def _poll(polls: state.PollState, now: datetime | None) -> dict[str, Any]:
+    age = polls.age_s(now) if now else None
+    return {
+        "last_success_at": polls.succeeded_at.isoformat() if polls.succeeded_at else None,
+        "age_s": round(age, 1) if age is not None else None,
+        "last_failure_at": polls.failed_at.isoformat() if polls.failed_at else None,
+        "last_error": polls.error,
+    }
+
+
+def stale(data: dict[str, Any], max_age_s: float) -> str | None:
+    """Why the last successful poll is too old for monitoring, or None when it is recent."""
+    age = data["poll"]["age_s"]
+    if age is None:
+        return "no successful poll recorded"
+    if age > max_age_s:
+        return f"last successful poll {age:.0f} s ago, more than {max_age_s:g} s"
+    return None
+
+
+def _failed(event: StoredEvent | None) -> dict[str, Any] | None:
+    if event is None:
+        return None
+    return {
+        "event_id": event.event_id,
+        "type": event.type,
+        "status": event.status,
+        "attempts": event.attempts,
+        "error": event.last_error,
+        "received_at": event.received_at.isoformat(),
+    }

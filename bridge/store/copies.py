@@ -1,0 +1,112 @@
+"""The ERP-facing copies' writes: newest event wins, in the statement itself.
+
+Written with one ``INSERT … ON CONFLICT DO UPDATE … WHERE event_seq <= new`` per object, so
+the "is a newer event already in?" check and the write are one statement that a concurrent
+run cannot slip between. The statements are built once per table and shape and reused, so
+an event costs its SQL and little else.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from functools import cache
+from typing import Any
+
+from sqlalchemy import Table, bindparam, delete, select
+from sqlalchemy.orm import Session
+from sqlalchemy.sql import Executable
+
+from bridge.store.models import Customer, Product
+from bridge.store.upsert import dialect_of, insert_for
+
+
+def write_newest(
+    session: Session, table: Table, values: dict[str, Any], changed: tuple[str, ...]
+) -> bool:
+    """Insert the copy in ``values``, or update its ``changed`` columns, unless the stored
+    copy comes from a newer event; False when it did (nothing was written)."""
+    statement = _newest_wins(dialect_of(session), table, changed)
+    return session.execute(statement, {**values}).first() is not None
+
+
+def previous(
+    session: Session, model: type[Customer] | type[Product], object_id: str, before_seq: int
+) -> dict[str, Any] | None:
+    """The object as the last event older than ``before_seq`` left it (None: never seen,
+    deleted, or only a newer event is in)."""
+    # A query, not session.get: the copies are written with plain SQL, past the identity map.
+    key = model.__table__.primary_key.columns[0]
+    row = session.execute(
+        select(model.data, model.deleted, model.event_seq).where(key == object_id)
+    ).first()
+    if row is None or row.deleted or row.event_seq >= before_seq:
+        return None
+    data: dict[str, Any] = row.data
+    return data
+
+
+def sync_children(
+    session: Session,
+    table: Table,
+    parent: Mapping[str, str],
+    key: str,
+    rows: Mapping[str, Mapping[str, str]],
+) -> None:
+    """Make ``table``'s rows under ``parent`` exactly ``rows`` (key → values).
+
+    Rows keep their identity (updated in place by key), so an ERP reading them by id sees
+    the same row change rather than a new one appear.
+    """
+    ((parent_column, parent_id),) = parent.items()
+    if rows:
+        value_columns = tuple(next(iter(rows.values())))
+        statement = _upsert_children(
+            dialect_of(session), table, (parent_column, key), value_columns
+        )
+        session.execute(
+            statement,
+            [
+                {parent_column: parent_id, key: row_key, **values}
+                for row_key, values in rows.items()
+            ],
+        )
+    session.execute(
+        _delete_other_children(table, parent_column, key),
+        {"parent": parent_id, "keep": list(rows)},
+    )
+
+
+def key_column(table: Table) -> str:
+    """The name of the copy's own id column."""
+    return next(iter(table.primary_key.columns)).name
+
+
+@cache
+def _newest_wins(dialect: str, table: Table, changed: tuple[str, ...]) -> Executable:
+    """Insert, or update the ``changed`` columns only if the stored copy is not newer."""
+    key = key_column(table)
+    statement = insert_for(dialect, table)
+    return statement.on_conflict_do_update(
+        index_elements=[key],
+        set_={name: statement.excluded[name] for name in changed},
+        where=table.c.event_seq <= statement.excluded.event_seq,
+    ).returning(table.c[key])
+
+
+@cache
+def _upsert_children(
+    dialect: str, table: Table, keys: tuple[str, str], value_columns: tuple[str, ...]
+) -> Executable:
+    statement = insert_for(dialect, table)
+    return statement.on_conflict_do_update(
+        index_elements=list(keys),
+        set_={name: statement.excluded[name] for name in value_columns},
+    )
+
+
+@cache
+def _delete_other_children(table: Table, parent_column: str, key: str) -> Executable:
+    return delete(table).where(
+        table.c[parent_column] == bindparam("parent"),
+        table.c[key].not_in(bindparam("keep", expanding=True)),
+    )
