@@ -544,7 +544,7 @@ class _Reader:
     def string(
         self, t: Mapping[str, Any], section: str, key: str, *, required: bool = False
     ) -> str:
-        value = self.get(t, section, key, str, "")
+        value: str = self.get(t, section, key, str, "")
         if required and not value.strip():
             self.fail(section, key, "missing" if key not in t else "must not be empty")
         return value
@@ -552,7 +552,7 @@ class _Reader:
     def choice(
         self, t: Mapping[str, Any], section: str, key: str, allowed: tuple[str, ...], default: str
     ) -> str:
-        value = self.get(t, section, key, str, default)
+        value: str = self.get(t, section, key, str, default)
         if value not in allowed:
             self.fail(section, key, f"must be one of {', '.join(allowed)}; got {value!r}")
         return value

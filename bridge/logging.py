@@ -48,7 +48,8 @@ class Redactor:
         self._secrets = [s for s in secrets if len(s) >= MIN_MASKED_SECRET]
 
     def __call__(self, logger: Any, method: str, event_dict: EventDict) -> EventDict:
-        return self._clean(event_dict)
+        cleaned: EventDict = self._clean(event_dict)
+        return cleaned
 
     def _clean(self, value: Any) -> Any:
         if isinstance(value, dict):

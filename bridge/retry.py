@@ -71,7 +71,7 @@ class RetryPolicy:
 def backoff_s(attempts: int, base_s: float, max_s: float) -> float:
     """The back-off step after the ``attempts``-th failure (1-based): ``base_s`` doubled per
     failure, at most ``max_s``. The one formula: policies add their jitter to it."""
-    return min(max_s, base_s * 2 ** max(attempts - 1, 0))
+    return min(max_s, base_s * 2.0 ** max(attempts - 1, 0))
 
 
 def call_with_retry(

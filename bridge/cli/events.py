@@ -154,4 +154,4 @@ def _ago(poll: dict[str, Any]) -> str:
     if poll["last_success_at"] is None:
         return "never"
     age = f" ({poll['age_s']:.0f} s ago)" if poll["age_s"] is not None else ""
-    return poll["last_success_at"] + age
+    return f"{poll['last_success_at']}{age}"

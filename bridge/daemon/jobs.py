@@ -10,6 +10,7 @@ from __future__ import annotations
 import threading
 import time
 import uuid
+from collections import Counter
 from collections.abc import Callable
 from datetime import datetime, timedelta
 
@@ -248,9 +249,9 @@ class Jobs:
             "centra_bridge_outbox",
             {(("status", status),): count for status, count in outbox.items()},
         )
-        totals = {status: 0 for status in EventStatus}
+        totals: Counter[str] = Counter()
         for (_, status), count in by_type.items():
-            totals[status] = totals.get(status, 0) + count
+            totals[status] += count
         self.health.counted(
             backlog=totals[EventStatus.NEW] + totals[EventStatus.FAILED],
             failed=totals[EventStatus.FAILED],

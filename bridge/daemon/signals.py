@@ -12,7 +12,7 @@ from __future__ import annotations
 import os
 import signal
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from types import FrameType
@@ -44,7 +44,9 @@ def handled(*, reload: bool = False) -> Iterator[Control]:
     def request_reload(_signum: int, _frame: FrameType | None) -> None:
         control.reload.set()
 
-    handlers = {sig: request_stop for sig in _STOP_SIGNALS}
+    handlers: dict[signal.Signals, Callable[[int, FrameType | None], None]] = {
+        sig: request_stop for sig in _STOP_SIGNALS
+    }
     if reload:
         handlers[signal.SIGHUP] = request_reload
     previous = {sig: signal.signal(sig, handler) for sig, handler in handlers.items()}

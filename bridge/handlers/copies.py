@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session
 from bridge.clock import utcnow
 from bridge.handlers.base import EventRecord, Outcome
 from bridge.store.copies import key_column, sync_children, write_newest
-from bridge.store.models import Customer, Order, Product
+from bridge.store.models import Customer, Order, Product, table_of
 
 #: Turns a payload into the copy's own columns (besides id, data, deleted, event_seq).
 Columns = Callable[[dict[str, Any]], dict[str, Any]]
@@ -39,8 +39,9 @@ def keep_copy(
         raise ValueError(
             f"event {event.event_id}: {event.type} has no <id> and the event no <entry>"
         )
-    table: Table = model.__table__  # type: ignore[assignment]
+    table = table_of(model)
     values: dict[str, Any] = {"event_seq": event.seq, "updated_at": utcnow()}
+    changed: tuple[str, ...]
     if event.is_delete:
         values |= {"deleted": True, "data": {}}
         changed = _DELETE_COLUMNS

@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session
 from bridge.handlers.base import EventRecord, Outcome
 from bridge.handlers.copies import keep_copy, sync_children
 from bridge.handlers.payload import items, plain, quantity, text
-from bridge.store.models import Order, OrderLine, OrderShipment
+from bridge.store.models import Order, OrderLine, OrderShipment, table_of
 
 
 def handle_order(session: Session, event: EventRecord) -> Outcome:
@@ -27,8 +27,8 @@ def handle_order(session: Session, event: EventRecord) -> Outcome:
     outcome = keep_copy(session, Order, event, _header)
     if outcome is Outcome.HANDLED:
         parent = {"order_id": event.object_id}
-        sync_children(session, OrderLine.__table__, parent, "line_key", lines)
-        sync_children(session, OrderShipment.__table__, parent, "shipment_id", shipments)
+        sync_children(session, table_of(OrderLine), parent, "line_key", lines)
+        sync_children(session, table_of(OrderShipment), parent, "shipment_id", shipments)
     return outcome
 
 

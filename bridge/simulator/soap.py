@@ -86,7 +86,8 @@ def parse_request(body: bytes, namespace: str) -> SoapRequest:
         root = etree.fromstring(body, safe_parser())
     except etree.XMLSyntaxError as exc:
         raise SoapClientError(f"Malformed request XML: {exc}") from exc
-    if root.getroottree().docinfo.doctype:
+    # lxml-stubs do not declare DocInfo.doctype, which lxml has had since 2.2.
+    if root.getroottree().docinfo.doctype:  # type: ignore[union-attr]
         raise SoapClientError("DTDs are not allowed in SOAP messages")
     if root.tag != f"{{{SOAP_ENV}}}Envelope":
         raise SoapClientError("Request is not a SOAP 1.1 Envelope")
@@ -193,7 +194,7 @@ def requalify(source: etree._Element, parent: etree._Element, namespace: str) ->
     qname = etree.QName(source)
     keep = qname.namespace not in (None, *SERVICE_NAMESPACES)
     tag = source.tag if keep else f"{{{namespace}}}{qname.localname}"
-    copy = etree.SubElement(parent, tag, attrib=dict(source.attrib))
+    copy = etree.SubElement(parent, tag, attrib={str(k): str(v) for k, v in source.attrib.items()})
     copy.text = source.text
     for kid in source.iterchildren(tag=etree.Element):
         requalify(kid, copy, namespace)

@@ -16,7 +16,7 @@ from sqlalchemy import Table, bindparam, delete, select
 from sqlalchemy.orm import Session
 from sqlalchemy.sql import Executable
 
-from bridge.store.models import Customer, Product
+from bridge.store.models import Customer, Product, table_of
 from bridge.store.upsert import dialect_of, insert_for
 
 
@@ -35,7 +35,7 @@ def previous(
     """The object as the last event older than ``before_seq`` left it (None: never seen,
     deleted, or only a newer event is in)."""
     # A query, not session.get: the copies are written with plain SQL, past the identity map.
-    key = model.__table__.primary_key.columns[0]
+    key = table_of(model).c[key_column(table_of(model))]
     row = session.execute(
         select(model.data, model.deleted, model.event_seq).where(key == object_id)
     ).first()

@@ -12,7 +12,7 @@ from sqlalchemy import Row, bindparam, func, insert, select, update
 from sqlalchemy.orm import Session
 from sqlalchemy.sql import Executable
 
-from bridge.store.models import CentraResponse, EventStatus, StoredEvent
+from bridge.store.models import CentraResponse, EventStatus, StoredEvent, table_of
 from bridge.store.upsert import dialect_of, insert_for
 
 
@@ -102,8 +102,8 @@ def store_page(session: Session, page: IncomingPage, operation: str, now: dateti
     return StoredPage(new_seqs=new_seqs, duplicates=len(page.events) - len(new_seqs))
 
 
-_EVENTS = StoredEvent.__table__
-_RESPONSES = CentraResponse.__table__
+_EVENTS = table_of(StoredEvent)
+_RESPONSES = table_of(CentraResponse)
 # Statements built once (a page runs each of them): only their parameters change.
 _INSERT_RESPONSE = insert(_RESPONSES).returning(_RESPONSES.c.id)
 _KNOWN_IDS = select(_EVENTS.c.event_id).where(
@@ -178,7 +178,7 @@ class Ending:
 def lock_events(session: Session, seqs: Sequence[int]) -> list[Row[Any]]:
     """The events, in order, locked against another process handling them (PostgreSQL)."""
     query = (
-        select(StoredEvent.__table__)
+        select(_EVENTS)
         .where(StoredEvent.seq.in_(seqs))
         .order_by(StoredEvent.seq)
         .with_for_update()
@@ -190,7 +190,7 @@ def count_attempts(session: Session, seqs: Sequence[int]) -> None:
     """An attempt starts; ``handled_at`` stays unset until it ends, so a crash shows."""
     if seqs:
         session.execute(
-            update(StoredEvent.__table__)
+            update(_EVENTS)
             .where(StoredEvent.seq == bindparam("the_seq"))
             .values(attempts=StoredEvent.attempts + 1, handled_at=None),
             [{"the_seq": seq} for seq in seqs],
@@ -201,7 +201,7 @@ def record_endings(session: Session, endings: Sequence[Ending], now: datetime) -
     """Handled, ignored, superseded, failed (with its next try) or dead, in one statement."""
     if endings:
         session.execute(
-            update(StoredEvent.__table__)
+            update(_EVENTS)
             .where(StoredEvent.seq == bindparam("the_seq"))
             .values(
                 status=bindparam("the_status"),

@@ -11,9 +11,9 @@ from enum import StrEnum
 from sqlalchemy import bindparam, func, insert, select, union_all, update
 from sqlalchemy.orm import Session
 
-from bridge.store.models import IdMapping
+from bridge.store.models import IdMapping, table_of
 
-_MAP = IdMapping.__table__
+_MAP = table_of(IdMapping)
 #: Ids per IN list when a batch's mappings are read.
 _IN_CHUNK = 500
 #: The mappings holding any of ``ids`` as ERP id or as Centra id: two lookups, each on its

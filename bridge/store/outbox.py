@@ -10,11 +10,11 @@ from typing import Any, Protocol
 from sqlalchemy import Select, bindparam, exists, func, insert, select, update
 from sqlalchemy.orm import Session, aliased
 
-from bridge.store.models import OutboxRecord, OutboxStatus
+from bridge.store.models import OutboxRecord, OutboxStatus, table_of
 
 #: Statuses of records that still wait for Centra.
 PENDING = (OutboxStatus.QUEUED, OutboxStatus.FAILED)
-_OUTBOX = OutboxRecord.__table__
+_OUTBOX = table_of(OutboxRecord)
 
 
 class NewRecord(Protocol):
@@ -46,7 +46,7 @@ def add_records(
 ) -> list[int]:
     """Queue ``records`` in the given order, in one statement executed for all of them;
     returns their outbox ids in that order."""
-    rows = [
+    rows: list[dict[str, Any]] = [
         {
             "entity_type": record.entity_type,
             "erp_id": record.erp_id,

@@ -13,6 +13,6 @@ def dialect_of(session: Session) -> str:
     return session.get_bind().dialect.name
 
 
-def insert_for(dialect: str, table: Table) -> Any:
+def insert_for(dialect: str, table: Table) -> postgresql.Insert | sqlite.Insert:
     """The dialect's ``insert(table)``, which has ``on_conflict_do_*`` and ``excluded``."""
     return (postgresql.insert if dialect == "postgresql" else sqlite.insert)(table)

@@ -2,19 +2,24 @@
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import stat
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
-from event_xml import make_event
+from event_xml import main_codec, make_event
 from sqlalchemy import func, select, text
 
 from bridge.centra.port import EventPage
+from bridge.centra.soap import CentraClient
+from bridge.config import CentraSettings, Secret
+from bridge.simulator import Simulator
 from bridge.store import Store, schema
 from bridge.store import events as repo
 from bridge.store.models import Base, IdMapping, StoredEvent
@@ -92,3 +97,51 @@ def test_downgrade_rebuilds_payloads_from_the_xml(database_url: str) -> None:
             assert session.scalars(select(StoredEvent.event_id)).all() == ["1"]
     finally:
         store.close()
+
+
+def test_the_downgrade_reads_payloads_with_its_own_frozen_rules() -> None:
+    """0004's downgrade reads every kind of event the simulator sends, and the captured
+    orders and customer, exactly as the bridge's own reader does today, without importing it."""
+    migration = _load_migration("0004_payload_read_from_xml.py")
+    codec = main_codec()
+    with Simulator(seed=3) as simulator:
+        simulator.add_generated(800)
+        client = CentraClient(
+            CentraSettings(
+                endpoint=simulator.url,
+                username=simulator.username,
+                password=Secret(simulator.password),
+            )
+        )
+        events = []
+        with client:
+            while page := client.get_events().events:
+                events += page
+                client.acknowledge([event.event_id for event in page])
+    assert {event.type for event in events} >= {"order", "customer", "account"}
+    events.append(
+        make_event(
+            "p1",
+            "product",
+            {
+                "id": "P1",
+                "name": "Parka",
+                "variations": [
+                    {"id": "V1", "sizes": [{"id": "S1", "warehouseitems": [{"qty": "3"}]}]},
+                    {"id": "V2", "sizes": []},
+                ],
+                "markets": [{"id": "1"}],
+            },
+        )
+    )
+    for event in events:
+        assert migration._payload(event.xml) == codec.decode(event.xml), event.event_id
+
+
+def _load_migration(name: str) -> Any:
+    path = schema.MIGRATIONS / "versions" / name
+    spec = importlib.util.spec_from_file_location(f"migration_{path.stem}", path)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module

@@ -87,7 +87,7 @@ class _Recorder(BaseAdapter):
         self, request: requests.PreparedRequest, *args: Any, **kwargs: Any
     ) -> requests.Response:
         body = request.body or b""
-        self.bodies.append(body.encode() if isinstance(body, str) else bytes(body))  # type: ignore[arg-type]
+        self.bodies.append(body.encode() if isinstance(body, str) else bytes(body))
         response = requests.Response()
         response.status_code = 200
         response.headers["Content-Type"] = "text/xml; charset=utf-8"

@@ -49,7 +49,8 @@ def body_element(body: bytes, *, request_id: str | None = None) -> etree._Elemen
             f"Centra's answer is not XML: {str(exc)[:_MAX_DETAIL]}", request_id=request_id
         ) from exc
     docinfo = root.getroottree().docinfo
-    if docinfo.doctype or docinfo.internalDTD is not None:
+    # lxml-stubs do not declare DocInfo.doctype, which lxml has had since 2.2.
+    if docinfo.doctype or docinfo.internalDTD is not None:  # type: ignore[union-attr]
         raise CentraProtocolError(
             "Centra's answer carries a DOCTYPE, which SOAP forbids; refused", request_id=request_id
         )
@@ -254,7 +255,11 @@ def _refusal(result: UpdateResult) -> CentraError:
 def _messages(container: etree._Element | None) -> list[str]:
     if container is None:
         return []
-    return ["".join(child.itertext()).strip() for child in container if isinstance(child.tag, str)]
+    return [
+        "".join(str(text) for text in child.itertext()).strip()
+        for child in container
+        if isinstance(child.tag, str)
+    ]
 
 
 def _child(parent: etree._Element, name: str, ns: str) -> etree._Element | None:

@@ -19,7 +19,7 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 from decimal import Decimal
-from typing import Any
+from typing import Any, cast
 
 from lxml import etree
 
@@ -70,13 +70,13 @@ _MIXED: Any = object()
 
 def _items_of(el: etree._Element, item: Field) -> list[Any] | None:
     """The values of ``el``'s children if all are ``item``; _MIXED if not; None if none."""
-    values = []
+    values: list[Any] = []
     for child in el:
         tag = child.tag
         if tag.__class__ is not str:
             continue
         if tag != item.tag and local_name(tag) != item.name:
-            return _MIXED
+            return cast("list[Any]", _MIXED)
         values.append(element_value(child, item.node))
     return values or None
 
