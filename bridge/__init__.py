@@ -20,6 +20,9 @@ _EXPORTS = {
     "Outcome": "bridge.handlers.base",
     "PermanentError": "bridge.handlers.base",
     "Sink": "bridge.handlers.sinks",
+    "handle_order": "bridge.handlers.order",
+    "handle_customer": "bridge.handlers.customer",
+    "handle_product": "bridge.handlers.product",
     # ERP updates from Python: settings, the app, queueing and what it refuses.
     "App": "bridge.app",
     "Settings": "bridge.config",
@@ -48,6 +51,9 @@ __all__ = [
     "PermanentError",
     "Settings",
     "Sink",
+    "handle_customer",
+    "handle_order",
+    "handle_product",
     "load_settings",
     "queue_updates",
 ]
@@ -58,6 +64,9 @@ if TYPE_CHECKING:
     from bridge.config import ConfigError, Settings, load_settings
     from bridge.errors import BridgeError, ExitCode
     from bridge.handlers.base import EventRecord, Handler, Outcome, PermanentError
+    from bridge.handlers.customer import handle_customer
+    from bridge.handlers.order import handle_order
+    from bridge.handlers.product import handle_product
     from bridge.handlers.sinks import Sink
     from bridge.outbox.id_rules import IdConflict
     from bridge.outbox.input import InputError

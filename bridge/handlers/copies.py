@@ -9,7 +9,6 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from sqlalchemy import Table
 from sqlalchemy.orm import Session
 
 from bridge.clock import utcnow

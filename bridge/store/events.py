@@ -178,10 +178,7 @@ class Ending:
 def lock_events(session: Session, seqs: Sequence[int]) -> list[Row[Any]]:
     """The events, in order, locked against another process handling them (PostgreSQL)."""
     query = (
-        select(_EVENTS)
-        .where(StoredEvent.seq.in_(seqs))
-        .order_by(StoredEvent.seq)
-        .with_for_update()
+        select(_EVENTS).where(StoredEvent.seq.in_(seqs)).order_by(StoredEvent.seq).with_for_update()
     )
     return list(session.execute(query))
 
