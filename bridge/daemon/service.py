@@ -177,7 +177,6 @@ def _supervise(
         if text != shown:
             notifier.status(text)
             shown = text
-    log.info("stop requested; finishing the work in flight", signal=control.signal_name)
     return "stop"
 
 

@@ -17,6 +17,10 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from types import FrameType
 
+import structlog
+
+log = structlog.get_logger(__name__)
+
 _STOP_SIGNALS = (signal.SIGTERM, signal.SIGINT)
 
 
@@ -40,6 +44,10 @@ def handled(*, reload: bool = False) -> Iterator[Control]:
             os._exit(128 + signum)
         control.signal_name = signal.Signals(signum).name
         control.stop.set()
+        log.info(
+            "stop requested; finishing the work in flight (a second signal exits at once)",
+            signal=control.signal_name,
+        )
 
     def request_reload(_signum: int, _frame: FrameType | None) -> None:
         control.reload.set()

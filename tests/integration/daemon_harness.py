@@ -82,9 +82,15 @@ class NotifySocket:
 
 
 class Daemon:
-    """One ``run`` child; stderr lines are collected as they come."""
+    """One ``run`` child (or another command's); stderr lines are collected as they come."""
 
-    def __init__(self, config: Path, *args: str, env: dict[str, str] | None = None) -> None:
+    def __init__(
+        self,
+        config: Path,
+        *args: str,
+        env: dict[str, str] | None = None,
+        command: str = "run",
+    ) -> None:
         self.process = subprocess.Popen(
             [
                 sys.executable,
@@ -94,7 +100,7 @@ class Daemon:
                 str(config),
                 "--log-format",
                 "json",
-                "run",
+                command,
                 *args,
             ],
             stdout=subprocess.PIPE,

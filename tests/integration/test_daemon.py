@@ -108,13 +108,14 @@ def test_sigterm_during_a_page_finishes_it(tmp_path: Path, simulator: Simulator)
     assert simulator.queue() == []
 
 
-def test_second_signal_exits_at_once(tmp_path: Path, simulator: Simulator) -> None:
+@pytest.mark.parametrize("command", ["run", "drain-events"])
+def test_second_signal_exits_at_once(tmp_path: Path, simulator: Simulator, command: str) -> None:
     """A second SIGTERM while a page hangs exits now (128+15); nothing unacknowledged is lost."""
     simulator.add_generated(10)
     config = write_config(tmp_path, simulator.url, PASSWORD)
     hold = Hold("events_Get")
     simulator.faults.append(hold)
-    daemon = Daemon(config)
+    daemon = Daemon(config, command=command)
     try:
         assert hold.arrived.wait(30), daemon.output()
         daemon.signal(signal.SIGTERM)
@@ -125,6 +126,28 @@ def test_second_signal_exits_at_once(tmp_path: Path, simulator: Simulator) -> No
         hold.release()
     assert code == 128 + signal.SIGTERM
     assert len(simulator.queue()) == 10, "nothing was acknowledged that was not stored"
+
+
+def test_second_signal_stops_a_push_at_once(tmp_path: Path, simulator: Simulator) -> None:
+    """push follows the same rule: a second SIGTERM while Centra holds its batch exits now,
+    and the record it was sending stays queued for the next push."""
+    config = write_config(tmp_path, simulator.url, PASSWORD)
+    updates = tmp_path / "stock.jsonl"
+    updates.write_text('{"type": "product", "id": "P1", "sku": "P1"}\n', encoding="utf-8")
+    hold = Hold("products_Update")
+    simulator.faults.append(hold)
+    push = Daemon(config, str(updates), command="push")
+    try:
+        assert hold.arrived.wait(30), push.output()
+        push.signal(signal.SIGTERM)
+        push.wait_log(lambda line: "stop requested" in line)
+        push.signal(signal.SIGTERM)
+        code = push.wait()
+    finally:
+        hold.release()
+    assert code == 128 + signal.SIGTERM
+    status = bridge(config, "status", "--json")
+    assert json.loads(status.stdout)["outbox"]["by_status"] == {"queued": 1}, status.stderr
 
 
 @pytest.mark.parametrize("command", [("run",), ("drain-events",)])
