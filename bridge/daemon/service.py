@@ -51,7 +51,7 @@ def run(
 ) -> int:
     """Poll Centra until SIGTERM/SIGINT; ``load`` re-reads the configuration on SIGHUP.
 
-    Raises ``lock.LockHeld`` when another process polls the same store and ``standby`` is off.
+    Raises ``LockHeld`` when another process polls the same store and ``standby`` is off.
     """
     notifier = notifier or Notifier.from_environ()
     with signals.handled(reload=True) as control:

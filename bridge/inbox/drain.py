@@ -148,10 +148,10 @@ class _Unrecorded:
     succeeded_at: datetime | None = None
 
     def write(self, session: Session) -> None:
-        if self.confirmed:
-            assert self.succeeded_at is not None
-            repo.mark_acknowledged(session, self.confirmed, self.succeeded_at)
+        """Record both in the caller's transaction (a confirmation always comes with its
+        page's success time)."""
         if self.succeeded_at is not None:
+            repo.mark_acknowledged(session, self.confirmed, self.succeeded_at)
             state.poll_succeeded(session, self.succeeded_at)
 
     def empty(self) -> bool:
@@ -278,11 +278,11 @@ class Inbox:
         if page_ids:
             self._acknowledge(page_ids, page.request_id, stop)
             unrecorded.confirmed.extend(page_ids)
+        done_at = unrecorded.succeeded_at = self._clock()
         in_page = set(page_ids)
         unrecorded.confirmed.extend(
             self._reacknowledge([i for i in older if i not in in_page], stop)
         )
-        done_at = unrecorded.succeeded_at = self._clock()
         report = PageReport(
             fetched=len(page.events),
             new=len(stored.new_seqs),

@@ -7,6 +7,7 @@ be (read only); the transport builds each request without sending it (``EventCod
 from __future__ import annotations
 
 from collections.abc import Mapping
+from itertools import groupby
 from typing import Any
 
 from bridge.centra.port import EventCodec
@@ -42,11 +43,12 @@ def render_requests(
             )[0]
             for record in records
         }
+    calls = batches(records, batch_size)
     return [
         request
-        for batch in batches(records, batch_size)
+        for entity_type, same_type in groupby(calls, key=lambda batch: batch[0].entity_type)
         for request in codec.preview_updates(
-            batch[0].entity_type, [[_payload(record, translated) for record in batch]]
+            entity_type, [[_payload(record, translated) for record in batch] for batch in same_type]
         )
     ]
 

@@ -174,7 +174,7 @@ def _shape_problem(
 
 
 def _null_path(value: Any, path: str) -> str | None:
-    """The path of the first JSON null in ``value`` (to_zeep would silently drop it)."""
+    """The path of the first JSON null in ``value`` (a transport would silently drop it)."""
     if value is None:
         return path
     children: Iterable[tuple[str, Any]] = ()
