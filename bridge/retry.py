@@ -9,11 +9,13 @@ import random
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import datetime
+from email.utils import parsedate_to_datetime
 from typing import Protocol, TypeVar
 
 import structlog
 
-from bridge.centra.errors import CentraError
+from bridge.centra.errors import CentraError, CentraUnavailable
 
 T = TypeVar("T")
 log = structlog.get_logger(__name__)
@@ -82,11 +84,13 @@ def call_with_retry(
     wait: Callable[[float], bool],
     rng: random.Random,
     on_retry: Callable[[Exception, int, float], None] = lambda exc, attempt, delay: None,
+    at_least_s: Callable[[Exception], float] = lambda exc: 0.0,
 ) -> T:
     """Run ``call``, repeating it after a back-off while it fails with a retryable error.
 
     ``wait(seconds)`` sleeps and returns True if the sleep was cut short (a shutdown: give up
-    at once and re-raise). Errors that are not retryable are raised on first sight.
+    at once and re-raise). Errors that are not retryable are raised on first sight. A wait is
+    never shorter than ``at_least_s(error)`` (what the other side asked for).
     """
     attempt = 1
     while True:
@@ -95,7 +99,7 @@ def call_with_retry(
         except Exception as exc:
             if not retryable(exc) or policy.exhausted(attempt):
                 raise
-            delay = policy.delay_s(attempt, rng)
+            delay = max(policy.delay_s(attempt, rng), at_least_s(exc))
             on_retry(exc, attempt, delay)
             if wait(delay):
                 raise
@@ -121,7 +125,30 @@ def call_centra(
         wait=(stop or threading.Event()).wait,
         rng=rng,
         on_retry=_log_retry,
+        at_least_s=asked_for_s,
     )
+
+
+def asked_for_s(exc: Exception) -> float:
+    """The wait Centra asked for with ``Retry-After`` (a 429 or 503), else none."""
+    return (exc.retry_after_s or 0.0) if isinstance(exc, CentraUnavailable) else 0.0
+
+
+def parse_retry_after(value: str | None, now: datetime) -> float | None:
+    """Seconds an HTTP ``Retry-After`` asks for (delta-seconds or an HTTP date), or None
+    when there is none or it cannot be read; never negative."""
+    if not value or not value.strip():
+        return None
+    text = value.strip()
+    if text.isdigit():
+        return float(text)
+    try:
+        until = parsedate_to_datetime(text)
+    except (TypeError, ValueError):
+        return None
+    if until.tzinfo is None:
+        return None
+    return max(0.0, (until - now).total_seconds())
 
 
 def _log_retry(exc: Exception, attempt: int, delay_s: float) -> None:

@@ -42,10 +42,17 @@ class CentraUnavailable(CentraError):
     retryable = True
 
     def __init__(
-        self, message: str, *, status_code: int | None = None, request_id: str | None = None
+        self,
+        message: str,
+        *,
+        status_code: int | None = None,
+        request_id: str | None = None,
+        retry_after_s: float | None = None,
     ) -> None:
         super().__init__(message, request_id=request_id)
         self.status_code = status_code
+        #: How long Centra asked to be left alone (``Retry-After``), if it said.
+        self.retry_after_s = retry_after_s
 
     def summary(self) -> str:
         return BridgeError.summary(self)

@@ -24,7 +24,7 @@ from bridge.config import ScheduleSettings
 from bridge.daemon.health import Health
 from bridge.daemon.metrics import Metrics
 from bridge.inbox.drain import DrainOptions, PageReport, QueueStalled
-from bridge.retry import backoff_s
+from bridge.retry import asked_for_s, backoff_s
 from bridge.store import events as events_repo
 from bridge.store import outbox as outbox_repo
 from bridge.store import retention, state
@@ -140,7 +140,7 @@ class Jobs:
             return "queue stalled", self.schedule.auth_retry_s
         backoff = backoff_s(self._failures, self.schedule.poll_s, self.schedule.backoff_max_s)
         if isinstance(exc, CentraUnavailable):
-            return "unavailable", backoff
+            return "unavailable", max(backoff, asked_for_s(exc))
         if isinstance(exc, CentraError):
             return "centra error", backoff
         if isinstance(exc, SQLAlchemyError):

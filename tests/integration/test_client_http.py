@@ -353,6 +353,15 @@ class TestFailures:
         assert caught.value.retryable
         assert_secret_free(caught.value)
 
+    def test_throttled_answer_says_how_long_to_wait(
+        self, server: ScriptedServer, make_client: Factory
+    ) -> None:
+        """HTTP 429 with Retry-After is CentraUnavailable carrying the wait Centra asked for."""
+        server.replies.append(Reply(status=429, body=b"slow down", headers={"Retry-After": "17"}))
+        with pytest.raises(CentraUnavailable) as caught:
+            make_client().get_events()
+        assert (caught.value.status_code, caught.value.retry_after_s) == (429, 17.0)
+
     def test_bad_gateway_page(self, server: ScriptedServer, make_client: Factory) -> None:
         """HTTP 502 with an HTML page is CentraUnavailable(status_code=502), request id kept."""
         server.replies.append(

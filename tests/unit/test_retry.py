@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import random
+from collections.abc import Callable
+from datetime import UTC, datetime
 
 import pytest
 
-from bridge.retry import RetryPolicy
+from bridge.centra.errors import CentraUnavailable
+from bridge.retry import RetryPolicy, asked_for_s, call_with_retry, parse_retry_after
 
 
 def test_delay_doubles_and_is_capped() -> None:
@@ -30,3 +33,57 @@ def test_impossible_policies_are_refused(base: float, cap: float, attempts: int)
     """A policy that could never retry sensibly fails at construction."""
     with pytest.raises(ValueError):
         RetryPolicy(base_s=base, max_s=cap, max_attempts=attempts)
+
+
+NOW = datetime(2026, 12, 1, 12, 0, tzinfo=UTC)
+
+
+@pytest.mark.parametrize(
+    ("header", "seconds"),
+    [
+        ("7", 7.0),
+        (" 120 ", 120.0),
+        ("Tue, 01 Dec 2026 12:00:30 GMT", 30.0),
+        ("Tue, 01 Dec 2026 11:59:00 GMT", 0.0),
+        ("soon", None),
+        ("", None),
+        (None, None),
+    ],
+)
+def test_retry_after_is_read_as_seconds_or_a_date(
+    header: str | None, seconds: float | None
+) -> None:
+    """Retry-After in either HTTP form becomes seconds from now; what cannot be read is none."""
+    assert parse_retry_after(header, NOW) == seconds
+
+
+def test_a_retry_waits_at_least_what_centra_asked_for() -> None:
+    """A 429 whose Retry-After exceeds the back-off makes the wait that long, not shorter."""
+    failures = [CentraUnavailable("HTTP 429", status_code=429, retry_after_s=45.0)]
+    waits: list[float] = []
+
+    def call() -> str:
+        if failures:
+            raise failures.pop()
+        return "answered"
+
+    def wait(seconds: float) -> bool:
+        waits.append(seconds)
+        return False
+
+    policy = RetryPolicy(base_s=1, max_s=2, max_attempts=3)
+    assert call_centra_with(call, policy, wait) == "answered"
+    assert waits == [45.0]
+
+
+def call_centra_with(
+    call: Callable[[], str], policy: RetryPolicy, wait: Callable[[float], bool]
+) -> str:
+    return call_with_retry(
+        call,
+        policy,
+        retryable=lambda exc: isinstance(exc, CentraUnavailable),
+        wait=wait,
+        rng=random.Random(1),
+        at_least_s=asked_for_s,
+    )

@@ -35,8 +35,10 @@ from bridge.centra.soap.transport import (
     CappedTransport,
     read_environment_once,
 )
+from bridge.clock import utcnow
 from bridge.config import CentraSettings
 from bridge.logging import MIN_MASKED_SECRET
+from bridge.retry import parse_retry_after
 
 log = structlog.get_logger(__name__)
 
@@ -203,7 +205,12 @@ class CentraClient:
                 raw = response.content
                 request_id = response.headers.get(REQUEST_ID_HEADER)
                 outcome.update(status=response.status_code, bytes=len(raw), request_id=request_id)
-                element = check_reply(response.status_code, raw, request_id=request_id)
+                element = check_reply(
+                    response.status_code,
+                    raw,
+                    request_id=request_id,
+                    retry_after_s=parse_retry_after(response.headers.get("Retry-After"), utcnow()),
+                )
                 result = parse(element, raw, request_id)
                 outcome["outcome"] = "ok"
                 return result

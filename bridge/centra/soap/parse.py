@@ -65,8 +65,18 @@ def body_element(body: bytes, *, request_id: str | None = None) -> etree._Elemen
     return content
 
 
-def check_reply(status: int, body: bytes, *, request_id: str | None = None) -> etree._Element:
-    """The body element of a usable answer, or the CentraError the status and body call for."""
+def check_reply(
+    status: int,
+    body: bytes,
+    *,
+    request_id: str | None = None,
+    retry_after_s: float | None = None,
+) -> etree._Element:
+    """The body element of a usable answer, or the CentraError the status and body call for.
+
+    ``retry_after_s`` is what the answer's ``Retry-After`` asked for; an unavailable Centra
+    carries it, so the next try waits at least that long.
+    """
     if status in (401, 403):
         fault = _fault_or_none(body, request_id)
         detail = f": {fault.args[0]}" if fault is not None else ""
@@ -84,6 +94,7 @@ def check_reply(status: int, body: bytes, *, request_id: str | None = None) -> e
                 f"Centra answered HTTP {status} without a SOAP Fault",
                 status_code=status,
                 request_id=request_id,
+                retry_after_s=retry_after_s,
             )
         raise CentraProtocolError(
             f"Centra answered HTTP {status} without a SOAP Fault", request_id=request_id
