@@ -12,6 +12,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from types import TracebackType
+from zoneinfo import ZoneInfo
 
 from bridge.centra.port import CentraPort, EventCodec
 from bridge.centra.soap import CentraClient, SoapCodec
@@ -47,7 +48,13 @@ class App:
         )
         codec = SoapCodec(settings.centra)
         store = Store.open(settings.database.url, migrate=migrate)
-        dispatcher = Dispatcher(store, registry, RetryPolicy.of(settings.handlers), codec)
+        dispatcher = Dispatcher(
+            store,
+            registry,
+            RetryPolicy.of(settings.handlers),
+            codec,
+            zone=ZoneInfo(settings.centra.timezone),
+        )
         return cls(settings=settings, store=store, codec=codec, dispatcher=dispatcher, sinks=sinks)
 
     @property

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from bridge.errors import BridgeError, ExitCode
 
@@ -42,6 +43,8 @@ EVENT_TYPES = (
 NAVISION_API_LOGINS = ("basic", "body")
 
 DEFAULT_TIMEOUT_S = 30.0
+#: Event dates without an offset are read in this zone unless ``[centra] timezone`` says otherwise.
+DEFAULT_TIMEZONE = "UTC"
 #: Far above a real page of 100 events, far below what would hurt memory.
 DEFAULT_MAX_RESPONSE_BYTES = 50 * 1024 * 1024
 DEFAULT_DATABASE_URL = "sqlite:///centra-bridge.db"
@@ -98,6 +101,8 @@ class CentraSettings:
     event_type: str = "all"
     markets: tuple[str, ...] = ()
     max_response_bytes: int = DEFAULT_MAX_RESPONSE_BYTES
+    #: The merchant's time zone (IANA name): event dates sent without an offset are in it.
+    timezone: str = DEFAULT_TIMEZONE
     #: Only for flavor "navision-api": "basic" (HTTP Basic auth) or "body" (a <login> element).
     navision_api_login: str = "basic"
     #: Tries per SOAP call when Centra is unreachable, times out or answers 5xx/429.
@@ -288,6 +293,7 @@ def _centra(
             "timeout",
             "event_type",
             "markets",
+            "timezone",
             "max_response_bytes",
             "navision_api_login",
             "max_attempts",
@@ -301,9 +307,15 @@ def _centra(
         r.fail("centra", "endpoint", f"must be an http:// or https:// URL, got {endpoint!r}")
     if url.username or url.password:
         r.fail("centra", "endpoint", "must not carry credentials; use username and password")
-    markets = r.get(t, "centra", "markets", list, [])
-    if not all(isinstance(m, str) and m for m in markets):
-        r.fail("centra", "markets", "must be a list of non-empty market id strings")
+    timezone = r.string(t, "centra", "timezone") or DEFAULT_TIMEZONE
+    try:
+        ZoneInfo(timezone)
+    except (ZoneInfoNotFoundError, ValueError):
+        r.fail(
+            "centra",
+            "timezone",
+            f"unknown time zone {timezone!r} (an IANA name, e.g. Europe/Stockholm)",
+        )
     return CentraSettings(
         endpoint=endpoint,
         username=r.string(t, "centra", "username", required=True),
@@ -311,7 +323,8 @@ def _centra(
         flavor=r.choice(t, "centra", "flavor", FLAVORS, "soap"),
         timeout_s=r.positive(t, "centra", "timeout", DEFAULT_TIMEOUT_S),
         event_type=r.choice(t, "centra", "event_type", EVENT_TYPES, "all"),
-        markets=tuple(markets),
+        markets=_market_ids(r, t),
+        timezone=timezone,
         max_response_bytes=int(
             r.positive(t, "centra", "max_response_bytes", DEFAULT_MAX_RESPONSE_BYTES)
         ),
@@ -325,6 +338,20 @@ def _centra(
             (DEFAULT_CENTRA_ATTEMPTS, DEFAULT_CENTRA_RETRY_BASE_S, DEFAULT_CENTRA_RETRY_MAX_S),
         ),
     )
+
+
+def _market_ids(r: _Reader, t: Mapping[str, Any]) -> tuple[str, ...]:
+    """Market ids as Centra takes them (text); whole numbers are read as a person writes
+    them (``markets = [1, 2]`` is ``["1", "2"]``)."""
+    markets = r.get(t, "centra", "markets", list, [])
+    ids = [
+        str(m) if isinstance(m, int) and not isinstance(m, bool) and m >= 0 else m for m in markets
+    ]
+    if not all(isinstance(m, str) and m.strip() for m in ids):
+        r.fail(
+            "centra", "markets", f"must be a list of market ids (numbers or text), got {markets!r}"
+        )
+    return tuple(ids)
 
 
 def _password(

@@ -10,7 +10,15 @@ from bridge.cli.common import configure_logging, positive_int
 from bridge.cli.demo import DEFAULT_DATABASE, run_demo
 from bridge.config import ConfigError
 from bridge.errors import ExitCode
-from bridge.simulator import FAULT_KINDS, Fault, FaultPlan, serve
+from bridge.simulator import (
+    EVENT_DATE_FORMATS,
+    EVENTS_DONE_ANSWERS,
+    FAULT_KINDS,
+    MERCHANT_TIMEZONE,
+    Fault,
+    FaultPlan,
+    serve,
+)
 
 
 def add_commands(commands: Any) -> None:
@@ -32,6 +40,19 @@ def add_commands(commands: Any) -> None:
         + ")",
     )
     simulate.add_argument("--latency", type=float, metavar="SECONDS", help="delay every answer")
+    simulate.add_argument(
+        "--events-done-answer",
+        choices=EVENTS_DONE_ANSWERS,
+        default="result",
+        help="how events_Done is answered (Centra's docs show no capture of it)",
+    )
+    simulate.add_argument(
+        "--event-dates",
+        choices=EVENT_DATE_FORMATS,
+        default="plain",
+        help=f"event/date without a zone (captures; merchant time {MERCHANT_TIMEZONE}) "
+        "or with an offset (reference)",
+    )
     simulate.set_defaults(run=_simulate)
 
     demo = commands.add_parser(
@@ -64,6 +85,8 @@ def _simulate(args: argparse.Namespace) -> int:
         username=args.username,
         password=args.password,
         faults=FaultPlan(faults, seed=args.seed) if faults else None,
+        events_done_answer=args.events_done_answer,
+        event_dates=args.event_dates,
     )
     return ExitCode.OK
 

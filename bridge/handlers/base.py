@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import UTC, datetime, tzinfo
 from enum import StrEnum
 from typing import Any, Protocol
 
 from sqlalchemy import Row
 from sqlalchemy.orm import Session
 
+from bridge.centra.dates import event_time
 from bridge.store.models import StoredEvent
 
 
@@ -36,11 +38,16 @@ class EventRecord:
     xml: str
     #: Failed attempts before this one.
     attempts: int
+    #: When the change happened, by Centra's ``date`` (``date`` keeps the text as sent);
+    #: None when Centra sent no date it could be read from.
+    occurred_at: datetime | None = None
 
     @classmethod
-    def from_stored(cls, row: StoredEvent | Row[Any], payload: dict[str, Any]) -> EventRecord:
+    def from_stored(
+        cls, row: StoredEvent | Row[Any], payload: dict[str, Any], zone: tzinfo = UTC
+    ) -> EventRecord:
         """From the ``events`` table (an ORM object or a plain row) and its payload, read from
-        the row's XML."""
+        the row's XML; a date sent without an offset is in ``zone`` (the merchant's)."""
         return cls(
             seq=row.seq,
             event_id=row.event_id,
@@ -52,7 +59,13 @@ class EventRecord:
             payload=payload,
             xml=row.xml,
             attempts=row.attempts,
+            occurred_at=event_time(row.centra_date, zone),
         )
+
+    @property
+    def date_iso(self) -> str:
+        """``occurred_at`` in ISO 8601 with its offset, or the date as sent if unreadable."""
+        return self.occurred_at.isoformat() if self.occurred_at is not None else self.date
 
     @property
     def is_delete(self) -> bool:

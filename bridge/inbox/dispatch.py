@@ -16,7 +16,7 @@ from __future__ import annotations
 import random
 from collections import Counter
 from collections.abc import Callable, Iterable, Sequence
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta, tzinfo
 from typing import Any
 
 import structlog
@@ -49,6 +49,7 @@ class Dispatcher:
         policy: RetryPolicy,
         codec: EventCodec,
         *,
+        zone: tzinfo = UTC,
         rng: random.Random | None = None,
         clock: Callable[[], datetime] = utcnow,
         batch_size: int = BATCH_SIZE,
@@ -58,6 +59,8 @@ class Dispatcher:
         self.policy = policy
         #: How stored events are read into payloads (the configured transport's).
         self.codec = codec
+        #: The merchant's time zone, for event dates sent without an offset.
+        self.zone = zone
         self._rng = rng or random.Random()
         self._clock = clock
         self._batch_size = batch_size
@@ -138,7 +141,7 @@ class Dispatcher:
         Stored XML that cannot be read is a permanent failure of that event alone.
         """
         try:
-            record = EventRecord.from_stored(row, self.codec.decode(row.xml))
+            record = EventRecord.from_stored(row, self.codec.decode(row.xml), self.zone)
         except CentraProtocolError as exc:
             with structlog.contextvars.bound_contextvars(
                 event_id=row.event_id, event_type=row.type

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from bridge.simulator.app import FLAVORS, LOGIN_FAILED, Call, FaultHook, Flavor, Reply, Request
+from bridge.simulator.catalog import EVENT_DATE_FORMATS, MERCHANT_TIMEZONE
 from bridge.simulator.data import GeneratedEvent, Generator
 from bridge.simulator.faults import KINDS as FAULT_KINDS
 from bridge.simulator.faults import Fault, FaultPlan, Hold
@@ -16,6 +17,7 @@ from bridge.simulator.server import (
     Simulator,
     serve,
 )
+from bridge.simulator.soap import EVENTS_DONE_ANSWERS
 
 __all__ = [
     "DEFAULT_EVENTS",
@@ -23,9 +25,12 @@ __all__ = [
     "DEFAULT_PASSWORD",
     "DEFAULT_PORT",
     "DEFAULT_USERNAME",
+    "EVENTS_DONE_ANSWERS",
+    "EVENT_DATE_FORMATS",
     "FAULT_KINDS",
     "FLAVORS",
     "LOGIN_FAILED",
+    "MERCHANT_TIMEZONE",
     "WINDOW_SIZE",
     "Call",
     "Fault",

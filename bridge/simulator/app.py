@@ -28,6 +28,7 @@ from bridge.simulator.soap import (
     child_text,
     children,
     envelope,
+    events_done_reply,
     fault_reply,
     parse_request,
     result_reply,
@@ -150,6 +151,8 @@ class SimState:
     queue: EventQueue = field(default_factory=EventQueue)
     store: ObjectStore = field(default_factory=ObjectStore)
     calls: list[Call] = field(default_factory=list)
+    #: How events_Done is answered: one of ``EVENTS_DONE_ANSWERS``.
+    events_done_answer: str = "result"
     faults: list[FaultHook] = field(default_factory=list)
     after: list[AfterHook] = field(default_factory=list)
     #: Set when the simulator stops, so a hook holding a request back lets go.
@@ -342,7 +345,7 @@ class SoapApp:
     def _events_done(self, flavor: Flavor, operation: etree._Element) -> Reply:
         ids = [(event.text or "").strip() for event in children(operation, "event")]
         self._state.queue.done(ids)
-        return Reply(200, result_reply(flavor.namespace, True))
+        return Reply(200, events_done_reply(flavor.namespace, self._state.events_done_answer))
 
     def _update(self, flavor: Flavor, operation: etree._Element) -> Reply:
         wrapper_name, item_name = UPDATE_OPERATIONS[etree.QName(operation).localname]

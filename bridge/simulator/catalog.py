@@ -23,6 +23,10 @@ TAX_RATES = {
 }
 #: Fixed offset for ``created`` stamps; Centra writes local time with its offset.
 UTC_OFFSET = "+01:00"
+#: The merchant's time zone of every generated date (a fixed +01:00, ``Etc/GMT-1`` in IANA).
+MERCHANT_TIMEZONE = "Etc/GMT-1"
+#: ``event/date`` formats the simulator can send.
+EVENT_DATE_FORMATS = ("plain", "iso")
 
 
 @dataclass(frozen=True, slots=True)
@@ -396,15 +400,20 @@ class Sequences:
 class SimClock:
     """Simulated time: it moves only when told to, so generated data is reproducible."""
 
-    def __init__(self, start: datetime) -> None:
+    def __init__(self, start: datetime, *, event_dates: str = "plain") -> None:
         self.now = start
+        #: ``event/date``'s format: "plain" as in Centra's captures, "iso" as in its reference.
+        self.event_dates = event_dates
 
     def advance(self, seconds: int) -> None:
         """Move time forward."""
         self.now += timedelta(seconds=seconds)
 
     def event_date(self) -> str:
-        """``YYYY-MM-DD HH:MM:SS``, the format of ``event/date`` in Centra's captures (U6)."""
+        """``event/date``: ``YYYY-MM-DD HH:MM:SS`` in the merchant's time, as Centra's captures
+        send it, or (``event_dates="iso"``) an xsd:dateTime with offset, as its reference (U6)."""
+        if self.event_dates == "iso":
+            return self.iso()
         return self.now.strftime("%Y-%m-%d %H:%M:%S")
 
     def iso(self) -> str:

@@ -83,9 +83,11 @@ class GeneratedEvent:
 class Generator:
     """Produces a reproducible stream of events for one simulated Centra instance."""
 
-    def __init__(self, seed: int = 1, start: datetime = DEFAULT_START) -> None:
+    def __init__(
+        self, seed: int = 1, start: datetime = DEFAULT_START, *, event_dates: str = "plain"
+    ) -> None:
         self.rng = random.Random(seed)
-        self.clock = SimClock(start)
+        self.clock = SimClock(start, event_dates=event_dates)
         self.ids = Sequences()
         self._customers: list[Person] = []
         self._accounts = [self._account(account_id, company) for account_id, company in ACCOUNTS]

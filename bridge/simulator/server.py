@@ -16,10 +16,18 @@ from wsgiref.simple_server import WSGIRequestHandler, WSGIServer, make_server
 from lxml import etree
 
 from bridge.simulator.app import FLAVORS, Call, FaultHook, SimState, SoapApp
+from bridge.simulator.catalog import EVENT_DATE_FORMATS
 from bridge.simulator.data import Generator
 from bridge.simulator.faults import FaultPlan
 from bridge.simulator.queue import Event
-from bridge.simulator.soap import CENTRA_NS, Payload, build, child_text, safe_parser
+from bridge.simulator.soap import (
+    CENTRA_NS,
+    EVENTS_DONE_ANSWERS,
+    Payload,
+    build,
+    child_text,
+    safe_parser,
+)
 from bridge.simulator.wsdl import find_wsdl_dir
 
 DEFAULT_HOST = "127.0.0.1"
@@ -64,13 +72,21 @@ class Simulator:
         host: str = DEFAULT_HOST,
         port: int = 0,
         wsdl_dir: Path | None = None,
+        events_done_answer: str = "result",
+        event_dates: str = "plain",
     ) -> None:
+        """``events_done_answer`` and ``event_dates`` pick among the answers Centra's docs
+        leave open (``EVENTS_DONE_ANSWERS``, ``EVENT_DATE_FORMATS``)."""
+        if events_done_answer not in EVENTS_DONE_ANSWERS:
+            raise ValueError(f"events_done_answer must be one of {', '.join(EVENTS_DONE_ANSWERS)}")
+        if event_dates not in EVENT_DATE_FORMATS:
+            raise ValueError(f"event_dates must be one of {', '.join(EVENT_DATE_FORMATS)}")
         self.username = username
         self.password = password
         self._host = host
         self._port = port
-        self._state = SimState()
-        self._generator = Generator(seed)
+        self._state = SimState(events_done_answer=events_done_answer)
+        self._generator = Generator(seed, event_dates=event_dates)
         self._added: Counter[str] = Counter()
         self._app = SoapApp(
             self._state,
@@ -302,6 +318,8 @@ def serve(
     username: str = DEFAULT_USERNAME,
     password: str = DEFAULT_PASSWORD,
     faults: FaultPlan | None = None,
+    events_done_answer: str = "result",
+    event_dates: str = "plain",
 ) -> None:
     """Run a simulator until SIGINT or SIGTERM (``centra-bridge simulate``).
 
@@ -315,7 +333,13 @@ def serve(
     previous = {sig: signal.signal(sig, request_stop) for sig in (signal.SIGINT, signal.SIGTERM)}
     try:
         with Simulator(
-            username=username, password=password, seed=seed, host=host, port=port
+            username=username,
+            password=password,
+            seed=seed,
+            host=host,
+            port=port,
+            events_done_answer=events_done_answer,
+            event_dates=event_dates,
         ) as sim:
             sim.add_generated(events)
             if faults is not None:

@@ -248,6 +248,24 @@ def result_reply(
     return serialize(root)
 
 
+#: How events_Done may be answered; no capture shows it (centra-soap.md §3, U3): the assumed
+#: ``result``, the generated reference's unqualified ``<eventsDoneResponse>OK``, or an empty
+#: ``<ns1:events_DoneResponse/>``.
+EVENTS_DONE_ANSWERS = ("result", "eventsDoneResponse", "empty")
+
+
+def events_done_reply(namespace: str, answer: str) -> bytes:
+    """events_Done's answer in one of the ``EVENTS_DONE_ANSWERS`` shapes."""
+    if answer == "result":
+        return result_reply(namespace, True)
+    root, body = envelope(namespace)
+    if answer == "eventsDoneResponse":
+        etree.SubElement(body, "eventsDoneResponse").text = "OK"
+    else:
+        etree.SubElement(body, f"{{{namespace}}}events_DoneResponse")
+    return serialize(root)
+
+
 def fault_reply(code: str, message: str) -> bytes:
     """A SOAP 1.1 Fault; ``faultcode``/``faultstring`` are unqualified, as SOAP 1.1 demands."""
     root = etree.Element(f"{{{SOAP_ENV}}}Envelope", nsmap={"SOAP-ENV": SOAP_ENV})

@@ -264,9 +264,12 @@ class CentraDouble:
         password: str = "s3cret!",  # noqa: S107
         *,
         navision_api_login: str = "basic",
+        events_done_answer: str = "result",
     ) -> None:
         self.username = username
         self.password = password
+        #: How events_Done is answered, which no capture shows: one of EVENTS_DONE_ANSWERS.
+        self.events_done_answer = events_done_answer
         #: How navision/api expects the login: "basic" (the project's default) or "body".
         self.navision_api_login = navision_api_login
         self.requests: list[RecordedRequest] = []
@@ -395,6 +398,8 @@ class CentraDouble:
                     if (event.text or "").isdigit():
                         # Unknown or already-done ids are ignored (§8 U3).
                         self._queue.pop(int(event.text or ""), None)
+        if name == "events_Done" and self.events_done_answer != "result":
+            return _envelope(flavor.namespace, EVENTS_DONE_ANSWERS[self.events_done_answer])
         answer = self.update_answers.pop(0) if self.update_answers else UpdateAnswer()
         return result_envelope(flavor.namespace, answer)
 
@@ -630,6 +635,15 @@ def _messages(tag: str, messages: Sequence[str]) -> str:
         return f"<ns1:{tag}/>"
     inner = "".join(f"<ns1:message>{escape(m)}</ns1:message>" for m in messages)
     return f"<ns1:{tag}>{inner}</ns1:{tag}>"
+
+
+#: events_Done's answer, undocumented (U3): the assumed ``result``, or the body the generated
+#: reference renders (``eventsDoneResponse`` OK, unqualified), or an empty response element.
+EVENTS_DONE_ANSWERS = {
+    "result": "",
+    "eventsDoneResponse": "<eventsDoneResponse>OK</eventsDoneResponse>",
+    "empty": "<ns1:events_DoneResponse/>",
+}
 
 
 def result_envelope(namespace: str, answer: UpdateAnswer) -> bytes:

@@ -28,6 +28,7 @@ from centra_double import (
     soap_action,
 )
 from lxml import etree
+from structlog.testing import capture_logs
 
 from bridge.centra.soap.parse import event_payload
 from bridge.centra.soap.schema import load_schema
@@ -664,6 +665,41 @@ def test_events_done_sends_every_id_in_one_call(
     assert result.request_id == done[0].response_headers["X-Centra-Request-ID"]
     assert [e.event_id for e in client.get_events().events] == ["117"]
     assert_clean(double)
+
+
+@pytest.mark.parametrize("answer", ["eventsDoneResponse", "empty"])
+def test_events_done_answered_in_an_undocumented_shape_counts_as_done(
+    double: CentraDouble, make_client: ClientFactory, flavor: str, answer: str
+) -> None:
+    """An events_Done answer other than result (the reference's eventsDoneResponse OK, an empty
+    response element) is taken as done; the shape is logged once, with its root element."""
+    double.events_done_answer = answer
+    double.enqueue(order_event(115, "1042"), order_event(116, "1043"))
+    client = make_client()
+    client.get_events()
+    with capture_logs() as logs:
+        first = client.acknowledge(["115"])
+        second = client.acknowledge(["116"])
+    assert first.success and second.success
+    assert first.raw == double.requests_for("events_Done")[0].response_body
+    assert double.queued_ids() == []
+    shapes = [line for line in logs if "do not show" in line["event"]]
+    assert [line["answer"] for line in shapes] == [
+        "eventsDoneResponse" if answer == "eventsDoneResponse" else "events_DoneResponse"
+    ]
+    assert_clean(double)
+
+
+def test_events_done_result_refusing_stays_an_error(
+    double: CentraDouble, make_client: ClientFactory, flavor: str
+) -> None:
+    """A result with success=false is still Centra saying no, whatever other shapes pass."""
+    double.update_answers.append(UpdateAnswer(success=False, errors=["Event 115 is locked"]))
+    double.enqueue(order_event(115, "1042"))
+    client = make_client()
+    client.get_events()
+    result = client.acknowledge(["115"])
+    assert result.success is False and result.errors == ["Event 115 is locked"]
 
 
 def test_customers_update_sends_only_given_fields(

@@ -15,7 +15,7 @@ from daemon_harness import Daemon, NotifySocket, bridge, write_config
 from sqlalchemy import create_engine, func, select, update
 
 from bridge.errors import ExitCode
-from bridge.simulator import Hold, Simulator
+from bridge.simulator import EVENTS_DONE_ANSWERS, Hold, Simulator
 from bridge.store.models import BridgeState, StoredEvent
 
 PASSWORD = "pw-daemon-5e1f-never-print-me"
@@ -84,6 +84,32 @@ def test_run_picks_up_new_events_and_stops_on_sigterm(tmp_path: Path, simulator:
     assert 'centra_bridge_events{status="handled",type="order"}' in metrics
     assert 'centra_bridge_events_acknowledged_total{type="order"}' in metrics
     assert "Traceback" not in daemon.output()
+
+
+@pytest.mark.parametrize("answer", EVENTS_DONE_ANSWERS)
+@pytest.mark.parametrize("command", ["run", "drain-events"])
+def test_the_queue_drains_whatever_events_done_answers(
+    tmp_path: Path, command: str, answer: str
+) -> None:
+    """Whichever way Centra answers events_Done (its docs show no capture), run and
+    drain-events empty the queue, store every event once and record each as acknowledged."""
+    with Simulator(
+        username="erp", password=PASSWORD, seed=9, events_done_answer=answer
+    ) as simulator:
+        ids = simulator.add_generated(150)
+        config = write_config(tmp_path, simulator.url, PASSWORD)
+        if command == "drain-events":
+            drained = bridge(config, "drain-events")
+            assert drained.returncode == ExitCode.OK, drained.stderr
+        else:
+            daemon = Daemon(config)
+            try:
+                assert simulator.wait_for(lambda: not simulator.queue()), daemon.output()
+                daemon.wait_log(lambda line: "drain finished" in line)
+            finally:
+                assert daemon.stop() == ExitCode.OK, daemon.output()
+        assert simulator.queue() == []
+    assert stored(tmp_path) == (set(ids), 0)
 
 
 def test_sigterm_during_a_page_finishes_it(tmp_path: Path, simulator: Simulator) -> None:

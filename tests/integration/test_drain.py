@@ -16,16 +16,19 @@ from bridge.app import App
 from bridge.centra.errors import CentraUnavailable
 from bridge.config import CentraSettings, DatabaseSettings, HandlerSettings, Secret, Settings
 from bridge.inbox.drain import DrainOptions
-from bridge.simulator import Simulator
+from bridge.simulator import EVENTS_DONE_ANSWERS, Simulator
 from bridge.simulator.app import Reply, Request
 from bridge.store.models import CentraResponse, Order, OrderLine, StoredEvent
 
 PASSWORD = "pw-4f9a-very-secret"
 
 
-@pytest.fixture
-def simulator() -> Iterator[Simulator]:
-    with Simulator(username="erp", password=PASSWORD, seed=3) as running:
+@pytest.fixture(params=EVENTS_DONE_ANSWERS)
+def simulator(request: pytest.FixtureRequest) -> Iterator[Simulator]:
+    """A simulator per test, answering events_Done in each shape Centra's docs leave open."""
+    with Simulator(
+        username="erp", password=PASSWORD, seed=3, events_done_answer=request.param
+    ) as running:
         yield running
 
 

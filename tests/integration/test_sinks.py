@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -22,7 +23,7 @@ from bridge.config import (
 )
 from bridge.handlers.base import EventRecord
 from bridge.outbox.queue import queue_updates
-from bridge.simulator import Simulator
+from bridge.simulator import EVENT_DATE_FORMATS, MERCHANT_TIMEZONE, Simulator
 from bridge.store.models import IdMapping, OutboxRecord, StoredEvent
 
 PASSWORD = "pw-sinks-7a2b"
@@ -46,7 +47,12 @@ def simulator() -> Iterator[Simulator]:
 
 
 def open_app(
-    simulator: Simulator, database_url: str, sinks: dict[str, SinkSettings], **handlers: Any
+    simulator: Simulator,
+    database_url: str,
+    sinks: dict[str, SinkSettings],
+    *,
+    timezone: str = "UTC",
+    **handlers: Any,
 ) -> App:
     return App.open(
         Settings(
@@ -56,6 +62,7 @@ def open_app(
                 password=Secret(PASSWORD),
                 timeout_s=10,
                 max_attempts=1,
+                timezone=timezone,
             ),
             database=DatabaseSettings(url=database_url),
             handlers=HandlerSettings(**handlers),
@@ -103,6 +110,32 @@ def test_directory_sink_writes_one_json_file_per_event(
         "30",
         second,
     )
+
+
+@pytest.mark.parametrize("event_dates", EVENT_DATE_FORMATS)
+def test_sinks_get_the_event_date_with_its_offset(
+    database_url: str, drop: Path, event_dates: str
+) -> None:
+    """Sent plainly in the merchant's time (captures) or with an offset (reference), the
+    event's date reaches the ERP as ISO 8601 with its offset; the text as sent is kept."""
+    with Simulator(username="erp", password=PASSWORD, event_dates=event_dates) as simulator:
+        event_id = simulator.add_event("order", {"id": "31", "ordernumber": "31"})
+        app = open_app(
+            simulator,
+            database_url,
+            {"order": SinkSettings("directory", path=drop)},
+            timezone=MERCHANT_TIMEZONE,
+        )
+        try:
+            drain(app)
+        finally:
+            app.close()
+    document = json.loads((drop / f"order_31_{event_id}.json").read_text())
+    sent = document["date_as_sent"]
+    assert ("T" in sent) == (event_dates == "iso")
+    when = datetime.fromisoformat(document["date"])
+    assert when.utcoffset() == timedelta(hours=1)
+    assert when == datetime.fromisoformat(sent).replace(tzinfo=when.tzinfo)
 
 
 def test_directory_sink_can_write_centras_xml(

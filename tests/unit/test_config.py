@@ -33,6 +33,21 @@ def test_minimal_file_gets_safe_defaults(tmp_path: Path) -> None:
     assert settings.database.url == f"sqlite:///{tmp_path / 'centra-bridge.db'}"
 
 
+def test_market_ids_as_a_person_writes_them(tmp_path: Path) -> None:
+    """markets = [1, 2] means markets "1" and "2"; text ids stay as written."""
+    numbers = load(write(tmp_path, MINIMAL + "markets = [1, 2]\n"), environ={})
+    assert numbers.centra.markets == ("1", "2")
+    mixed = load(write(tmp_path, MINIMAL + 'markets = ["Retail-SE", 3]\n'), environ={})
+    assert mixed.centra.markets == ("Retail-SE", "3")
+
+
+def test_timezone_defaults_to_utc_and_takes_iana_names(tmp_path: Path) -> None:
+    """Event dates without an offset are read in [centra] timezone, UTC unless set."""
+    assert load(write(tmp_path, MINIMAL), environ={}).centra.timezone == "UTC"
+    stockholm = load(write(tmp_path, MINIMAL + 'timezone = "Europe/Stockholm"\n'), environ={})
+    assert stockholm.centra.timezone == "Europe/Stockholm"
+
+
 def test_password_never_shows_in_repr(tmp_path: Path) -> None:
     """Printing the settings (a debugger, a log line) does not print the password."""
     settings = load(write(tmp_path, MINIMAL), environ={})
@@ -61,7 +76,9 @@ def test_password_from_file_env_or_credentials(tmp_path: Path) -> None:
         (MINIMAL + "timeout = 0\n", "[centra] timeout: must be a positive number, got 0"),
         (MINIMAL + 'flavor = "rest"\n', "[centra] flavor: must be one of soap, navision-soap"),
         (MINIMAL + 'event_type = "orders"\n', "[centra] event_type: must be one of all"),
-        (MINIMAL + "markets = [1]\n", "[centra] markets: must be a list of non-empty"),
+        (MINIMAL + "markets = [true]\n", "[centra] markets: must be a list of market ids"),
+        (MINIMAL + 'markets = [""]\n', "[centra] markets: must be a list of market ids"),
+        (MINIMAL + 'timezone = "Mars/Base"\n', "[centra] timezone: unknown time zone 'Mars/Base'"),
         (MINIMAL + "colour = 1\n", "[centra] colour: unknown key"),
         (MINIMAL.replace('username = "erp"\n', ""), "[centra] username: missing"),
         (MINIMAL.replace("https://", "ftp://"), "[centra] endpoint: must be an http://"),

@@ -27,7 +27,13 @@ from requests.auth import HTTPBasicAuth
 from bridge.centra.errors import CentraError, CentraProtocolError, CentraUnavailable
 from bridge.centra.port import EventPage, Payload, UpdateResult
 from bridge.centra.soap.flavors import Flavor, flavor_for, update_wrapper
-from bridge.centra.soap.parse import check_login, check_reply, parse_event_page, parse_result
+from bridge.centra.soap.parse import (
+    check_login,
+    check_reply,
+    parse_acknowledgement,
+    parse_event_page,
+    parse_result,
+)
 from bridge.centra.soap.schema import load_schema
 from bridge.centra.soap.serialize import request_envelope
 from bridge.centra.soap.transport import (
@@ -66,6 +72,8 @@ class CentraClient:
         self.flavor: Flavor = flavor_for(settings)
         #: SOAP calls made, per operation name (attempts, failed ones included).
         self.calls: Counter[str] = Counter()
+        #: Undocumented events_Done answers seen (each is logged once).
+        self._answer_shapes: set[str] = set()
         self._schema = load_schema(self.flavor.wsdl_path)
         self._own_session = session is None
         if session is None:
@@ -126,7 +134,9 @@ class CentraClient:
         """
         if not event_ids:
             return UpdateResult(success=True)
-        return self._call("events_Done", self._parse_result, event=[str(i) for i in event_ids])
+        return self._call(
+            "events_Done", self._parse_acknowledgement, event=[str(i) for i in event_ids]
+        )
 
     def send_updates(self, entity_type: str, items: Sequence[Payload]) -> UpdateResult:
         """Send ``items`` with ``<entity_type>s_Update`` (``products_Update`` for "product").
@@ -167,6 +177,19 @@ class CentraClient:
         self, element: etree._Element, raw: bytes, request_id: str | None
     ) -> UpdateResult:
         return check_login(parse_result(element, self._schema, raw=raw, request_id=request_id))
+
+    def _parse_acknowledgement(
+        self, element: etree._Element, raw: bytes, request_id: str | None
+    ) -> UpdateResult:
+        result, shape = parse_acknowledgement(element, self._schema, raw=raw, request_id=request_id)
+        if shape is not None and shape not in self._answer_shapes:
+            self._answer_shapes.add(shape)
+            log.info(
+                "events_Done answered with an element the docs do not show; taken as done",
+                answer=shape,
+                request_id=request_id,
+            )
+        return check_login(result)
 
     def _login(self) -> dict[str, Any]:
         """The ``login`` argument of every call, if this flavor sends it in the body."""

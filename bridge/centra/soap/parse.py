@@ -245,6 +245,22 @@ def parse_result(
     )
 
 
+def parse_acknowledgement(
+    element: etree._Element, schema: Schema, *, raw: bytes, request_id: str | None = None
+) -> tuple[UpdateResult, str | None]:
+    """events_Done's answer, and the name of its root element when it is not ``result``.
+
+    No capture of this answer exists (centra-soap.md §3, U3). Centra's ``result`` is read as
+    for the updates (``success=false`` stays a refusal); any other element of a well-formed
+    answer without a Fault (the generated reference's ``<eventsDoneResponse>OK``, an empty
+    ``<events_DoneResponse/>``) counts as done: Centra answered, and acknowledging twice is
+    harmless, whereas refusing it would fail every poll.
+    """
+    if local_name(element.tag) == "result":
+        return parse_result(element, schema, raw=raw, request_id=request_id), None
+    return UpdateResult(success=True, request_id=request_id, raw=raw), local_name(element.tag)
+
+
 def check_login(result: UpdateResult) -> UpdateResult:
     """Return ``result``, unless it is a refusal of the login itself: that raises."""
     if not result.success and any(_LOGIN_WORDS.search(message) for message in result.errors):

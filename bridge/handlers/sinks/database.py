@@ -101,7 +101,7 @@ def _row(event: EventRecord) -> dict[str, object]:
         "event_type": event.type,
         "object_id": event.object_id,
         "mission": event.mission,
-        "event_date": event.date,
+        "event_date": event.date_iso,
         "payload_json": json.dumps(event.payload, ensure_ascii=False),
         "xml": event.xml,
         "delivered_at": utcnow().replace(tzinfo=None),

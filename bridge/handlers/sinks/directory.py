@@ -36,7 +36,8 @@ def render(event: EventRecord, fmt: str) -> bytes:
         "type": event.type,
         "mission": event.mission,
         "entry": event.entry,
-        "date": event.date,
+        "date": event.date_iso,
+        "date_as_sent": event.date,
         "object_id": event.object_id,
         "payload": event.payload,
     }
