@@ -25,6 +25,7 @@ from bridge.inbox.drain import Inbox
 from bridge.outbox.push import Outbox
 from bridge.retry import RetryPolicy
 from bridge.store import Store
+from bridge.store.lock import StoreLock
 
 
 @dataclass
@@ -64,8 +65,16 @@ class App:
             self._client = CentraClient(self.settings.centra)
         return self._client
 
-    def inbox(self) -> Inbox:
-        return Inbox(self.client, self.store, self.dispatcher, RetryPolicy.of(self.settings.centra))
+    def inbox(self, lock: StoreLock | None = None) -> Inbox:
+        """Centra → store; with ``lock`` (the poller's, held by this process), nothing is
+        acknowledged once the lock is lost."""
+        return Inbox(
+            self.client,
+            self.store,
+            self.dispatcher,
+            RetryPolicy.of(self.settings.centra),
+            lock=lock,
+        )
 
     def outbox(self) -> Outbox:
         """ERP updates → Centra; ``outbox().push_job(stop)`` is the daemon's push job."""

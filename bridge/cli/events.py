@@ -71,8 +71,12 @@ def add_commands(commands: Any) -> None:
 def _drain(args: argparse.Namespace) -> int:
     settings = load_settings(args)
     options = DrainOptions(event_type=args.type, markets=args.market, max_pages=args.max_pages)
-    with held(settings.database.url), App.open(settings) as app, signals.handled() as control:
-        report = app.inbox().drain(options, control.stop)
+    with (
+        held(settings.database.url) as lock,
+        App.open(settings) as app,
+        signals.handled() as control,
+    ):
+        report = app.inbox(lock).drain(options, control.stop)
     answer(args, report.as_dict(), report.summary())
     return ExitCode.OK if report.complete else ExitCode.PARTIAL
 

@@ -21,7 +21,13 @@ class Health:
     backlog: int = 0
     failed: int = 0
     dead: int = 0
+    #: Why the store can no longer be trusted (its file gone, the lock lost): the service stops.
+    lost: str | None = None
     _lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def store_lost(self, why: str) -> None:
+        with self._lock:
+            self.lost = why
 
     def progressed(self) -> None:
         with self._lock:

@@ -28,6 +28,8 @@ from bridge.retry import asked_for_s, backoff_s
 from bridge.store import events as events_repo
 from bridge.store import outbox as outbox_repo
 from bridge.store import retention, state
+from bridge.store.engine import StoreGone
+from bridge.store.lock import LockLost, StoreLock
 from bridge.store.models import EventStatus
 
 log = structlog.get_logger(__name__)
@@ -49,9 +51,12 @@ class Jobs:
         metrics: Metrics,
         health: Health,
         *,
+        lock: StoreLock | None = None,
         clock: Callable[[], datetime] = utcnow,
     ) -> None:
         self.app = app
+        #: The poller's lock this process holds; the drain acknowledges nothing once it is lost.
+        self.lock = lock
         self.schedule = schedule
         self.stop = stop
         self.metrics = metrics
@@ -86,7 +91,9 @@ class Jobs:
 
     def _drain(self) -> int:
         with self._dispatching:
-            report = self.app.inbox().drain(DrainOptions(), self.stop, on_page=self._page_done)
+            report = self.app.inbox(self.lock).drain(
+                DrainOptions(), self.stop, on_page=self._page_done
+            )
         for status, count in report.outcomes.items():
             self.metrics.inc("centra_bridge_handler_outcomes_total", count, status=status)
         return report.pages
@@ -105,6 +112,10 @@ class Jobs:
         self.health.succeeded(page.done_at)
 
     def _poll_failed(self, exc: Exception) -> None:
+        if isinstance(exc, StoreGone | LockLost):
+            log.error("poll stopped: the store is not the one this process opened", error=str(exc))
+            self.health.store_lost(str(exc))
+            return
         self._failures += 1
         result, delay_s = self._classify(exc)
         self._resume_at = self.health.monotonic() + delay_s

@@ -117,7 +117,7 @@ def _generation(
     app = App.open(settings)
     try:
         app.client  # noqa: B018 (load the WSDL now: a broken install fails before READY)
-        jobs = Jobs(app, settings.schedule, control.stop, metrics, health)
+        jobs = Jobs(app, settings.schedule, control.stop, metrics, health, lock=lock)
         scheduler = _scheduler(jobs, settings)
         scheduler.start()
         log.info(
@@ -160,6 +160,9 @@ def _supervise(
                 lock=lock.where,
             )
             return "lock lost"
+        if health.lost is not None:
+            log.error("the store is not the one this process opened; stopping", error=health.lost)
+            return "store lost"
         idle_s = health.stalled_for()
         if idle_s < stall_after_s:
             notifier.watchdog()

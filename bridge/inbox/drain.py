@@ -29,6 +29,7 @@ from bridge.inbox.dispatch import Dispatcher
 from bridge.retry import RetryPolicy, call_centra
 from bridge.store import Store, state
 from bridge.store import events as repo
+from bridge.store.lock import StoreLock, ensure_held
 
 log = structlog.get_logger(__name__)
 T = TypeVar("T")
@@ -172,11 +173,15 @@ class Inbox:
         dispatcher: Dispatcher,
         retry: RetryPolicy,
         *,
+        lock: StoreLock | None = None,
         clock: Callable[[], datetime] = utcnow,
         rng: random.Random | None = None,
     ) -> None:
         self.client = client
         self.store = store
+        #: The poller's lock on the store, if this process holds it: no acknowledgement
+        #: goes out once it is lost.
+        self.lock = lock
         self.dispatcher = dispatcher
         #: For Centra calls that fail in a way worth repeating (see CentraError.retryable).
         self.retry = retry
@@ -324,6 +329,7 @@ class Inbox:
     def _acknowledge(
         self, event_ids: list[str], request_id: str | None, stop: threading.Event | None
     ) -> None:
+        self._ensure_store()
         # Acknowledging is idempotent at Centra (done ids are ignored), so repeating is safe.
         result = self._call(lambda: self.client.acknowledge(event_ids), stop)
         if not result.success:
@@ -331,6 +337,13 @@ class Inbox:
                 f"events_Done refused {len(event_ids)} events: {'; '.join(result.errors)}",
                 request_id=result.request_id or request_id,
             )
+
+    def _ensure_store(self) -> None:
+        """StoreGone or LockLost unless what was committed is in the store this process
+        opened, under its lock: an acknowledgement of events in a vanished file loses them."""
+        self.store.ensure_in_place()
+        if self.lock is not None:
+            ensure_held(self.lock)
 
     def _reacknowledge(self, event_ids: list[str], stop: threading.Event | None) -> list[str]:
         """Events stored earlier whose events_Done was never confirmed (a crash, a lost answer).

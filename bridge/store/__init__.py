@@ -9,7 +9,7 @@ from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
 from bridge.store import schema
-from bridge.store.engine import READ_ONLY, make_engine
+from bridge.store.engine import READ_ONLY, StoreFile, make_engine
 
 
 class Store:
@@ -17,6 +17,8 @@ class Store:
 
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
+        #: The SQLite file as it was opened (None on a server), to notice it vanish.
+        self.file = StoreFile.of(engine)
         self._sessions = sessionmaker(engine, expire_on_commit=False)
         self._readers = sessionmaker(
             engine.execution_options(**{READ_ONLY: True}), expire_on_commit=False
@@ -41,6 +43,12 @@ class Store:
         """A transaction that only reads: on SQLite it waits for no writer."""
         with self._readers() as session, session.begin():
             yield session
+
+    def ensure_in_place(self) -> None:
+        """Raise StoreGone when the SQLite file was deleted, moved or replaced since it was
+        opened: what is committed now would land in a file nobody will read."""
+        if self.file is not None:
+            self.file.ensure_in_place()
 
     def close(self) -> None:
         self.engine.dispose()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -64,6 +65,50 @@ def _sqlite_engine(url: str, database: str | None) -> Engine:
             connection.exec_driver_sql("BEGIN IMMEDIATE")
 
     return engine
+
+
+class StoreGone(BridgeError):
+    """The SQLite file this process opened is no longer at its path."""
+
+    exit_code = ExitCode.DATABASE
+
+
+@dataclass(frozen=True, slots=True)
+class StoreFile:
+    """Which file a SQLite store is: its path and the inode it had when it was opened."""
+
+    path: Path
+    device: int
+    inode: int
+
+    @classmethod
+    def of(cls, engine: Engine) -> StoreFile | None:
+        database = engine.url.database
+        if engine.url.get_backend_name() != "sqlite" or not database or database == ":memory:":
+            return None
+        path = Path(database)
+        try:
+            found = path.stat()
+        except OSError as exc:
+            raise DatabaseFileError(
+                f"cannot open the SQLite database {path}: {exc.strerror}"
+            ) from None
+        return cls(path, found.st_dev, found.st_ino)
+
+    def ensure_in_place(self) -> None:
+        """StoreGone unless the path still names the file that was opened."""
+        try:
+            found = self.path.stat()
+        except OSError as exc:
+            raise StoreGone(
+                f"the SQLite database {self.path} is gone ({exc.strerror}); "
+                "nothing more is acknowledged"
+            ) from None
+        if (found.st_dev, found.st_ino) != (self.device, self.inode):
+            raise StoreGone(
+                f"the SQLite database {self.path} was replaced by another file; "
+                "nothing more is acknowledged"
+            )
 
 
 class DatabaseFileError(BridgeError):

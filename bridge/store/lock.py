@@ -59,6 +59,24 @@ class LockHeld(BridgeError):
         )
 
 
+class LockLost(BridgeError):
+    """This process held the store's lock and no longer does (connection gone, file removed)."""
+
+    exit_code = ExitCode.DATABASE
+
+    def __init__(self, lock: StoreLock) -> None:
+        super().__init__(
+            f"lost the store's lock ({lock.where}: connection gone, or lock file removed); "
+            "nothing more is acknowledged"
+        )
+
+
+def ensure_held(lock: StoreLock) -> None:
+    """LockLost unless ``lock`` is certainly still this process's."""
+    if not lock.healthy():
+        raise LockLost(lock)
+
+
 @contextmanager
 def held(
     url: str,
