@@ -7,6 +7,7 @@ made by a killed child process count too.
 from __future__ import annotations
 
 import os
+import time
 from pathlib import Path
 
 from sqlalchemy.orm import Session
@@ -72,4 +73,15 @@ def die_on_poison(session: Session, event: EventRecord) -> Outcome:
     """The poison order kills the whole process, like a segfault or the OOM killer would."""
     if event.object_id == os.environ.get(POISON_ENV):
         os._exit(70)
+    return handle_order(session, event)
+
+
+#: Seconds ``slow_order`` takes per order.
+SLOW_S = 0.02
+
+
+def slow_order(session: Session, event: EventRecord) -> Outcome:
+    """An ERP that takes its time over each order: counted in the ledger, then booked."""
+    _record(event)
+    time.sleep(SLOW_S)
     return handle_order(session, event)

@@ -14,6 +14,7 @@ neighbours lose one attempt at most.
 from __future__ import annotations
 
 import random
+import threading
 from collections import Counter
 from collections.abc import Callable, Iterable, Sequence
 from datetime import UTC, datetime, timedelta, tzinfo
@@ -65,23 +66,35 @@ class Dispatcher:
         self._clock = clock
         self._batch_size = batch_size
 
-    def run(self, seqs: Iterable[int], *, replay: bool = False) -> Counter[str]:
+    def run(
+        self,
+        seqs: Iterable[int],
+        *,
+        replay: bool = False,
+        stop: threading.Event | None = None,
+    ) -> Counter[str]:
         """Handle these events in order; returns how many ended in each status.
 
         Outside a replay only ``new`` and ``failed`` events run, so a crash and a second
         drain never handle an event twice. A replay runs any event again, whatever its status.
+        ``stop`` is read between batches: a shutdown waits for the batch in flight only, and
+        the rest stays due for the next run.
         """
         order = list(seqs)
         counts: Counter[str] = Counter()
         for start in range(0, len(order), self._batch_size):
+            if stop is not None and stop.is_set():
+                break
             counts.update(self._run_batch(order[start : start + self._batch_size], replay))
         return counts
 
-    def run_due(self, limit: int | None = None) -> Counter[str]:
+    def run_due(
+        self, limit: int | None = None, stop: threading.Event | None = None
+    ) -> Counter[str]:
         """Handle new events and failed ones whose back-off has passed."""
         with self.store.reading() as session:
             seqs = repo.due_seqs(session, self._clock(), limit)
-        return self.run(seqs)
+        return self.run(seqs, stop=stop)
 
     def _run_batch(self, seqs: Sequence[int], replay: bool) -> Counter[str]:
         counts: Counter[str] = Counter()

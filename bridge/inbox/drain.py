@@ -205,7 +205,9 @@ class Inbox:
         try:
             self._fetch_pages(options, report, stop, on_page)
             if options.handle and report.stopped != STOPPED_BY_SHUTDOWN:
-                report.add_outcomes(self.dispatcher.run_due())
+                report.add_outcomes(self.dispatcher.run_due(stop=stop))
+                if stop is not None and stop.is_set():
+                    report.stopped = STOPPED_BY_SHUTDOWN
         except BaseException as exc:
             report.stopped = f"{type(exc).__name__}: {exc}"
             raise

@@ -5,13 +5,15 @@ from __future__ import annotations
 import json
 import signal
 import socket
+import time
 import urllib.request
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
 from daemon_harness import Daemon, NotifySocket, bridge, write_config
+from erp_double import LEDGER_ENV, deliveries
 from sqlalchemy import create_engine, func, select, update
 
 from bridge.errors import ExitCode
@@ -152,6 +154,45 @@ def test_second_signal_exits_at_once(tmp_path: Path, simulator: Simulator, comma
         hold.release()
     assert code == 128 + signal.SIGTERM
     assert len(simulator.queue()) == 10, "nothing was acknowledged that was not stored"
+
+
+@pytest.mark.parametrize("command", ["run", "drain-events"])
+def test_sigterm_while_handling_stops_after_the_batch_in_flight(
+    tmp_path: Path, simulator: Simulator, command: str
+) -> None:
+    """A stop during the handler phase waits for the batch in flight, not the whole backlog;
+    the events not reached stay due and are handled by the next run."""
+    simulator.add_generated(600)
+    ledger = tmp_path / "ledger"
+    config = write_config(
+        tmp_path,
+        simulator.url,
+        PASSWORD,
+        extra='[handlers.custom]\norder = "erp_double:slow_order"\n',
+    )
+    process = Daemon(config, command=command, env={LEDGER_ENV: str(ledger)})
+    assert wait_until(lambda: bool(deliveries(ledger))), process.output()
+    process.signal(signal.SIGTERM)
+    code = process.wait()
+    assert code == (ExitCode.PARTIAL if command == "drain-events" else ExitCode.OK)
+    assert simulator.queue() == [], "every page was stored and acknowledged first"
+    status = json.loads(bridge(config, "status", "--json").stdout)
+    assert status["events"]["by_status"]["new"] > 0, "the backlog was left for the next run"
+    assert len(deliveries(ledger)) < simulator.events_added["order"]
+    again = bridge(config, "drain-events")
+    assert again.returncode == ExitCode.OK, again.stderr
+    status = json.loads(bridge(config, "status", "--json").stdout)
+    assert status["events"]["by_status"]["new"] == 0
+
+
+def wait_until(condition: Callable[[], bool], timeout_s: float = 30) -> bool:
+    """Poll ``condition`` until it holds or ``timeout_s`` passes (for files a child writes)."""
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        if condition():
+            return True
+        time.sleep(0.05)
+    return condition()
 
 
 def test_second_signal_stops_a_push_at_once(tmp_path: Path, simulator: Simulator) -> None:
