@@ -36,16 +36,17 @@ _QUIET_LOGGERS = {
 _PRIORITIES = ((logging.CRITICAL, 2), (logging.ERROR, 3), (logging.WARNING, 4), (logging.INFO, 6))
 
 
-#: Shorter secrets are not searched for in text: masking every "pw" in a log line would
-#: mangle it and, by where the stars fall, give the secret away.
-MIN_MASKED_SECRET = 6
+#: Passwords shorter than this are accepted with a warning: masking them wherever they
+#: appear in a line (as every configured secret is) mangles the line and hints at the secret.
+MIN_ADVISED_SECRET = 8
 
 
 class Redactor:
     """Masks secret keys, known secret values and ``user:pass@`` in URLs, at any depth."""
 
     def __init__(self, secrets: Iterable[str] = ()) -> None:
-        self._secrets = [s for s in secrets if len(s) >= MIN_MASKED_SECRET]
+        # Longest first, so a secret that contains another is masked whole.
+        self._secrets = sorted({s for s in secrets if s}, key=len, reverse=True)
 
     def __call__(self, logger: Any, method: str, event_dict: EventDict) -> EventDict:
         cleaned: EventDict = self._clean(event_dict)

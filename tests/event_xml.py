@@ -22,7 +22,9 @@ def main_codec() -> SoapCodec:
     """The default (``soap``) flavor's codec, which checks ERP input and reads stored events
     as the bridge does; no connection is made."""
     return SoapCodec(
-        CentraSettings(endpoint="http://127.0.0.1:9/", username="u", password=Secret("p"))
+        CentraSettings(
+            endpoint="http://127.0.0.1:9/", username="u", password=Secret("codec-password")
+        )
     )
 
 

@@ -12,9 +12,13 @@ from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Any
 
+import structlog
+
 from bridge import config as config_module
 from bridge import logging as bridge_logging
 from bridge.config import Settings
+
+log = structlog.get_logger(__name__)
 
 
 def fail(code: int, message: str, details: Sequence[str] = ()) -> int:
@@ -61,6 +65,12 @@ def timestamp(text: str) -> datetime:
 def load_settings(args: argparse.Namespace) -> Settings:
     settings = config_module.load_settings(args.config)
     configure_logging(args, settings)
+    if len(settings.centra.password.reveal()) < bridge_logging.MIN_ADVISED_SECRET:
+        log.warning(
+            "the Centra password is short; it is masked wherever it appears in logs and "
+            "messages, which can mangle them: use a longer one",
+            advised_min_chars=bridge_logging.MIN_ADVISED_SECRET,
+        )
     return settings
 
 

@@ -60,6 +60,15 @@ def test_bad_config_names_file_and_key(tmp_path: Path) -> None:
     )
 
 
+def test_a_short_password_is_accepted_with_a_warning(tmp_path: Path) -> None:
+    """A password under eight characters works, with a warning that never shows it."""
+    config = write_config(tmp_path, "http://127.0.0.1:9/x", password="k9#Qz")
+    result = bridge("--config", str(config), "status", "--json")
+    assert result.returncode == ExitCode.OK, result.stderr
+    assert "password is short" in result.stderr
+    assert "k9#Qz" not in result.stderr + result.stdout
+
+
 def test_config_from_environment_variable(tmp_path: Path, simulator: Simulator) -> None:
     """CENTRA_BRIDGE_CONFIG works where --config is not given."""
     config = write_config(tmp_path, simulator.url)

@@ -424,6 +424,19 @@ class TestFailures:
             client.get_events()
         assert client.calls == {"events_Get": 1}
 
+    def test_a_short_password_is_masked_too(
+        self, server: ScriptedServer, make_client: Factory
+    ) -> None:
+        """A five-character password echoed in a Fault's text is masked like a long one."""
+        short = "k9#Qz"
+        server.replies.append(
+            Reply(status=500, body=xml(FAULT, code="Server", text=f"no user with {short}"))
+        )
+        with pytest.raises(CentraError) as caught:
+            make_client(password=Secret(short)).get_events()
+        assert short not in str(caught.value)
+        assert "no user with ********" in str(caught.value)
+
     def test_no_error_shows_the_password(
         self, server: ScriptedServer, make_client: Factory
     ) -> None:

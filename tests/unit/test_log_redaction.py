@@ -20,7 +20,9 @@ def test_secret_keys_and_values_masked_at_any_depth() -> None:
     }
 
 
-def test_short_secrets_do_not_mangle_lines() -> None:
-    """A two-letter secret is not searched for: stars everywhere would give it away."""
-    redact = Redactor(["pw"])
-    assert redact(None, "info", {"event": "http://pw.example"}) == {"event": "http://pw.example"}
+def test_short_secrets_are_masked_too() -> None:
+    """However short the configured password, it never reaches a log line."""
+    redact = Redactor(["pw1", "pw1-long"])
+    assert redact(None, "info", {"event": "Fault: login pw1 refused; pw1-long"}) == {
+        "event": "Fault: login ******** refused; ********"
+    }

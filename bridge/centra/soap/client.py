@@ -43,7 +43,6 @@ from bridge.centra.soap.transport import (
 )
 from bridge.clock import utcnow
 from bridge.config import CentraSettings
-from bridge.logging import MIN_MASKED_SECRET
 from bridge.retry import parse_retry_after
 
 log = structlog.get_logger(__name__)
@@ -274,7 +273,7 @@ class CentraClient:
     def _scrub(self, exc: CentraError) -> CentraError:
         """Blank the password out of ``exc``'s message, should anything have echoed it."""
         secret = self.settings.password.reveal()
-        if len(secret) >= MIN_MASKED_SECRET:
+        if secret:
             exc.args = tuple(
                 arg.replace(secret, _REDACTED) if isinstance(arg, str) else arg for arg in exc.args
             )
