@@ -28,7 +28,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from bridge.centra.port import EventCodec
 from bridge.clock import utcnow
 from bridge.handlers.sinks.directory import write_atomically
-from bridge.outbox.input import InputError, parse_lines
+from bridge.outbox.input import InputError, NotRegularFile, parse_lines, read_regular_text
 from bridge.store import Store
 from bridge.store import outbox as repo
 from bridge.store.lock import FileLock
@@ -108,7 +108,8 @@ class DropDirectory:
             path.rename(self.processed / path.name)
             return
         try:
-            records = parse_lines(path.read_text(encoding="utf-8"), path.name, self.codec)
+            text = read_regular_text(path, follow_symlinks=False)
+            records = parse_lines(text, path.name, self.codec)
             with self.store.transaction() as session:
                 ids = repo.add_records(session, records, utcnow(), key)
         except SQLAlchemyError:
@@ -123,6 +124,8 @@ class DropDirectory:
     def _reject(self, path: Path, exc: Exception, report: DropReport) -> None:
         if isinstance(exc, InputError):
             message = str(exc)
+        elif isinstance(exc, NotRegularFile):
+            message = f"{path.name}: {exc}"
         elif isinstance(exc, UnicodeDecodeError):
             message = f"{path.name}: not UTF-8 text (byte {exc.start})"
         else:

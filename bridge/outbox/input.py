@@ -10,7 +10,10 @@ queued completely or not at all.
 
 from __future__ import annotations
 
+import errno
 import json
+import os
+import stat
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -189,6 +192,43 @@ def _null_path(value: Any, path: str) -> str | None:
     return None
 
 
+class NotRegularFile(ValueError):
+    """An input path is a FIFO, a device, a socket or (where refused) a symlink."""
+
+
+_KINDS = (
+    (stat.S_ISFIFO, "a FIFO"),
+    (stat.S_ISCHR, "a character device"),
+    (stat.S_ISBLK, "a block device"),
+    (stat.S_ISSOCK, "a socket"),
+)
+
+
+def read_regular_text(path: Path, *, follow_symlinks: bool = True) -> str:
+    """The UTF-8 text of ``path``, which must be a regular file.
+
+    Opened without blocking (a FIFO with no writer would hang the reader forever) and checked
+    on the open descriptor, so nothing can be swapped in between; without
+    ``follow_symlinks`` a symlink is refused rather than followed.
+    """
+    flags = os.O_RDONLY | os.O_NONBLOCK | (0 if follow_symlinks else os.O_NOFOLLOW)
+    try:
+        fd = os.open(path, flags)
+    except OSError as exc:
+        if exc.errno == errno.ELOOP:
+            raise NotRegularFile("not a regular file (a symlink); not read") from None
+        raise
+    mode = os.fstat(fd).st_mode
+    if not stat.S_ISREG(mode):
+        os.close(fd)
+        if stat.S_ISDIR(mode):
+            raise IsADirectoryError(errno.EISDIR, os.strerror(errno.EISDIR), str(path))
+        kind = next((name for test, name in _KINDS if test(mode)), "not a file")
+        raise NotRegularFile(f"not a regular file ({kind}); not read")
+    with os.fdopen(fd, "rb") as file:
+        return file.read().decode("utf-8")
+
+
 def read_files(paths: Iterable[Path], codec: EventCodec) -> list[ErpRecord]:
     """Every record of every file, or InputError listing the problems of all of them.
 
@@ -198,9 +238,11 @@ def read_files(paths: Iterable[Path], codec: EventCodec) -> list[ErpRecord]:
     problems: list[Problem] = []
     for path in paths:
         try:
-            records += parse_lines(path.read_text(encoding="utf-8"), str(path), codec)
+            records += parse_lines(read_regular_text(path), str(path), codec)
         except InputError as exc:
             problems += exc.problems
+        except NotRegularFile as exc:
+            problems.append(Problem(str(path), 0, "-", str(exc)))
         except UnicodeDecodeError as exc:
             problems.append(Problem(str(path), 0, "-", f"not UTF-8 text (byte {exc.start})"))
         except OSError as exc:

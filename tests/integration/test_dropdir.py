@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import threading
 from collections.abc import Iterator
 from pathlib import Path
@@ -161,3 +162,44 @@ def test_queue_only_without_files_queues_the_drop_directory(
     assert result.returncode == 0, result.stderr
     assert "files=1 queued=2 sent=0" in result.stdout
     assert simulator.products == {} and simulator.customers == {}
+
+
+def test_only_regular_files_are_read(store: Store, folder: Path, tmp_path: Path) -> None:
+    """A FIFO, a symlink (to a secret, or to /dev/zero) and a directory named *.jsonl go to
+    failed/ with a one-line .error, unread; the good file beside them is queued."""
+    secret = tmp_path / "shadow"
+    secret.write_text('{"type": "customer", "id": "ROOT", "firstname": "hunter2"}\n')
+    os.mkfifo(folder / "a-fifo.jsonl")
+    (folder / "b-link.jsonl").symlink_to(secret)
+    (folder / "c-zero.jsonl").symlink_to("/dev/zero")
+    (folder / "d-dir.jsonl").mkdir()
+    write_lines(folder / "e-good.jsonl", *GOOD)
+    report = DropDirectory(folder, store, CODEC).pick_up()
+    assert (report.files, report.records, len(report.failed_files)) == (5, 2, 4)
+    errors = {
+        path.name.split("-", 2)[-1]: path.read_text()
+        for path in (folder / "failed").glob("*.error")
+    }
+    assert errors.keys() == {
+        "a-fifo.jsonl.error",
+        "b-link.jsonl.error",
+        "c-zero.jsonl.error",
+        "d-dir.jsonl.error",
+    }
+    assert "(a FIFO); not read" in errors["a-fifo.jsonl.error"]
+    assert "(a symlink); not read" in errors["b-link.jsonl.error"]
+    assert "(a symlink); not read" in errors["c-zero.jsonl.error"]
+    assert "cannot be queued: IsADirectoryError" in errors["d-dir.jsonl.error"]
+    assert all(text.count("\n") == 1 for text in errors.values())
+    assert not any("hunter2" in text or "ROOT" in text for text in errors.values())
+    assert [erp_id for erp_id, _ in queued(store)] == ["P1", "C1"]
+
+
+def test_push_of_a_fifo_is_refused_not_waited_on(tmp_path: Path) -> None:
+    """push FIFO names the file and exits 2 at once, instead of waiting for a writer forever."""
+    fifo = tmp_path / "stock.jsonl"
+    os.mkfifo(fifo)
+    config = write_config(tmp_path, "http://127.0.0.1:9/x", PASSWORD)
+    result = run_bridge("--config", str(config), "push", "--queue-only", str(fifo), timeout=30)
+    assert result.returncode == 2, result.stderr
+    assert f"{fifo}:0: -: not a regular file (a FIFO); not read" in result.stderr
