@@ -90,7 +90,8 @@ def call_with_retry(
 
     ``wait(seconds)`` sleeps and returns True if the sleep was cut short (a shutdown: give up
     at once and re-raise). Errors that are not retryable are raised on first sight. A wait is
-    never shorter than ``at_least_s(error)`` (what the other side asked for).
+    never shorter than ``at_least_s(error)`` (what the other side asked for) up to the
+    policy's ``max_s``.
     """
     attempt = 1
     while True:
@@ -99,7 +100,9 @@ def call_with_retry(
         except Exception as exc:
             if not retryable(exc) or policy.exhausted(attempt):
                 raise
-            delay = max(policy.delay_s(attempt, rng), at_least_s(exc))
+            # What the other side asks for is honoured up to the policy's cap: a longer wait
+            # belongs to the next poll, not to one call.
+            delay = max(policy.delay_s(attempt, rng), min(at_least_s(exc), policy.max_s))
             on_retry(exc, attempt, delay)
             if wait(delay):
                 raise

@@ -151,7 +151,8 @@ class Jobs:
             return "queue stalled", self.schedule.auth_retry_s
         backoff = backoff_s(self._failures, self.schedule.poll_s, self.schedule.backoff_max_s)
         if isinstance(exc, CentraUnavailable):
-            return "unavailable", max(backoff, asked_for_s(exc))
+            asked_s = min(asked_for_s(exc), self.schedule.backoff_max_s)
+            return "unavailable", max(backoff, asked_s)
         if isinstance(exc, CentraError):
             return "centra error", backoff
         if isinstance(exc, SQLAlchemyError):

@@ -1,7 +1,8 @@
 """``centra-bridge run``: the long-running service, APScheduler jobs under a supervising thread.
 
 The main thread owns signals, sd_notify and shutdown; jobs run on APScheduler's worker threads.
-A signal handler only sets an event (a second SIGTERM/SIGINT exits at once). On stop, the
+A signal handler only sets an event and writes one line (a second SIGTERM/SIGINT exits at
+once; see ``bridge.daemon.signals``). On stop, the
 scheduler is shut down with ``wait=True``: the page in flight is stored and acknowledged,
 no new work starts, and the process exits 0. SIGHUP reloads the configuration file: running
 jobs finish, then the jobs start again with the new settings (the database stays the same).
@@ -180,6 +181,7 @@ def _supervise(
         if text != shown:
             notifier.status(text)
             shown = text
+    log.info("stop requested; finishing the work in flight", signal=control.signal_name)
     return "stop"
 
 

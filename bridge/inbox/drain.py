@@ -320,7 +320,8 @@ class Inbox:
                 unrecorded.write(session)
         except Exception as exc:
             log.warning(
-                "recording acknowledged events failed; they will be acknowledged again",
+                "recording the last page's acknowledgement failed; "
+                "its events will be acknowledged again",
                 count=len(unrecorded.confirmed),
                 error=f"{type(exc).__name__}: {exc}",
             )

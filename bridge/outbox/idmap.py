@@ -123,6 +123,8 @@ def import_csv(store: Store, path: Path) -> Counter[str]:
         rows = parse_csv(path.read_text(encoding="utf-8"), str(path))
     except OSError as exc:
         raise MappingFileError(f"{path}: cannot read: {exc.strerror}") from None
+    except UnicodeDecodeError as exc:
+        raise MappingFileError(f"{path}: not UTF-8 text (byte {exc.start})") from None
     counts: Counter[str] = Counter()
     now = utcnow()
     with store.transaction() as session:

@@ -66,7 +66,8 @@ class InputError(BridgeError):
         super().__init__("\n".join(shown))
 
     def details(self) -> list[str]:
-        return str(self).splitlines()
+        """Every problem, one line each (the message itself shows the first ones)."""
+        return [str(problem) for problem in self.problems]
 
     def summary(self) -> str:
         return "nothing queued: fix the lines above and push again"

@@ -10,8 +10,8 @@ How one answer maps to the records of a batch (Centra answers one ``result`` per
 * ``success=false``, or a Fault or unreadable answer: a batch of several is sent again one
   record per call, so each record gets its own answer; a single record is ``failed`` with
   Centra's messages and tried again after a back-off; after ``max_attempts`` it is ``dead``.
-* Centra unreachable (``CentraUnavailable``): the batch counts a failed attempt with back-off
-  and the push stops; the next one tries again.
+* Centra unreachable (``CentraUnavailable``): the batch waits for the next push without using
+  up an attempt (it is not the records' fault), and the push stops.
 * A refused login raises ``CentraAuthError`` and leaves the records as they were.
 
 Records of one object go out in the order they were queued: a record waits while an older one

@@ -59,6 +59,12 @@ class LockHeld(BridgeError):
         )
 
 
+class LockFileError(BridgeError):
+    """The lock file beside a SQLite database cannot be created or opened."""
+
+    exit_code = ExitCode.DATABASE
+
+
 class LockLost(BridgeError):
     """This process held the store's lock and no longer does (connection gone, file removed)."""
 
@@ -119,7 +125,13 @@ class FileLock:
         self._fd: int | None = None
 
     def acquire(self) -> bool:
-        fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o600)
+        try:
+            fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o600)
+        except OSError as exc:
+            raise LockFileError(
+                f"cannot open the lock file {self.path}: {exc.strerror} "
+                "(is the database's folder there, and writable by this user?)"
+            ) from None
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:

@@ -690,6 +690,33 @@ def test_events_done_answered_in_an_undocumented_shape_counts_as_done(
     assert_clean(double)
 
 
+@pytest.mark.parametrize(
+    ("body", "error"),
+    [
+        ("<eventsDoneResponse>ERROR</eventsDoneResponse>", "answered <eventsDoneResponse>"),
+        (
+            "<ns1:events_DoneResponse><ns1:result><ns1:success>false</ns1:success><ns1:errors>"
+            "<ns1:message>Event 115 is locked</ns1:message></ns1:errors></ns1:result>"
+            "</ns1:events_DoneResponse>",
+            "Event 115 is locked",
+        ),
+    ],
+)
+def test_an_undocumented_events_done_answer_that_refuses_is_a_refusal(
+    double: CentraDouble, make_client: ClientFactory, flavor: str, body: str, error: str
+) -> None:
+    """A wrapper holding a result with success=false, or a text other than OK, is not done."""
+    namespace = CENTRA_NS if flavor == "soap" else SILK_NS
+    envelope = (
+        f'<SOAP-ENV:Envelope xmlns:SOAP-ENV="{SOAP_ENV}" xmlns:ns1="{namespace}">'
+        f"<SOAP-ENV:Body>{body}</SOAP-ENV:Body></SOAP-ENV:Envelope>"
+    )
+    double.next_raw.append((200, envelope.encode(), {"Content-Type": "text/xml; charset=utf-8"}))
+    result = make_client().acknowledge(["115"])
+    assert result.success is False
+    assert any(error in message for message in result.errors), result.errors
+
+
 def test_events_done_result_refusing_stays_an_error(
     double: CentraDouble, make_client: ClientFactory, flavor: str
 ) -> None:

@@ -60,6 +60,15 @@ def test_bad_config_names_file_and_key(tmp_path: Path) -> None:
     )
 
 
+def test_a_missing_database_folder_is_one_line(tmp_path: Path, simulator: Simulator) -> None:
+    """drain-events on a SQLite file whose folder is missing: one line naming it, exit 7."""
+    config = write_config(tmp_path, simulator.url)
+    missing = f"sqlite:///{tmp_path}/gone/b.db"
+    config.write_text(config.read_text().replace("sqlite:///bridge.db", missing))
+    result = bridge("--config", str(config), "drain-events")
+    assert_one_line_error(result, ExitCode.DATABASE, f"{tmp_path}/gone/b.db.lock")
+
+
 def test_a_short_password_is_accepted_with_a_warning(tmp_path: Path) -> None:
     """A password under eight characters works, with a warning that never shows it."""
     config = write_config(tmp_path, "http://127.0.0.1:9/x", password="k9#Qz")

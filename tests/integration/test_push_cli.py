@@ -239,6 +239,17 @@ def test_ids_conflicts_are_refused_and_csv_round_trips(
     assert [row["erp_id"] for row in rows] == ["C1001"]
 
 
+def test_ids_import_of_a_file_that_is_not_utf8_is_one_line(tmp_path: Path) -> None:
+    """A Latin-1 CSV is refused in one line naming the file and the byte; exit 2."""
+    config = str(write_config(tmp_path, "http://127.0.0.1:9/x", PASSWORD))
+    latin = tmp_path / "ids.csv"
+    latin.write_bytes("entity_type,erp_id,centra_id\ncustomer,Sjöberg,4711\n".encode("latin-1"))
+    result = run_bridge("--config", config, "ids", "import", str(latin))
+    assert result.returncode == ExitCode.CONFIG, result.stderr
+    assert "Traceback" not in result.stderr
+    assert result.stderr.strip().splitlines()[-1].startswith(f"centra-bridge: {latin}: not UTF-8")
+
+
 def test_queue_only_stores_and_unreachable_centra_exits_4(
     tmp_path: Path, simulator: Simulator
 ) -> None:

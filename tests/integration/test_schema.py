@@ -134,6 +134,10 @@ def test_the_downgrade_reads_payloads_with_its_own_frozen_rules() -> None:
             },
         )
     )
+    chain = {"id": "S4"}
+    for rep in ("S3", "S2"):
+        chain = {"id": rep, "mastersalesrep": [chain]}
+    events.append(make_event("s1", "salesrep", {"id": "S1", "mastersalesrep": [chain]}))
     for event in events:
         assert migration._payload(event.xml) == codec.decode(event.xml), event.event_id
 

@@ -132,3 +132,13 @@ def test_wrong_types_and_overlong_ids_are_named() -> None:
         "in.jsonl:2: store: expected a whole number, got 'main'",
         "in.jsonl:3: id: too long: 256 characters, at most 255",
     ]
+
+
+def test_every_problem_is_listed_for_the_command_line() -> None:
+    """The message shows the first twenty problems; push prints every one of them."""
+    lines = "\n".join('{"type": "customer", "id": ""}' for _ in range(25))
+    with pytest.raises(InputError) as refused:
+        parse_lines(lines, "big.jsonl", CODEC)
+    assert len(refused.value.details()) == 25
+    assert "… and 5 more problems" in str(refused.value)
+    assert refused.value.summary() == "nothing queued: fix the lines above and push again"

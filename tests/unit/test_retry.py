@@ -57,9 +57,11 @@ def test_retry_after_is_read_as_seconds_or_a_date(
     assert parse_retry_after(header, NOW) == seconds
 
 
-def test_a_retry_waits_at_least_what_centra_asked_for() -> None:
-    """A 429 whose Retry-After exceeds the back-off makes the wait that long, not shorter."""
-    failures = [CentraUnavailable("HTTP 429", status_code=429, retry_after_s=45.0)]
+@pytest.mark.parametrize(("asked_s", "waited_s"), [(45.0, 45.0), (10.0**12, 60.0)])
+def test_a_retry_waits_what_centra_asked_for_up_to_the_cap(asked_s: float, waited_s: float) -> None:
+    """A 429 whose Retry-After exceeds the back-off makes the wait that long, never longer
+    than the policy's cap (a longer wait belongs to the next poll)."""
+    failures = [CentraUnavailable("HTTP 429", status_code=429, retry_after_s=asked_s)]
     waits: list[float] = []
 
     def call() -> str:
@@ -71,9 +73,9 @@ def test_a_retry_waits_at_least_what_centra_asked_for() -> None:
         waits.append(seconds)
         return False
 
-    policy = RetryPolicy(base_s=1, max_s=2, max_attempts=3)
+    policy = RetryPolicy(base_s=1, max_s=60, max_attempts=3)
     assert call_centra_with(call, policy, wait) == "answered"
-    assert waits == [45.0]
+    assert waits == [waited_s]
 
 
 def call_centra_with(

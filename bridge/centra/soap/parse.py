@@ -251,14 +251,50 @@ def parse_acknowledgement(
     """events_Done's answer, and the name of its root element when it is not ``result``.
 
     No capture of this answer exists (centra-soap.md §3, U3). Centra's ``result`` is read as
-    for the updates (``success=false`` stays a refusal); any other element of a well-formed
-    answer without a Fault (the generated reference's ``<eventsDoneResponse>OK``, an empty
-    ``<events_DoneResponse/>``) counts as done: Centra answered, and acknowledging twice is
-    harmless, whereas refusing it would fail every poll.
+    for the updates (``success=false`` stays a refusal), also when it comes inside a response
+    wrapper. Any other element of a well-formed answer without a Fault (the generated
+    reference's ``<eventsDoneResponse>OK``, an empty ``<events_DoneResponse/>``) counts as
+    done, unless its text says something other than OK: Centra answered, and acknowledging
+    twice is harmless, whereas refusing every such answer would fail every poll.
     """
     if local_name(element.tag) == "result":
         return parse_result(element, schema, raw=raw, request_id=request_id), None
-    return UpdateResult(success=True, request_id=request_id, raw=raw), local_name(element.tag)
+    shape = local_name(element.tag)
+    nested = next(
+        (el for el in element.iter() if isinstance(el.tag, str) and local_name(el.tag) == "result"),
+        None,
+    )
+    if nested is not None:
+        return _result_by_local_names(nested, request_id, raw), shape
+    text = "".join(str(part) for part in element.itertext()).strip()
+    if text and text.lower() not in _DONE_WORDS:
+        refusal = f"events_Done answered <{shape}> with {text[:_MAX_DETAIL]!r}"
+        return UpdateResult(success=False, errors=[refusal], request_id=request_id, raw=raw), shape
+    return UpdateResult(success=True, request_id=request_id, raw=raw), shape
+
+
+#: What an undocumented events_Done answer may say and still mean "done".
+_DONE_WORDS = frozenset({"ok", "true", "1", "success"})
+
+
+def _result_by_local_names(
+    result: etree._Element, request_id: str | None, raw: bytes
+) -> UpdateResult:
+    """A ``result`` inside another element, its namespace whatever the wrapper's was."""
+
+    def named(parent: etree._Element, name: str) -> etree._Element | None:
+        return next(
+            (el for el in parent if isinstance(el.tag, str) and local_name(el.tag) == name), None
+        )
+
+    success = named(result, "success")
+    return UpdateResult(
+        success=success is not None and (success.text or "").strip().lower() in ("true", "1"),
+        errors=_messages(named(result, "errors")),
+        notices=_messages(named(result, "notices")),
+        request_id=request_id,
+        raw=raw,
+    )
 
 
 def check_login(result: UpdateResult) -> UpdateResult:

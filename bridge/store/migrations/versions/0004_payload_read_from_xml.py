@@ -166,6 +166,7 @@ def _payload(xml: str) -> dict[str, Any]:
 
 
 def _value(el: Any, path: str) -> Any:
+    path = _folded(path)
     children = _elements(el)
     item = _LIST_WRAPPERS.get(path)
     if children and item is not None and all(_local(child) == item for child in children):
@@ -188,6 +189,15 @@ def _value(el: Any, path: str) -> Any:
         return out
     text = el.text or ""
     return [] if item is not None and not text.strip() else text
+
+
+def _folded(path: str) -> str:
+    """The path with a recursion folded once (``…/a/b/a/b`` → ``…/a/b``): a sales rep's
+    master is a sales rep, to any depth, and the tables list the first level only."""
+    parts = path.split("/")
+    while len(parts) >= 4 and parts[-4:-2] == parts[-2:]:
+        del parts[-2:]
+    return "/".join(parts)
 
 
 def _elements(el: Any) -> list[Any]:
