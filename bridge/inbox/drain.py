@@ -286,7 +286,7 @@ class Inbox:
             self._acknowledge(page_ids, page.request_id, stop)
             unrecorded.confirmed.extend(page_ids)
         done_at = unrecorded.succeeded_at = self._clock()
-        in_page = set(page_ids)
+        in_page = {repo.stored_event_id(event_id) for event_id in page_ids}
         unrecorded.confirmed.extend(
             self._reacknowledge([i for i in older if i not in in_page], stop)
         )

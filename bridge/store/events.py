@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -12,7 +13,15 @@ from sqlalchemy import Row, bindparam, func, insert, select, update
 from sqlalchemy.orm import Session
 from sqlalchemy.sql import Executable
 
-from bridge.store.models import CentraResponse, EventStatus, StoredEvent, table_of
+from bridge.store.models import (
+    MAX_ID_CHARS,
+    MAX_REQUEST_ID_CHARS,
+    CentraResponse,
+    EventStatus,
+    StoredEvent,
+    cut,
+    table_of,
+)
 from bridge.store.upsert import dialect_of, insert_for
 
 
@@ -60,49 +69,39 @@ def store_page(session: Session, page: IncomingPage, operation: str, now: dateti
 
     What Centra sent is kept as the transport handed it over (secrets already masked).
     """
-    unique = {event.event_id: event for event in page.events}
+    unique = {stored_event_id(event.event_id): event for event in page.events}
     if not unique:
         return StoredPage(new_seqs=[], duplicates=0)
     known = set(session.scalars(_KNOWN_IDS, {"ids": list(unique)}))
-    fresh = [event for event_id, event in unique.items() if event_id not in known]
+    fresh = [(event_id, event) for event_id, event in unique.items() if event_id not in known]
     if not fresh:
         return StoredPage(new_seqs=[], duplicates=len(page.events))
     response_id = session.scalar(
         _INSERT_RESPONSE,
         {
             "operation": operation,
-            "request_id": page.request_id,
+            "request_id": cut(page.request_id, MAX_REQUEST_ID_CHARS),
             "received_at": now,
             "body": page.raw,
         },
     )
-    rows = [
-        {
-            "event_id": event.event_id,
-            "type": event.type,
-            "entry": event.entry,
-            "mission": event.mission,
-            "centra_date": event.date,
-            "payload_kind": event.payload_kind,
-            "xml": event.xml,
-            "response_id": response_id,
-            "status": EventStatus.NEW,
-            "attempts": 0,
-            "received_at": now,
-        }
-        for event in fresh
-    ]
+    rows = [_row(event_id, event, response_id, now) for event_id, event in fresh]
     session.execute(_insert_new(dialect_of(session)), rows)
     # The rows this page inserted carry its response id; a concurrent writer's do not.
     new_seqs = list(
         session.scalars(
-            _NEW_SEQS, {"ids": [event.event_id for event in fresh], "response_id": response_id}
+            _NEW_SEQS, {"ids": [event_id for event_id, _ in fresh], "response_id": response_id}
         )
     )
     return StoredPage(new_seqs=new_seqs, duplicates=len(page.events) - len(new_seqs))
 
 
 _EVENTS = table_of(StoredEvent)
+#: The lengths of the event columns whose values Centra decides (the rest are the bridge's).
+_LENGTHS = {
+    name: int(getattr(_EVENTS.c[name].type, "length", 0) or 0)
+    for name in ("type", "entry", "mission", "centra_date", "payload_kind")
+}
 _RESPONSES = table_of(CentraResponse)
 # Statements built once (a page runs each of them): only their parameters change.
 _INSERT_RESPONSE = insert(_RESPONSES).returning(_RESPONSES.c.id)
@@ -138,13 +137,58 @@ def _insert_new(dialect: str) -> Executable:
     return insert_for(dialect, _EVENTS).on_conflict_do_nothing(index_elements=["event_id"])
 
 
+def stored_event_id(event_id: str) -> str:
+    """The id an event is stored under: Centra's own, or for one longer than the column can
+    hold a shortened one that stays unique (its start and a hash of the whole)."""
+    if len(event_id) <= MAX_ID_CHARS:
+        return event_id
+    digest = hashlib.sha256(event_id.encode("utf-8")).hexdigest()[:16]
+    return f"{event_id[: MAX_ID_CHARS - len(digest) - 1]}~{digest}"
+
+
+def _row(
+    event_id: str, event: IncomingEvent, response_id: int | None, now: datetime
+) -> dict[str, Any]:
+    """One ``events`` row; metadata longer than its column is cut (the XML keeps it whole).
+
+    An event whose own id had to be shortened is a poison event: stored, so it is
+    acknowledged with the rest of its page and never jams Centra's queue, but parked as
+    dead with the reason, as no handler could address it by its id.
+    """
+    row = {
+        "event_id": event_id,
+        "type": cut(event.type, _LENGTHS["type"]),
+        "entry": cut(event.entry, _LENGTHS["entry"]),
+        "mission": cut(event.mission, _LENGTHS["mission"]),
+        "centra_date": cut(event.date, _LENGTHS["centra_date"]),
+        "payload_kind": cut(event.payload_kind, _LENGTHS["payload_kind"]),
+        "xml": event.xml,
+        "response_id": response_id,
+        "status": EventStatus.NEW,
+        "attempts": 0,
+        "received_at": now,
+        # Every row carries every key: the page is inserted as one executemany.
+        "last_error": None,
+        "handled_at": None,
+    }
+    if event_id != event.event_id:
+        row["status"] = EventStatus.DEAD
+        row["last_error"] = (
+            f"event id of {len(event.event_id)} characters, more than {MAX_ID_CHARS}: stored "
+            "under a shortened id and not handled; the full id is in the event's XML"
+        )
+        row["handled_at"] = now
+    return row
+
+
 def unacknowledged_ids(session: Session, limit: int) -> list[str]:
     """Stored events whose events_Done has not been confirmed yet, oldest first."""
     return list(session.scalars(_UNACKNOWLEDGED, {"limit": limit}))
 
 
 def mark_acknowledged(session: Session, event_ids: Iterable[str], now: datetime) -> None:
-    ids = list(event_ids)
+    """Centra confirmed these (its ids, as sent in events_Done)."""
+    ids = [stored_event_id(event_id) for event_id in event_ids]
     for start in range(0, len(ids), 500):
         session.execute(_MARK_ACKNOWLEDGED, {"ids": ids[start : start + 500], "now": now})
 

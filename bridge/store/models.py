@@ -34,6 +34,8 @@ NAMING_CONVENTION = {
 
 #: Longest id any table keeps (ERP ids, Centra ids, event ids).
 MAX_ID_CHARS = 255
+#: Centra's request ids (``X-Centra-Request-ID``) are kept up to this length.
+MAX_REQUEST_ID_CHARS = 128
 ID = String(MAX_ID_CHARS)
 
 
@@ -56,6 +58,12 @@ class UtcDateTime(TypeDecorator[datetime]):
 
 class Base(DeclarativeBase):
     metadata = MetaData(naming_convention=NAMING_CONVENTION)
+
+
+def cut(value: str | None, length: int) -> str | None:
+    """``value`` at most ``length`` characters: metadata Centra sends too long for its column
+    is kept in part rather than failing the whole transaction (PostgreSQL enforces lengths)."""
+    return value if value is None or len(value) <= length else value[:length]
 
 
 def table_of(model: type[Base]) -> Table:
@@ -97,7 +105,7 @@ class CentraResponse(Base):
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     operation: Mapped[str] = mapped_column(String(64))
-    request_id: Mapped[str | None] = mapped_column(String(128))
+    request_id: Mapped[str | None] = mapped_column(String(MAX_REQUEST_ID_CHARS))
     received_at: Mapped[datetime] = mapped_column(UtcDateTime)
     body: Mapped[bytes] = mapped_column(LargeBinary)
 
@@ -178,7 +186,7 @@ class OutboxRecord(Base):
     #: Names the input (a drop-directory file) the record came from, so it is queued once.
     input_key: Mapped[str | None] = mapped_column(String(255))
     #: Centra's ``X-Centra-Request-ID`` of the last answer, for support cases.
-    request_id: Mapped[str | None] = mapped_column(String(128))
+    request_id: Mapped[str | None] = mapped_column(String(MAX_REQUEST_ID_CHARS))
     #: The first Centra event that showed this push back (not delivered if that was all it did).
     echo_event_id: Mapped[str | None] = mapped_column(ID)
     created_at: Mapped[datetime] = mapped_column(UtcDateTime)

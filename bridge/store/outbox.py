@@ -10,7 +10,13 @@ from typing import Any, Protocol
 from sqlalchemy import Select, bindparam, exists, func, insert, select, update
 from sqlalchemy.orm import Session, aliased
 
-from bridge.store.models import OutboxRecord, OutboxStatus, table_of
+from bridge.store.models import (
+    MAX_REQUEST_ID_CHARS,
+    OutboxRecord,
+    OutboxStatus,
+    cut,
+    table_of,
+)
 
 #: Statuses of records that still wait for Centra.
 PENDING = (OutboxStatus.QUEUED, OutboxStatus.FAILED)
@@ -136,7 +142,7 @@ def mark_sent(
             "ids": [outbox_id for outbox_id, _, _ in sent],
             "errors": list(result.errors),
             "notices": list(result.notices),
-            "request_id": result.request_id,
+            "request_id": cut(result.request_id, MAX_REQUEST_ID_CHARS),
             "now": now,
         },
     )
@@ -192,7 +198,7 @@ def mark_failed(
     row.errors = list(errors)
     row.notices = list(notices)
     row.last_error = error
-    row.request_id = request_id
+    row.request_id = cut(request_id, MAX_REQUEST_ID_CHARS)
     row.next_attempt_at = retry_at
     if centra_id is not None:
         row.centra_id = centra_id
