@@ -5,6 +5,7 @@ from __future__ import annotations
 import importlib.util
 import json
 import stat
+import subprocess
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -13,6 +14,7 @@ from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
+from bridge_process import bridge_command, child_env, write_config
 from event_xml import main_codec, make_event
 from sqlalchemy import func, select, text
 
@@ -149,3 +151,29 @@ def _load_migration(name: str) -> Any:
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module
+
+
+def test_commands_starting_together_on_an_empty_database_all_start(
+    database_url: str, tmp_path: Path
+) -> None:
+    """Six commands started at once on an empty database: the migrations take turns (on
+    PostgreSQL under an advisory lock), every command succeeds, the schema is at head."""
+    config = write_config(tmp_path, "http://127.0.0.1:9/x", "pw-schema-3b7e")
+    config.write_text(config.read_text().replace("sqlite:///bridge.db", database_url))
+    commands = [
+        subprocess.Popen(
+            bridge_command("--config", str(config), "db", "upgrade"),
+            env=child_env(),
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        for _ in range(6)
+    ]
+    results = [command.communicate(timeout=60) for command in commands]
+    assert [command.returncode for command in commands] == [0] * 6, results
+    store = Store.open(database_url, migrate=False)
+    try:
+        assert schema.current_revision(store.engine) == schema.head_revision()
+    finally:
+        store.close()
