@@ -82,7 +82,10 @@ def _push(args: argparse.Namespace) -> int:
             app.outbox(), args.files, queue_only=not sending, retry=args.retry, stop=control.stop
         )
     if sends and not sending:
-        report.stopped = "queued only: the centra-bridge service on this store sends them"
+        report.stopped = (
+            "queued only: another centra-bridge holds this store's lock (the service sends "
+            "them; if it was another push, push again once it ends)"
+        )
     answer(args, report.as_dict(), report.summary())
     if report.stopped == "Centra unreachable":
         return ExitCode.UNAVAILABLE
