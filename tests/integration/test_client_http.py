@@ -67,6 +67,8 @@ class Reply:
     hang: threading.Event | None = None
     #: Send the body with chunked encoding and no Content-Length.
     chunked: bool = False
+    #: Send the body one byte at a time, this many seconds apart (a server that trickles).
+    trickle_s: float = 0.0
 
 
 @dataclass
@@ -141,6 +143,13 @@ class ScriptedServer:
                     return
                 self.send_header("Content-Length", str(len(reply.body)))
                 self.end_headers()
+                if reply.trickle_s:
+                    for byte in reply.body:
+                        if server.release.wait(reply.trickle_s):
+                            return
+                        self.wfile.write(bytes([byte]))
+                        self.wfile.flush()
+                    return
                 self.wfile.write(reply.body)
 
             def log_message(self, format: str, *args: Any) -> None:
@@ -341,6 +350,15 @@ class TestFailures:
             make_client(timeout_s=0.5).get_events()
         assert "Timeout" in str(caught.value)
         assert_secret_free(caught.value)
+
+    def test_a_trickling_answer_is_abandoned_at_the_timeout(
+        self, server: ScriptedServer, make_client: Factory
+    ) -> None:
+        """An answer sent a byte at a time, each byte well within the read timeout, is still
+        abandoned once the timeout has passed: the timeout bounds the whole call."""
+        server.replies.append(Reply(body=xml(PAGE), trickle_s=0.05))
+        with pytest.raises(CentraUnavailable, match="did not arrive within the timeout"):
+            make_client(timeout_s=0.5).get_events()
 
     def test_connection_refused(self, make_client: Factory) -> None:
         """Nobody listening is CentraUnavailable, with the requests error kept as cause."""

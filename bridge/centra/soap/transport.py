@@ -9,14 +9,16 @@ still zeep's, serialised from the WSDL.
 from __future__ import annotations
 
 import os
+import time
 from contextlib import closing
 
 import requests
+import urllib3
 from requests.auth import AuthBase
 from zeep.transports import Transport
 
 from bridge import __version__
-from bridge.centra.errors import CentraProtocolError
+from bridge.centra.errors import CentraProtocolError, CentraUnavailable
 
 REQUEST_ID_HEADER = "X-Centra-Request-ID"
 #: Read size while streaming an answer; small enough to stop soon after the cap is crossed.
@@ -36,11 +38,18 @@ class CappedTransport(Transport):
         auth: AuthBase | None = None,
     ) -> None:
         super().__init__(timeout=timeout_s[1], operation_timeout=timeout_s, session=session)
+        #: The whole call (connect, send, the entire answer) is given at most this long.
+        self.call_timeout_s = timeout_s[1]
         self.max_bytes = max_bytes
         self._auth = auth
 
     def post(self, address: str, message: bytes, headers: dict[str, str]) -> requests.Response:
-        """POST the envelope; the returned response already holds the (capped) body."""
+        """POST the envelope; the returned response already holds the (capped) body.
+
+        The read timeout bounds the whole call, not each read: a server that trickles its
+        answer a byte at a time is abandoned once the timeout has passed since the request.
+        """
+        deadline = time.monotonic() + self.call_timeout_s
         response = self.session.post(
             address,
             data=message,
@@ -52,7 +61,7 @@ class CappedTransport(Transport):
             allow_redirects=False,
         )
         with closing(response):
-            response._content = read_capped(response, self.max_bytes)
+            response._content = read_capped(response, self.max_bytes, deadline)
         return response
 
 
@@ -70,10 +79,14 @@ def read_environment_once(session: requests.Session, endpoint: str) -> None:
     session.trust_env = False
 
 
-def read_capped(response: requests.Response, max_bytes: int) -> bytes:
-    """The body of ``response``, or CentraProtocolError as soon as it exceeds ``max_bytes``.
+def read_capped(
+    response: requests.Response, max_bytes: int, deadline: float | None = None
+) -> bytes:
+    """The body of ``response``, or CentraProtocolError as soon as it exceeds ``max_bytes``,
+    or CentraUnavailable once ``deadline`` (a ``time.monotonic`` value) has passed.
 
-    The count is taken after content decoding, so a small gzip bomb is caught as well.
+    The count is taken after content decoding, so a small gzip bomb is caught as well. Each
+    read waits at most until the deadline and returns what one read of the socket brought.
     """
     request_id = response.headers.get(REQUEST_ID_HEADER)
     declared = response.headers.get("Content-Length", "")
@@ -81,12 +94,43 @@ def read_capped(response: requests.Response, max_bytes: int) -> bytes:
         raise _too_large(max_bytes, request_id)
     chunks: list[bytes] = []
     size = 0
-    for chunk in response.iter_content(chunk_size=CHUNK_BYTES):
-        size += len(chunk)
-        if size > max_bytes:
-            raise _too_large(max_bytes, request_id)
-        chunks.append(chunk)
+    raw = response.raw
+    try:
+        while True:
+            if deadline is not None:
+                _wait_at_most(raw, deadline, request_id)
+            chunk = raw.read1(CHUNK_BYTES, decode_content=True)
+            if not chunk:
+                break
+            size += len(chunk)
+            if size > max_bytes:
+                raise _too_large(max_bytes, request_id)
+            chunks.append(chunk)
+    except (urllib3.exceptions.ReadTimeoutError, TimeoutError) as exc:
+        raise _stalled(request_id) from exc
+    except (urllib3.exceptions.HTTPError, OSError) as exc:
+        raise CentraUnavailable(
+            f"Centra's answer broke off or stalled: {type(exc).__name__}: {exc}",
+            request_id=request_id,
+        ) from exc
     return b"".join(chunks)
+
+
+def _wait_at_most(raw: urllib3.HTTPResponse, deadline: float, request_id: str | None) -> None:
+    """Let the next read of the socket wait no longer than until ``deadline``."""
+    remaining = deadline - time.monotonic()
+    if remaining <= 0:
+        raise _stalled(request_id)
+    connection = getattr(raw, "_connection", None)
+    sock = getattr(connection, "sock", None)
+    if sock is not None:
+        sock.settimeout(remaining)
+
+
+def _stalled(request_id: str | None) -> CentraUnavailable:
+    return CentraUnavailable(
+        "Centra's answer did not arrive within the timeout; abandoned", request_id=request_id
+    )
 
 
 def _too_large(max_bytes: int, request_id: str | None) -> CentraProtocolError:
