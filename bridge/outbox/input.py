@@ -14,7 +14,7 @@ import errno
 import json
 import os
 import stat
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -26,6 +26,9 @@ from bridge.store.models import MAX_ID_CHARS
 
 #: More problems than this in one file are summarised; the first ones say enough.
 MAX_REPORTED = 20
+#: A text value longer than this is refused at input: Centra would refuse it at every try
+#: (a product description of this size is already unusual), and it would sit in the outbox.
+MAX_VALUE_CHARS = 100_000
 
 
 @dataclass(frozen=True, slots=True)
@@ -169,28 +172,36 @@ def _shape_problem(
     data: dict[str, Any], entity_type: str, codec: EventCodec
 ) -> tuple[str, str] | None:
     """(field path, problem) for the first field Centra's update cannot carry, else None."""
-    null = _null_path(data, "")
+    null = _first_path(data, "", lambda value: value is None)
     if null is not None:
-        return null.lstrip("."), (
+        return null[0].lstrip("."), (
             'null is not a value: leave the field out to keep it unchanged, or send "" to clear it'
         )
+    long = _first_path(data, "", _too_long)
+    if long is not None:
+        path, text = long
+        return path.lstrip("."), f"too long: {len(text)} characters, at most {MAX_VALUE_CHARS}"
     return codec.update_problem(entity_type, data)
 
 
-def _null_path(value: Any, path: str) -> str | None:
-    """The path of the first JSON null in ``value`` (a transport would silently drop it)."""
-    if value is None:
-        return path
+def _first_path(value: Any, path: str, wrong: Callable[[Any], bool]) -> tuple[str, Any] | None:
+    """The path and value of the first part of ``value`` that is ``wrong``, or None."""
+    if wrong(value):
+        return path, value
     children: Iterable[tuple[str, Any]] = ()
     if isinstance(value, dict):
         children = ((f"{path}.{key}", sub) for key, sub in value.items())
     elif isinstance(value, list):
         children = ((f"{path}[{index}]", sub) for index, sub in enumerate(value))
     for child_path, sub in children:
-        found = _null_path(sub, child_path)
+        found = _first_path(sub, child_path, wrong)
         if found is not None:
             return found
     return None
+
+
+def _too_long(value: Any) -> bool:
+    return isinstance(value, str) and len(value) > MAX_VALUE_CHARS
 
 
 class NotRegularFile(ValueError):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from typing import ClassVar
 
 import pytest
@@ -142,3 +143,13 @@ def test_every_problem_is_listed_for_the_command_line() -> None:
     assert len(refused.value.details()) == 25
     assert "… and 5 more problems" in str(refused.value)
     assert refused.value.summary() == "nothing queued: fix the lines above and push again"
+
+
+def test_a_value_too_long_for_centra_is_refused_at_input() -> None:
+    """A 200,000-character description is refused with its path, never queued to die."""
+    line = json.dumps({"type": "product", "id": "P1", "description": "x" * 200_000})
+    with pytest.raises(InputError) as refused:
+        parse_lines(line, "feed.jsonl", CODEC)
+    assert str(refused.value) == (
+        "feed.jsonl:1: description: too long: 200000 characters, at most 100000"
+    )
