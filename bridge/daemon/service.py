@@ -1,7 +1,7 @@
 """``centra-bridge run``: the long-running service, APScheduler jobs under a supervising thread.
 
 The main thread owns signals, sd_notify and shutdown; jobs run on APScheduler's worker threads.
-A signal handler only sets an event and writes one line (a second SIGTERM/SIGINT exits at
+A signal handler only sets an event and logs one line (a second SIGTERM/SIGINT exits at
 once; see ``bridge.daemon.signals``). On stop, the
 scheduler is shut down with ``wait=True``: the page in flight is stored and acknowledged,
 no new work starts, and the process exits 0. SIGHUP reloads the configuration file: running
@@ -181,7 +181,6 @@ def _supervise(
         if text != shown:
             notifier.status(text)
             shown = text
-    log.info("stop requested; finishing the work in flight", signal=control.signal_name)
     return "stop"
 
 

@@ -3,12 +3,13 @@
 The first SIGTERM or SIGINT sets ``stop``: the page or batch in flight is finished (stored
 and acknowledged, or its answer recorded) and nothing new starts. A second one exits at once
 with 128 + the signal's number, for a person who does not want to wait. SIGHUP, where a
-command reloads (``run``), sets ``reload``. A handler only sets an event and writes one line
-to stderr; it never raises into an open transaction.
+command reloads (``run``), sets ``reload``. A handler only sets an event and logs one line;
+it never raises into an open transaction.
 """
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import threading
@@ -17,11 +18,11 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from types import FrameType
 
+import structlog
+
+log = structlog.get_logger(__name__)
+
 _STOP_SIGNALS = (signal.SIGTERM, signal.SIGINT)
-_STOPPING = (
-    b"centra-bridge: stop requested (%s); finishing the work in flight, "
-    b"a second signal exits at once\n"
-)
 
 
 @dataclass
@@ -44,9 +45,13 @@ def handled(*, reload: bool = False) -> Iterator[Control]:
             os._exit(128 + signum)
         control.signal_name = signal.Signals(signum).name
         control.stop.set()
-        # os.write, not a logger: a handler that wrote through Python's buffered stderr could
-        # interrupt the main thread's own write and fail with a reentrant call.
-        os.write(2, _STOPPING % control.signal_name.encode())
+        # Should the signal interrupt a write to stderr, the buffered stream refuses a
+        # reentrant one: the line is lost, the stop itself is already set.
+        with contextlib.suppress(RuntimeError):
+            log.info(
+                "stop requested; finishing the work in flight (a second signal exits at once)",
+                signal=control.signal_name,
+            )
 
     def request_reload(_signum: int, _frame: FrameType | None) -> None:
         control.reload.set()
