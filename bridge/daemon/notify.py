@@ -40,7 +40,9 @@ class Notifier:
         message = "\n".join(fields).encode()
         try:
             with socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM) as sock:
-                sock.sendto(message, self.address)
+                # Never wait: with the manager's queue full (ten datagrams by default), a
+                # blocking send would hang the supervising main thread, watchdog and all.
+                sock.sendto(message, socket.MSG_DONTWAIT, self.address)
         except OSError as exc:
             log.warning("sd_notify failed", error=str(exc), message=fields[0])
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import socket
 import uuid
@@ -22,6 +23,21 @@ def test_messages_reach_a_path_socket(tmp_path: Path) -> None:
     assert got[0].splitlines() == ["READY=1", "STATUS=started", f"MAINPID={os.getpid()}"]
     assert got[1] == "WATCHDOG=1"
     assert got[2] == "STOPPING=1\nSTATUS=bye"
+
+
+def test_a_manager_that_does_not_read_never_blocks_the_sender(tmp_path: Path) -> None:
+    """With the manager's queue full, further messages are dropped, not waited on."""
+    with socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM) as server:
+        server.bind(str(tmp_path / "notify"))
+        notifier = Notifier(str(tmp_path / "notify"))
+        for _ in range(200):  # far more than the kernel queues for an unread socket
+            notifier.watchdog()
+        server.setblocking(False)
+        received = 0
+        with contextlib.suppress(BlockingIOError):
+            while server.recv(64):
+                received += 1
+    assert 0 < received < 200
 
 
 def test_abstract_namespace() -> None:

@@ -8,6 +8,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 import requests
+import urllib3
 from lxml import etree
 from requests.adapters import BaseAdapter
 
@@ -91,7 +92,10 @@ class _Recorder(BaseAdapter):
         response = requests.Response()
         response.status_code = 200
         response.headers["Content-Type"] = "text/xml; charset=utf-8"
-        response.raw = io.BytesIO(self._answer)
+        # A real urllib3 response, read as the transport reads every answer.
+        response.raw = urllib3.HTTPResponse(
+            body=io.BytesIO(self._answer), status=200, preload_content=False
+        )
         response.request = request
         response.url = request.url or ""
         return response
