@@ -22,7 +22,7 @@ import structlog
 from sqlalchemy.orm import Session
 
 from bridge.centra.errors import CentraError
-from bridge.centra.port import CentraPort, EventPage
+from bridge.centra.port import CentraPort, EventPage, UpdateResult
 from bridge.clock import utcnow
 from bridge.errors import BridgeError, ExitCode
 from bridge.inbox.dispatch import Dispatcher
@@ -332,9 +332,14 @@ class Inbox:
     def _acknowledge(
         self, event_ids: list[str], request_id: str | None, stop: threading.Event | None
     ) -> None:
-        self._ensure_store()
+
+        def acknowledge() -> UpdateResult:
+            # Checked before every attempt: a retry may come long after the commit.
+            self._ensure_store()
+            return self.client.acknowledge(event_ids)
+
         # Acknowledging is idempotent at Centra (done ids are ignored), so repeating is safe.
-        result = self._call(lambda: self.client.acknowledge(event_ids), stop)
+        result = self._call(acknowledge, stop)
         if not result.success:
             raise CentraError(
                 f"events_Done refused {len(event_ids)} events: {'; '.join(result.errors)}",
