@@ -99,6 +99,7 @@ class Dispatcher:
     def _run_batch(self, seqs: Sequence[int], replay: bool) -> Counter[str]:
         counts: Counter[str] = Counter()
         with self.store.transaction() as session:
+            repo.take_dispatch_turn(session)
             rows = repo.lock_events(session, seqs)
             if len(rows) > 1 and any(_unfinished(row) for row in rows):
                 claimed = None
@@ -111,6 +112,7 @@ class Dispatcher:
             return counts
         if claimed:
             with self.store.transaction() as session:
+                repo.take_dispatch_turn(session)
                 endings = [self._handle(session, row) for row in repo.lock_events(session, claimed)]
                 repo.record_endings(session, endings, self._clock())
             counts.update(ending.status for ending in endings)

@@ -9,7 +9,7 @@ from datetime import datetime
 from functools import cache
 from typing import Any, Protocol
 
-from sqlalchemy import Row, bindparam, func, insert, select, update
+from sqlalchemy import Row, bindparam, func, insert, select, text, update
 from sqlalchemy.orm import Session
 from sqlalchemy.sql import Executable
 
@@ -217,6 +217,23 @@ class Ending:
     error: str | None = None
     #: When a failed event is tried again; None for every other status.
     retry_at: datetime | None = None
+
+
+def take_dispatch_turn(session: Session) -> None:
+    """Wait for this transaction's turn to handle events (PostgreSQL; SQLite's write lock
+    already serialises writers).
+
+    Two processes handling events at once (``replay`` beside ``run``) write the same copies in
+    different orders and deadlock; one dispatching transaction at a time per database, held
+    until it ends, cannot.
+    """
+    if dialect_of(session) == "postgresql":
+        session.execute(_DISPATCH_TURN, {"key": DISPATCH_KEY})
+
+
+#: The advisory-lock key dispatching transactions take turns on (PostgreSQL; positive bigint).
+DISPATCH_KEY = int.from_bytes(hashlib.sha256(b"centra-bridge dispatch").digest()[:8], "big") >> 1
+_DISPATCH_TURN = text("SELECT pg_advisory_xact_lock(:key)")
 
 
 def lock_events(session: Session, seqs: Sequence[int]) -> list[Row[Any]]:
