@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import dataclasses
 from contextlib import nullcontext
 from pathlib import Path
 from typing import Any
@@ -95,7 +96,7 @@ def _push(args: argparse.Namespace) -> int:
 def _ids_list(args: argparse.Namespace) -> int:
     with App.open(load_settings(args)) as app:
         links = idmap.listing(app.store, args.type)
-    answer(args, {"mappings": _rows(links)}, _table(links))
+    answer(args, {"mappings": [dataclasses.asdict(link) for link in links]}, _table(links))
     return ExitCode.OK
 
 
@@ -128,18 +129,6 @@ def _ids_export(args: argparse.Namespace) -> int:
     else:
         write_private(args.file, text.encode("utf-8"))
     return ExitCode.OK
-
-
-def _rows(links: list[Link]) -> list[dict[str, Any]]:
-    return [
-        {
-            "entity_type": link.entity_type,
-            "erp_id": link.erp_id,
-            "centra_id": link.centra_id,
-            "origin": link.origin,
-        }
-        for link in links
-    ]
 
 
 def _table(links: list[Link]) -> str:

@@ -13,14 +13,12 @@ from sqlalchemy.orm import Session
 
 from bridge.clock import utcnow
 from bridge.handlers.base import EventRecord, Outcome
-from bridge.store.copies import key_column, sync_children, write_newest
+from bridge.store.copies import key_column, write_newest
 from bridge.store.models import Customer, Order, Product, table_of
 
 #: Turns a payload into the copy's own columns (besides id, data, deleted, event_seq).
 Columns = Callable[[dict[str, Any]], dict[str, Any]]
 _DELETE_COLUMNS = ("deleted", "event_seq", "updated_at")
-
-__all__ = ["Columns", "keep_copy", "sync_children"]
 
 
 def keep_copy(

@@ -13,8 +13,9 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from bridge.handlers.base import EventRecord, Outcome
-from bridge.handlers.copies import keep_copy, sync_children
+from bridge.handlers.copies import keep_copy
 from bridge.handlers.payload import items, plain, quantity, text
+from bridge.store.copies import sync_children
 from bridge.store.models import Order, OrderLine, OrderShipment, table_of
 
 

@@ -216,10 +216,7 @@ def event_payload(xml: str, schema: Schema) -> Payload:
             f"stored event XML is not well-formed: {str(exc)[:_MAX_DETAIL]}"
         ) from exc
     # By local name: an event stored from another flavor's endpoint reads the same.
-    data = next(
-        (child for child in el if isinstance(child.tag, str) and local_name(child.tag) == "data"),
-        None,
-    )
+    data = _by_local_name(el, "data")
     content = None if data is None else _first_element(data)
     if content is None:
         return {}
@@ -281,17 +278,11 @@ def _result_by_local_names(
     result: etree._Element, request_id: str | None, raw: bytes
 ) -> UpdateResult:
     """A ``result`` inside another element, its namespace whatever the wrapper's was."""
-
-    def named(parent: etree._Element, name: str) -> etree._Element | None:
-        return next(
-            (el for el in parent if isinstance(el.tag, str) and local_name(el.tag) == name), None
-        )
-
-    success = named(result, "success")
+    success = _by_local_name(result, "success")
     return UpdateResult(
         success=success is not None and (success.text or "").strip().lower() in ("true", "1"),
-        errors=_messages(named(result, "errors")),
-        notices=_messages(named(result, "notices")),
+        errors=_messages(_by_local_name(result, "errors")),
+        notices=_messages(_by_local_name(result, "notices")),
         request_id=request_id,
         raw=raw,
     )
@@ -332,6 +323,13 @@ def _child(parent: etree._Element, name: str, ns: str) -> etree._Element | None:
 def _children(parent: etree._Element, name: str, ns: str) -> Iterator[etree._Element]:
     wanted = (f"{{{ns}}}{name}", name)
     return (child for child in parent if child.tag in wanted)
+
+
+def _by_local_name(parent: etree._Element, name: str) -> etree._Element | None:
+    """The first child named ``name`` in any namespace (comments skipped)."""
+    return next(
+        (el for el in parent if isinstance(el.tag, str) and local_name(el.tag) == name), None
+    )
 
 
 def _first_element(parent: etree._Element) -> etree._Element | None:
