@@ -166,6 +166,8 @@ class MetricsSettings:
 DEFAULT_OUTBOX_BATCH_SIZE = 50
 #: A pushed field is expected back in an event for this long (seconds); see bridge.outbox.echo.
 DEFAULT_ECHO_WINDOW_S = 86400.0
+#: Seconds a drop file must be unchanged before it is taken.
+DEFAULT_SETTLE_S = 2.0
 SINK_KINDS = ("directory", "database", "python")
 SINK_FORMATS = ("json", "xml")
 
@@ -181,6 +183,8 @@ class OutboxSettings:
     retry_base_s: float = DEFAULT_RETRY_BASE_S
     retry_max_s: float = DEFAULT_RETRY_MAX_S
     echo_window_s: float = DEFAULT_ECHO_WINDOW_S
+    #: A drop file is taken once it has been unchanged this long (an ERP writing in place).
+    settle_s: float = DEFAULT_SETTLE_S
 
 
 @dataclass(frozen=True, slots=True)
@@ -472,7 +476,15 @@ def _outbox(r: _Reader, t: Mapping[str, Any], base_dir: Path) -> OutboxSettings:
     r.only_keys(
         t,
         "outbox",
-        ("batch_size", "directory", "max_attempts", "retry_base", "retry_max", "echo_window"),
+        (
+            "batch_size",
+            "directory",
+            "max_attempts",
+            "retry_base",
+            "retry_max",
+            "echo_window",
+            "settle",
+        ),
     )
     batch_size = r.get(t, "outbox", "batch_size", int, DEFAULT_OUTBOX_BATCH_SIZE)
     if batch_size < 1:
@@ -482,6 +494,7 @@ def _outbox(r: _Reader, t: Mapping[str, Any], base_dir: Path) -> OutboxSettings:
         batch_size=batch_size,
         directory=base_dir / directory if directory else None,
         echo_window_s=r.positive(t, "outbox", "echo_window", DEFAULT_ECHO_WINDOW_S),
+        settle_s=r.non_negative(t, "outbox", "settle", DEFAULT_SETTLE_S),
         **_retry_keys(
             r, t, "outbox", (DEFAULT_MAX_ATTEMPTS, DEFAULT_RETRY_BASE_S, DEFAULT_RETRY_MAX_S)
         ),
@@ -583,6 +596,17 @@ class _Reader:
         if value not in allowed:
             self.fail(section, key, f"must be one of {', '.join(allowed)}; got {value!r}")
         return value
+
+    def non_negative(self, t: Mapping[str, Any], section: str, key: str, default: float) -> float:
+        value = t.get(key, default)
+        if (
+            isinstance(value, bool)
+            or not isinstance(value, int | float)
+            or not math.isfinite(value)
+            or value < 0
+        ):
+            self.fail(section, key, f"must be 0 or a positive number, got {value!r}")
+        return float(value)
 
     def positive(self, t: Mapping[str, Any], section: str, key: str, default: float) -> float:
         value = t.get(key, default)

@@ -13,6 +13,7 @@ import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
+from bridge.bench.input import run_input
 from bridge.bench.naive import run_naive
 from bridge.bench.outbox import run_outbox
 from bridge.bench.phases import run_bridge, run_floor
@@ -23,9 +24,13 @@ DEFAULT_EVENTS = 10_000
 #: The naive client is slow; it drains at most this many events (its rate is per event).
 DEFAULT_NAIVE_EVENTS = 2_000
 DEFAULT_OUTBOX_RECORDS = 10_000
+#: ERP files queued for the memory figure: ``input_records``, and a small one beside it of
+#: this many (or a tenth of it, for short runs).
+SMALL_INPUT_RECORDS = 10_000
+DEFAULT_INPUT_RECORDS = 200_000
 _USERNAME = "bench"
 
-__all__ = ["DEFAULT_EVENTS", "BenchOptions", "BenchReport", "run_bench"]
+__all__ = ["DEFAULT_EVENTS", "DEFAULT_INPUT_RECORDS", "BenchOptions", "BenchReport", "run_bench"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -34,6 +39,8 @@ class BenchOptions:
     #: None: ``min(events, DEFAULT_NAIVE_EVENTS)``.
     naive_events: int | None = None
     outbox_records: int = DEFAULT_OUTBOX_RECORDS
+    #: The large ERP file of the memory figure (0: skip).
+    input_records: int = DEFAULT_INPUT_RECORDS
     seed: int = 1
 
     def __post_init__(self) -> None:
@@ -41,6 +48,15 @@ class BenchOptions:
             raise ValueError("bench: --events and --naive-events must be at least 1")
         if self.outbox_records < 0:
             raise ValueError("bench: --outbox-records must not be negative")
+        if not (self.input_records == 0 or self.input_records >= 10):
+            raise ValueError("bench: --input-records must be 0 (skip) or at least 10")
+
+    @property
+    def input_sizes(self) -> tuple[int, int] | None:
+        """The small and the large ERP file of the memory figure, or None to skip it."""
+        if not self.input_records:
+            return None
+        return min(SMALL_INPUT_RECORDS, self.input_records // 10), self.input_records
 
     @property
     def naive_count(self) -> int:
@@ -73,6 +89,8 @@ def run_bench(options: BenchOptions) -> BenchReport:
                 if options.outbox_records
                 else None
             )
+        sizes = options.input_sizes
+        inputs = [run_input(work, count) for count in sizes] if sizes else []
     return BenchReport(
         events=options.events,
         seed=options.seed,
@@ -80,4 +98,5 @@ def run_bench(options: BenchOptions) -> BenchReport:
         floor=floor,
         naive=naive,
         outbox=outbox,
+        inputs=inputs,
     )

@@ -9,6 +9,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
+from bridge.bench.input import InputRun
 from bridge.bench.naive import NaiveRun
 from bridge.bench.phases import BridgeRun, FloorRun
 
@@ -17,6 +18,8 @@ MAX_CPU_VS_FLOOR = 3.0
 MIN_SPEEDUP_VS_NAIVE = 10.0
 MAX_RSS_GROWTH_MB = 50.0
 MAX_PUSH_VS_LXML = 3.0
+#: Queueing an ERP file: peak memory from the small file to the large one.
+MAX_INPUT_RSS_GROWTH_MB = 25.0
 _PER = 1000
 
 
@@ -79,6 +82,8 @@ class BenchReport:
     floor: FloorRun
     naive: NaiveRun
     outbox: OutboxRun | None = None
+    #: ``push --queue-only FILE`` of a small and a large file, in that order (or none).
+    inputs: list[InputRun] = field(default_factory=list)
     machine: dict[str, Any] = field(default_factory=lambda: machine())
 
     def expected_calls(self) -> tuple[int, int]:
@@ -131,6 +136,17 @@ class BenchReport:
                     "x",
                 )
             )
+        if len(self.inputs) == 2:
+            small, large = self.inputs
+            found.append(
+                Target(
+                    f"push FILE peak RSS growth, {small.records:,} to {large.records:,} records",
+                    max(large.peak_rss_mb - small.peak_rss_mb, 0.0),
+                    MAX_INPUT_RSS_GROWTH_MB,
+                    "max",
+                    "MB",
+                )
+            )
         return found
 
     @property
@@ -158,6 +174,7 @@ class BenchReport:
             "floor": floor,
             "naive": naive,
             "outbox": asdict(self.outbox) if self.outbox is not None else None,
+            "inputs": [asdict(run) for run in self.inputs],
             "targets": [target.as_dict() for target in self.targets()],
             "ok": self.ok,
         }
@@ -199,6 +216,11 @@ class BenchReport:
                 f"{_per(o.lxml_cpu_s, o.records):.3f}; queueing them "
                 f"{_per(o.queue_cpu_s, o.records):.3f}"
             )
+        lines += [
+            f"input   push --queue-only of {run.records:,} records ({run.file_mb:.0f} MB): peak "
+            f"RSS {run.peak_rss_mb:.1f} MB, {run.wall_s:.1f} s"
+            for run in self.inputs
+        ]
         return lines
 
 

@@ -7,7 +7,13 @@ import json
 from typing import Any
 
 from bridge import logging as bridge_logging
-from bridge.bench import DEFAULT_EVENTS, DEFAULT_NAIVE_EVENTS, BenchOptions, run_bench
+from bridge.bench import (
+    DEFAULT_EVENTS,
+    DEFAULT_INPUT_RECORDS,
+    DEFAULT_NAIVE_EVENTS,
+    BenchOptions,
+    run_bench,
+)
 from bridge.cli.common import positive_int
 from bridge.errors import ExitCode
 
@@ -38,6 +44,14 @@ def add_bench_command(commands: Any) -> None:
         metavar="N",
         help="records pushed for the outbox figures (0: skip)",
     )
+    bench.add_argument(
+        "--input-records",
+        type=int,
+        default=DEFAULT_INPUT_RECORDS,
+        metavar="N",
+        help=f"records of the large ERP file queued for the memory figure, beside one of "
+        f"10,000 (default {DEFAULT_INPUT_RECORDS:,}; 0: skip)",
+    )
     bench.add_argument("--seed", type=int, default=1)
     bench.add_argument("--check", action="store_true", help="exit non-zero when a target is missed")
     bench.add_argument("--json", action="store_true", help="answer with JSON")
@@ -48,7 +62,11 @@ def run_command(args: argparse.Namespace) -> int:
     bridge_logging.configure(args.log_level or "warning", args.log_format or "auto")
     outbox = {} if args.outbox_records is None else {"outbox_records": args.outbox_records}
     options = BenchOptions(
-        events=args.events, naive_events=args.naive_events, seed=args.seed, **outbox
+        events=args.events,
+        naive_events=args.naive_events,
+        input_records=args.input_records,
+        seed=args.seed,
+        **outbox,
     )
     report = run_bench(options)
     print(json.dumps(report.as_dict(), indent=2) if args.json else report.render())

@@ -38,6 +38,8 @@ log = structlog.get_logger(__name__)
 RETRY_BATCH = 50
 #: Rows deleted per housekeeping transaction, so writers are never held up for long.
 PRUNE_BATCH = 1000
+#: Staged outbox records older than this were left by a push that died reading its file.
+STAGED_KEPT = timedelta(days=1)
 
 
 class Jobs:
@@ -214,6 +216,10 @@ class Jobs:
                 events = self._prune(lambda s: retention.prune_events(s, before, PRUNE_BATCH))
                 answers = self._prune(lambda s: retention.prune_responses(s, PRUNE_BATCH))
                 updates = self._prune(lambda s: retention.prune_outbox(s, before, PRUNE_BATCH))
+                staged_before = self._clock() - STAGED_KEPT
+                updates += self._prune(
+                    lambda s: retention.prune_staged(s, staged_before, PRUNE_BATCH)
+                )
             except Exception as exc:
                 log.error("housekeeping failed", error=str(exc), exc_info=exc)
                 return

@@ -8,19 +8,26 @@ Layout under ``[outbox] directory``::
     failed/        files with a bad line, each with ``<name>.error`` beside it
 
 The rename into ``work/`` is the pick-up, so a file is never read while the ERP still writes
-it; one pick-up runs at a time per directory (a lock file, ``work/.lock``), so the daemon and a
-``push`` started by hand never share a file. The records of a file are queued in one
-transaction that also records the file's unique work name; a crash before the move to
-``processed/`` finds that name on the next run and only finishes the move, so no file is queued
-twice.
+it. An ERP that writes ``*.jsonl`` in place anyway is met twice: a file is left alone until
+it has been unchanged for ``settle`` seconds, and one that changes while it is read is
+rejected with the rename rule in its ``.error``, never half queued. One pick-up runs at a
+time per directory (a lock file, ``work/.lock``), so the daemon and a ``push`` started by
+hand never share a file. The records of a file are queued all or nothing under
+the file's unique work name (``bridge.outbox.staging``, a chunk at a time, so a file of any
+size fits the memory); a crash before the move to ``processed/`` finds that name on the next
+run and only finishes the move, so no file is queued twice.
 """
 
 from __future__ import annotations
 
+import os
 import threading
+import time
 import uuid
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import BinaryIO
 
 import structlog
 from sqlalchemy.exc import SQLAlchemyError
@@ -28,7 +35,8 @@ from sqlalchemy.exc import SQLAlchemyError
 from bridge.centra.port import EventCodec
 from bridge.clock import utcnow
 from bridge.handlers.sinks.directory import write_atomically
-from bridge.outbox.input import InputError, NotRegularFile, parse_lines, read_regular_text
+from bridge.outbox.input import Checker, ErpRecord, InputError, NotRegularFile, open_regular
+from bridge.outbox.staging import queue_input
 from bridge.store import Store
 from bridge.store import outbox as repo
 from bridge.store.lock import FileLock
@@ -53,10 +61,20 @@ class DropReport:
 class DropDirectory:
     """Picks up the ERP's files from ``root`` and queues their records."""
 
-    def __init__(self, root: Path, store: Store, codec: EventCodec) -> None:
+    def __init__(
+        self,
+        root: Path,
+        store: Store,
+        codec: EventCodec,
+        *,
+        settle_s: float,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
         self.root = root
         self.store = store
         self.codec = codec
+        self.settle_s = settle_s
+        self._clock = clock
         self.work, self.processed, self.failed = (
             root / "work",
             root / "processed",
@@ -81,13 +99,33 @@ class DropDirectory:
 
     def _pick_up(self, report: DropReport, stop: threading.Event | None) -> None:
         for path in sorted(self.work.glob(PATTERN)):
-            self._process(path, report)
+            if not self._process(path, report, stop):
+                return
         for path in sorted(self.root.glob(PATTERN)):
             if stop is not None and stop.is_set():
-                break
+                return
+            if not self._settled(path, stop):
+                continue
             claimed = self._claim(path)
-            if claimed is not None:
-                self._process(claimed, report)
+            if claimed is not None and not self._process(claimed, report, stop):
+                return
+
+    def _settled(self, path: Path, stop: threading.Event | None) -> bool:
+        """Whether ``path`` has been unchanged for ``settle_s``: a younger file is waited
+        for once, and left for a later pick-up if it changed meanwhile (still being written)."""
+        try:
+            before = path.lstat().st_mtime
+            young = self.settle_s - (self._clock() - before)
+            if young <= 0:
+                return True
+            if (stop or threading.Event()).wait(young):
+                return False
+            if path.lstat().st_mtime == before:
+                return True
+        except FileNotFoundError:
+            return False
+        log.info("drop file still being written; left for a later pick-up", file=path.name)
+        return False
 
     def _claim(self, path: Path) -> Path | None:
         """Rename into ``work/`` under a unique name; None if another process took it first."""
@@ -99,35 +137,43 @@ class DropDirectory:
             return None
         return target
 
-    def _process(self, path: Path, report: DropReport) -> None:
+    def _process(self, path: Path, report: DropReport, stop: threading.Event | None) -> bool:
+        """Queue one file of ``work/`` and move it on; False when ``stop`` came first (the
+        file stays in ``work/`` and is read again on the next pick-up)."""
         key = f"dropdir:{path.name}"
-        report.files += 1
         with self.store.transaction() as session:
             done = repo.input_queued(session, key)
+            if not done:
+                repo.drop_staged(session, key)  # what a crash left of an earlier reading
         if done:
+            report.files += 1
             path.rename(self.processed / path.name)
-            return
+            return True
         try:
-            text = read_regular_text(path, follow_symlinks=False)
-            records = parse_lines(text, path.name, self.codec)
-            with self.store.transaction() as session:
-                ids = repo.add_records(session, records, utcnow(), key)
+            with open_regular(path, follow_symlinks=False) as file:
+                checker = Checker(self.codec)
+                records = _unchanged(file, checker, checker.lines(file, path.name), path.name)
+                queued = queue_input(self.store, checker, records, key, stop)
         except SQLAlchemyError:
             raise  # the store is down: the file stays in work/ and is tried again
         except Exception as exc:  # whatever is wrong with the file, it must not block others
+            report.files += 1
             self._reject(path, exc, report)
-            return
+            return True
+        if queued is None:
+            log.info("drop file left in work/ for the next pick-up", file=path.name)
+            return False
+        report.files += 1
         path.rename(self.processed / path.name)
-        report.records += len(ids)
-        log.info("drop file queued", file=path.name, records=len(ids))
+        report.records += queued
+        log.info("drop file queued", file=path.name, records=queued)
+        return True
 
     def _reject(self, path: Path, exc: Exception, report: DropReport) -> None:
         if isinstance(exc, InputError):
             message = str(exc)
         elif isinstance(exc, NotRegularFile):
             message = f"{path.name}: {exc}"
-        elif isinstance(exc, UnicodeDecodeError):
-            message = f"{path.name}: not UTF-8 text (byte {exc.start})"
         else:
             message = f"{path.name}: cannot be queued: {type(exc).__name__}: {exc}"
         write_atomically(self.failed / f"{path.name}.error", (message + "\n").encode("utf-8"))
@@ -137,4 +183,22 @@ class DropDirectory:
             "drop file rejected; nothing of it queued",
             file=path.name,
             problems=message.count("\n") + 1,
+        )
+
+
+def _unchanged(
+    file: BinaryIO, checker: Checker, records: Iterable[ErpRecord], source: str
+) -> Iterator[ErpRecord]:
+    """``records``, then a problem if the file changed while it was read: the ERP wrote it
+    in place, and what was read may be half of it."""
+    before = os.fstat(file.fileno())
+    yield from records
+    after = os.fstat(file.fileno())
+    if (after.st_size, after.st_mtime_ns) != (before.st_size, before.st_mtime_ns):
+        checker.add(
+            source,
+            0,
+            "-",
+            "changed while being read: write the file under another name, then rename it "
+            "to *.jsonl",
         )

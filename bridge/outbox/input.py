@@ -5,19 +5,21 @@ One line is one object: ``{"type": "customer", "id": "C1001", "firstname": "Ada"
 besides ``type`` are the element names of Centra's update item (``centra-soap.md`` §4): nested
 elements are objects, a repeated element is a list under its wrapper's name. Every problem is
 reported as ``file:line: field: problem``; one bad line rejects the whole file, so a file is
-queued completely or not at all.
+queued completely or not at all. Files are read a line at a time, so their size does not
+matter to the memory.
 """
 
 from __future__ import annotations
 
 import errno
+import io
 import json
 import os
 import stat
-from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass, field
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
 from bridge.centra.port import EventCodec
 from bridge.errors import BridgeError, ExitCode
@@ -29,6 +31,8 @@ MAX_REPORTED = 20
 #: A text value longer than this is refused at input: Centra would refuse it at every try
 #: (a product description of this size is already unusual), and it would sit in the outbox.
 MAX_VALUE_CHARS = 100_000
+#: A line longer than this is refused unread (several values at their limit still fit).
+MAX_LINE_BYTES = 8 * 1024 * 1024
 
 
 @dataclass(frozen=True, slots=True)
@@ -57,50 +61,140 @@ class Problem:
 
 
 class InputError(BridgeError):
-    """A file holds bad records; nothing from it may be queued."""
+    """An input holds bad records; nothing from it may be queued."""
 
     exit_code = ExitCode.CONFIG
 
-    def __init__(self, problems: list[Problem]) -> None:
+    def __init__(self, problems: list[Problem], untold: Mapping[str, int] | None = None) -> None:
         self.problems = problems
-        shown = [str(problem) for problem in problems[:MAX_REPORTED]]
-        if len(problems) > MAX_REPORTED:
-            shown.append(f"… and {len(problems) - MAX_REPORTED} more problems")
-        super().__init__("\n".join(shown))
+        #: Per input, the problems found beyond its first MAX_REPORTED (counted, not kept).
+        self.untold = dict(untold or {})
+        super().__init__("\n".join(self.details()))
 
     def details(self) -> list[str]:
-        """Every problem, one line each (the message itself shows the first ones)."""
-        return [str(problem) for problem in self.problems]
+        """The problems kept (the first ones of each input), then how many more there were."""
+        lines = [str(problem) for problem in self.problems]
+        lines += [f"{source}: … and {count} more problems" for source, count in self.untold.items()]
+        return lines
 
     def summary(self) -> str:
         return "nothing queued: fix the lines above and push again"
 
 
-@dataclass
-class _Collector:
-    source: str
-    problems: list[Problem] = field(default_factory=list)
+class Checker:
+    """Checks ERP records one at a time, so an input of any size is checked in bounded
+    memory: the first MAX_REPORTED problems of each input are kept, the rest only counted."""
 
-    def add(self, line: int, field_name: str, message: str) -> None:
-        self.problems.append(Problem(self.source, line, field_name, message))
+    def __init__(self, codec: EventCodec) -> None:
+        self.codec = codec
+        self.problems: list[Problem] = []
+        self.untold: dict[str, int] = {}
+        self._kept: dict[str, int] = {}
+
+    @property
+    def failed(self) -> bool:
+        return bool(self.problems)
+
+    def add(self, source: str, line: int, field_name: str, message: str) -> None:
+        if self._kept.get(source, 0) < MAX_REPORTED:
+            self._kept[source] = self._kept.get(source, 0) + 1
+            self.problems.append(Problem(source, line, field_name, message))
+        else:
+            self.untold[source] = self.untold.get(source, 0) + 1
+
+    def raise_problems(self) -> None:
+        """InputError with everything found so far, if anything was."""
+        if self.problems:
+            raise InputError(self.problems, self.untold)
+
+    def lines(self, file: BinaryIO, source: str) -> Iterator[ErpRecord]:
+        """The good records of a JSON Lines file, read a line at a time.
+
+        Blank lines are skipped; a UTF-8 byte order mark is tolerated. Only \\n ends a line:
+        JSON strings may hold U+2028 and other "line breaks" unescaped.
+        """
+        for number, raw in enumerate(_raw_lines(file), start=1):
+            if raw is None:
+                self.add(source, number, "-", f"too long: over {MAX_LINE_BYTES} bytes in one line")
+                continue
+            if number == 1:
+                raw = raw.removeprefix(b"\xef\xbb\xbf")
+            try:
+                line = raw.decode("utf-8").removesuffix("\n").removesuffix("\r")
+            except UnicodeDecodeError as exc:
+                self.add(source, number, "-", f"not UTF-8 text (byte {exc.start + 1} of the line)")
+                continue
+            if line.strip():
+                record = self._parse_line(line, source, number)
+                if record is not None:
+                    yield record
+
+    def items(self, items: Iterable[object], source: str) -> Iterator[ErpRecord]:
+        """The good records among dicts shaped like one JSON line each (the Python API, whose
+        callers' types are not checked at run time)."""
+        for number, item in enumerate(items, start=1):
+            if not isinstance(item, Mapping):
+                self.add(source, number, "-", "must be a dict with type and id")
+                continue
+            record = self._record(dict(item), source, number)
+            if record is not None:
+                yield record
+
+    def files(self, paths: Iterable[Path]) -> Iterator[ErpRecord]:
+        """The good records of each file in turn; a file that cannot be read is a problem."""
+        for path in paths:
+            source = str(path)
+            try:
+                with open_regular(path) as file:
+                    yield from self.lines(file, source)
+            except NotRegularFile as exc:
+                self.add(source, 0, "-", str(exc))
+            except OSError as exc:
+                self.add(source, 0, "-", f"cannot read: {exc.strerror}")
+
+    def _parse_line(self, line: str, source: str, number: int) -> ErpRecord | None:
+        try:
+            data = json.loads(line, parse_constant=_refuse_constant)
+        except json.JSONDecodeError as exc:
+            self.add(source, number, "-", f"not valid JSON: {exc.msg} (column {exc.colno})")
+            return None
+        except (ValueError, RecursionError) as exc:
+            self.add(source, number, "-", f"not usable JSON: {exc}")
+            return None
+        if not isinstance(data, dict):
+            self.add(source, number, "-", f"must be a JSON object, got {type(data).__name__}")
+            return None
+        return self._record(data, source, number)
+
+    def _record(self, data: dict[str, Any], source: str, number: int) -> ErpRecord | None:
+        entity_type = data.pop("type", None)
+        if entity_type not in ENTITY_TYPES:
+            types = ", ".join(sorted(ENTITY_TYPES))
+            self.add(source, number, "type", f"must be one of {types}, got {entity_type!r}")
+            return None
+        erp_id = data.get("id")
+        if isinstance(erp_id, int) and not isinstance(erp_id, bool):
+            erp_id = data["id"] = str(erp_id)
+        if not isinstance(erp_id, str) or not erp_id.strip():
+            message = "required: the ERP's id of the object, a non-empty string"
+            self.add(source, number, "id", message)
+            return None
+        if len(erp_id) > MAX_ID_CHARS:
+            message = f"too long: {len(erp_id)} characters, at most {MAX_ID_CHARS}"
+            self.add(source, number, "id", message)
+            return None
+        problem = _shape_problem(data, entity_type, self.codec)
+        if problem is not None:
+            self.add(source, number, *problem)
+            return None
+        return ErpRecord(entity_type, erp_id, data, f"{source}:{number}")
 
 
 def parse_lines(text: str, source: str, codec: EventCodec) -> list[ErpRecord]:
-    """Every record of a JSON Lines text, or InputError listing every bad line.
-
-    Blank lines are skipped; a UTF-8 byte order mark is tolerated.
-    """
-    collector = _Collector(source)
-    records: list[ErpRecord] = []
-    # Only \n ends a line: JSON strings may hold U+2028 and other "line breaks" unescaped.
-    lines = text.removeprefix("\ufeff").split("\n")
-    for number, line in enumerate((line.removesuffix("\r") for line in lines), start=1):
-        if line.strip():
-            record = _parse_line(line, number, codec, collector)
-            if record is not None:
-                records.append(record)
-    if collector.problems:
-        raise InputError(collector.problems)
+    """Every record of a JSON Lines text, or InputError listing the bad lines."""
+    checker = Checker(codec)
+    records = list(checker.lines(io.BytesIO(text.encode("utf-8")), source))
+    checker.raise_problems()
     return records
 
 
@@ -108,64 +202,37 @@ def check_records(
     items: Iterable[Mapping[str, Any]], source: str, codec: EventCodec
 ) -> list[ErpRecord]:
     """The Python API's way in: dicts shaped like one JSON line each, checked the same way."""
-    collector = _Collector(source)
-    records = [
-        _record(dict(item), number, codec, collector)
-        if isinstance(item, Mapping)
-        else collector.add(number, "-", "must be a dict with type and id")
-        for number, item in enumerate(items, start=1)
-    ]
-    if collector.problems:
-        raise InputError(collector.problems)
-    return [record for record in records if record is not None]
+    checker = Checker(codec)
+    records = list(checker.items(items, source))
+    checker.raise_problems()
+    return records
 
 
-def _parse_line(
-    line: str, number: int, codec: EventCodec, collector: _Collector
-) -> ErpRecord | None:
-    try:
-        data = json.loads(line, parse_constant=_refuse_constant)
-    except json.JSONDecodeError as exc:
-        collector.add(number, "-", f"not valid JSON: {exc.msg} (column {exc.colno})")
-        return None
-    except (ValueError, RecursionError) as exc:
-        collector.add(number, "-", f"not usable JSON: {exc}")
-        return None
-    if not isinstance(data, dict):
-        collector.add(number, "-", f"must be a JSON object, got {type(data).__name__}")
-        return None
-    return _record(data, number, codec, collector)
+def read_files(paths: Iterable[Path], codec: EventCodec) -> list[ErpRecord]:
+    """Every record of every file, or InputError listing the problems of all of them.
+
+    For a dry run, which shows every request; queueing streams through ``Checker`` instead.
+    """
+    checker = Checker(codec)
+    records = list(checker.files(paths))
+    checker.raise_problems()
+    return records
+
+
+def _raw_lines(file: BinaryIO) -> Iterator[bytes | None]:
+    """Each line's bytes, or None for a line longer than MAX_LINE_BYTES (skipped in pieces,
+    so one endless line cannot fill the memory)."""
+    while raw := file.readline(MAX_LINE_BYTES + 1):
+        if len(raw) <= MAX_LINE_BYTES or raw.endswith(b"\n"):
+            yield raw
+            continue
+        while raw and not raw.endswith(b"\n"):
+            raw = file.readline(MAX_LINE_BYTES)
+        yield None
 
 
 def _refuse_constant(name: str) -> Any:
     raise ValueError(f"{name} is not a number Centra can take")
-
-
-def _record(
-    data: dict[str, Any], number: int, codec: EventCodec, collector: _Collector
-) -> ErpRecord | None:
-    entity_type = data.pop("type", None)
-    if entity_type not in ENTITY_TYPES:
-        collector.add(
-            number,
-            "type",
-            f"must be one of {', '.join(sorted(ENTITY_TYPES))}, got {entity_type!r}",
-        )
-        return None
-    erp_id = data.get("id")
-    if isinstance(erp_id, int) and not isinstance(erp_id, bool):
-        erp_id = data["id"] = str(erp_id)
-    if not isinstance(erp_id, str) or not erp_id.strip():
-        collector.add(number, "id", "required: the ERP's id of the object, a non-empty string")
-        return None
-    if len(erp_id) > MAX_ID_CHARS:
-        collector.add(number, "id", f"too long: {len(erp_id)} characters, at most {MAX_ID_CHARS}")
-        return None
-    problem = _shape_problem(data, entity_type, codec)
-    if problem is not None:
-        collector.add(number, *problem)
-        return None
-    return ErpRecord(entity_type, erp_id, data, f"{collector.source}:{number}")
 
 
 def _shape_problem(
@@ -216,8 +283,8 @@ _KINDS = (
 )
 
 
-def read_regular_text(path: Path, *, follow_symlinks: bool = True) -> str:
-    """The UTF-8 text of ``path``, which must be a regular file.
+def open_regular(path: Path, *, follow_symlinks: bool = True) -> BinaryIO:
+    """``path`` opened for reading; it must be a regular file.
 
     Opened without blocking (a FIFO with no writer would hang the reader forever) and checked
     on the open descriptor, so nothing can be swapped in between; without
@@ -237,28 +304,4 @@ def read_regular_text(path: Path, *, follow_symlinks: bool = True) -> str:
             raise IsADirectoryError(errno.EISDIR, os.strerror(errno.EISDIR), str(path))
         kind = next((name for test, name in _KINDS if test(mode)), "not a file")
         raise NotRegularFile(f"not a regular file ({kind}); not read")
-    with os.fdopen(fd, "rb") as file:
-        return file.read().decode("utf-8")
-
-
-def read_files(paths: Iterable[Path], codec: EventCodec) -> list[ErpRecord]:
-    """Every record of every file, or InputError listing the problems of all of them.
-
-    All files are checked before any record is returned, so a command queues all or nothing.
-    """
-    records: list[ErpRecord] = []
-    problems: list[Problem] = []
-    for path in paths:
-        try:
-            records += parse_lines(read_regular_text(path), str(path), codec)
-        except InputError as exc:
-            problems += exc.problems
-        except NotRegularFile as exc:
-            problems.append(Problem(str(path), 0, "-", str(exc)))
-        except UnicodeDecodeError as exc:
-            problems.append(Problem(str(path), 0, "-", f"not UTF-8 text (byte {exc.start})"))
-        except OSError as exc:
-            problems.append(Problem(str(path), 0, "-", f"cannot read: {exc.strerror}"))
-    if problems:
-        raise InputError(problems)
-    return records
+    return os.fdopen(fd, "rb")

@@ -149,7 +149,10 @@ class Outbox:
         if self.settings.directory is None:
             return DropReport()
         try:
-            return DropDirectory(self.settings.directory, self.store, self.codec).pick_up(stop)
+            drop = DropDirectory(
+                self.settings.directory, self.store, self.codec, settle_s=self.settings.settle_s
+            )
+            return drop.pick_up(stop)
         except Exception as exc:  # the drop directory never holds back what is queued
             log.error(
                 "drop directory not picked up",

@@ -1,12 +1,13 @@
 """ERP updates into the outbox (the Python API, files, the drop directory), and ``push``.
 
-Everything is checked before anything is queued, so an input is queued completely or not at
-all; what is queued is committed before anything is sent.
+An input is queued completely or not at all (files through ``bridge.outbox.staging``, read a
+line at a time); what is queued is committed before anything is sent.
 """
 
 from __future__ import annotations
 
 import threading
+import uuid
 from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -14,8 +15,9 @@ from typing import Any
 from bridge.centra.port import EventCodec
 from bridge.clock import utcnow
 from bridge.outbox.dryrun import render_requests
-from bridge.outbox.input import ErpRecord, check_records, read_files
+from bridge.outbox.input import Checker, ErpRecord, check_records, read_files
 from bridge.outbox.push import Outbox, PushReport
+from bridge.outbox.staging import queue_input
 from bridge.store import Store
 from bridge.store import outbox as repo
 from bridge.store.models import OutboxStatus
@@ -36,12 +38,10 @@ def queue_updates(
     return queue_checked(store, check_records(records, source, codec))
 
 
-def queue_checked(
-    store: Store, records: list[ErpRecord], input_key: str | None = None
-) -> list[int]:
-    """Queue records already checked (``push FILE``, the drop directory) in one transaction."""
+def queue_checked(store: Store, records: list[ErpRecord]) -> list[int]:
+    """Queue records already checked, in one transaction."""
     with store.transaction() as session:
-        return repo.add_records(session, records, utcnow(), input_key)
+        return repo.add_records(session, records, utcnow())
 
 
 def push_files(
@@ -52,25 +52,31 @@ def push_files(
     retry: bool = False,
     stop: threading.Event | None = None,
 ) -> PushReport:
-    """Queue the files' records (all checked first), then send everything due.
+    """Queue the files' records (all of them, or nothing), then send everything due.
 
     Without files, the drop directory is picked up instead. ``retry`` makes failed and dead
     records due again first. Raises ``bridge.InputError`` with nothing queued.
     """
-    records = read_files(files, outbox.codec)
-    queued = queue_checked(outbox.store, records) if records else []
+    queued = 0
+    if files:
+        checker = Checker(outbox.codec)
+        key = f"push:{uuid.uuid4().hex}"
+        taken = queue_input(outbox.store, checker, checker.files(files), key, stop)
+        if taken is None:
+            return PushReport(stopped="shutdown requested while reading; nothing queued")
+        queued = taken
     if retry:
         with outbox.store.transaction() as session:
             repo.requeue(session, (OutboxStatus.FAILED, OutboxStatus.DEAD), utcnow())
     if queue_only:
         if files:
-            return PushReport(queued=len(queued))
+            return PushReport(queued=queued)
         picked = outbox.pick_up(stop)
         return PushReport(
             files=picked.files, queued=picked.records, failed_files=picked.failed_files
         )
     report = outbox.push_due(stop) if files else outbox.push_job(stop)
-    report.queued += len(queued)
+    report.queued += queued
     return report
 
 

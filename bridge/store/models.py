@@ -91,6 +91,9 @@ class OutboxStatus(StrEnum):
     """Where an ERP update is; ``queued`` and ``failed`` ones are sent when due."""
 
     QUEUED = "queued"
+    #: Checked and stored while the rest of its input is read; never sent. Queued all at once
+    #: when the whole input is good, deleted when it is not (or when a crash left it behind).
+    STAGED = "staged"
     SENT = "sent"
     #: Centra said no (``success=false``) or could not be reached; tried again after a back-off.
     FAILED = "failed"

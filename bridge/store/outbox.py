@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Protocol
 
-from sqlalchemy import Select, bindparam, exists, func, insert, select, update
+from sqlalchemy import Select, bindparam, delete, exists, func, insert, select, update
 from sqlalchemy.orm import Session, aliased
 
 from bridge.store.models import (
@@ -48,16 +48,21 @@ class Answer(Protocol):
 
 
 def add_records(
-    session: Session, records: Iterable[NewRecord], now: datetime, input_key: str | None = None
+    session: Session,
+    records: Iterable[NewRecord],
+    now: datetime,
+    input_key: str | None = None,
+    *,
+    status: OutboxStatus = OutboxStatus.QUEUED,
 ) -> list[int]:
-    """Queue ``records`` in the given order, in one statement executed for all of them;
-    returns their outbox ids in that order."""
+    """Queue (or stage) ``records`` in the given order, in one statement executed for all of
+    them; returns their outbox ids in that order."""
     rows: list[dict[str, Any]] = [
         {
             "entity_type": record.entity_type,
             "erp_id": record.erp_id,
             "fields": record.fields,
-            "status": OutboxStatus.QUEUED,
+            "status": status,
             "attempts": 0,
             "errors": [],
             "notices": [],
@@ -76,7 +81,31 @@ _ADD = insert(_OUTBOX).returning(_OUTBOX.c.id, sort_by_parameter_order=True)
 
 def input_queued(session: Session, input_key: str) -> bool:
     """Whether records from this input were queued already (a pick-up that crashed midway)."""
-    return bool(session.scalar(select(exists().where(OutboxRecord.input_key == input_key))))
+    queued = exists().where(
+        OutboxRecord.input_key == input_key, OutboxRecord.status != OutboxStatus.STAGED
+    )
+    return bool(session.scalar(select(queued)))
+
+
+def release_staged(session: Session, input_key: str, now: datetime) -> int:
+    """Queue every record staged for this input, in one statement; returns how many."""
+    result = session.execute(
+        update(OutboxRecord)
+        .where(OutboxRecord.input_key == input_key, OutboxRecord.status == OutboxStatus.STAGED)
+        .values(status=OutboxStatus.QUEUED, next_attempt_at=now)
+        .execution_options(synchronize_session=False)
+    )
+    return int(getattr(result, "rowcount", 0) or 0)
+
+
+def drop_staged(session: Session, input_key: str) -> int:
+    """Delete what was staged for this input (it had a bad line, or a crash cut it short)."""
+    result = session.execute(
+        delete(OutboxRecord)
+        .where(OutboxRecord.input_key == input_key, OutboxRecord.status == OutboxStatus.STAGED)
+        .execution_options(synchronize_session=False)
+    )
+    return int(getattr(result, "rowcount", 0) or 0)
 
 
 @dataclass(frozen=True, slots=True)

@@ -77,3 +77,19 @@ def prune_outbox(session: Session, before: datetime, limit: int) -> int:
     if ids:
         session.execute(delete(OutboxRecord).where(OutboxRecord.id.in_(ids)))
     return len(ids)
+
+
+def prune_staged(session: Session, before: datetime, limit: int) -> int:
+    """Delete up to ``limit`` records staged before ``before``: what a ``push FILE`` killed
+    while reading its file left behind (never sent; the file was not queued)."""
+    ids = list(
+        session.scalars(
+            select(OutboxRecord.id)
+            .where(OutboxRecord.status == OutboxStatus.STAGED, OutboxRecord.created_at < before)
+            .order_by(OutboxRecord.id)
+            .limit(limit)
+        )
+    )
+    if ids:
+        session.execute(delete(OutboxRecord).where(OutboxRecord.id.in_(ids)))
+    return len(ids)

@@ -23,7 +23,9 @@ from bridge.simulator.soap import CENTRA_NS
 @pytest.fixture(scope="module")
 def report() -> BenchReport:
     """One small bench for the whole module: 250 events, the naive client on 60."""
-    return run_bench(BenchOptions(events=250, naive_events=60, outbox_records=120))
+    return run_bench(
+        BenchOptions(events=250, naive_events=60, outbox_records=120, input_records=2_000)
+    )
 
 
 def test_bridge_drains_every_event_in_pages_of_100(report: BenchReport) -> None:
@@ -50,10 +52,17 @@ def test_outbox_push_goes_through_the_outbox_in_batches(report: BenchReport) -> 
     assert report.outbox.queue_cpu_s > 0 and report.outbox.lxml_cpu_s > 0
 
 
+def test_large_erp_file_is_queued_in_a_process_of_its_own(report: BenchReport) -> None:
+    """Two push --queue-only runs, a tenth and the whole size, each with its peak memory."""
+    assert [run.records for run in report.inputs] == [200, 2_000]
+    assert all(run.peak_rss_mb > 0 and run.file_mb > 0 for run in report.inputs)
+    assert "push --queue-only of 2,000 records" in report.render()
+
+
 def test_targets_cover_the_issue(report: BenchReport) -> None:
     """Every target is reported with its limit; call counts are exact and met."""
     targets = {target.name: target for target in report.targets()}
-    assert len(targets) == 6
+    assert len(targets) == 7
     calls = [target for name, target in targets.items() if "calls" in name]
     assert [target.met for target in calls] == [True, True]
     assert all(target.measured >= 0 for target in targets.values())
@@ -80,6 +89,8 @@ def test_cli_check_exit_code_follows_the_targets(capsys: pytest.CaptureFixture[s
             "--naive-events",
             "20",
             "--outbox-records",
+            "0",
+            "--input-records",
             "0",
             "--check",
             "--json",

@@ -428,7 +428,9 @@ def test_python_api_checks_everything_first(app: App) -> None:
             source="nightly",
         )
     assert str(refused.value) == (
-        "nightly:2: nickname: unknown field (Customer has no element 'nickname')"
+        "nightly:2: nickname: unknown field (Customer has no element 'nickname'; valid: "
+        "address1, address2, city, country, email, firstname, id, lastname, state, status, "
+        "store, telephone, type, zipcode)"
     )
     assert records(app.store) == []
 

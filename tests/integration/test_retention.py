@@ -87,3 +87,17 @@ def test_prune_outbox_forgets_old_sent_updates_only(store: Store) -> None:
         assert retention.prune_outbox(session, before, 100) == 1
         left = sorted((r.erp_id, r.status) for r in session.scalars(select(OutboxRecord)))
     assert left == [("C2", "sent"), ("C3", "queued"), ("C4", "dead"), ("C4", "sent")]
+
+
+def test_prune_staged_forgets_what_an_interrupted_push_left(store: Store) -> None:
+    """Staged records older than the cut go; younger ones (a push still reading) stay, and
+    so does everything queued."""
+    young = outbox_row("C2", "staged", None)
+    young.created_at = datetime.now(UTC)
+    with store.transaction() as session:
+        session.add_all([outbox_row("C1", "staged", None), young, outbox_row("C3", "queued", None)])
+    before = datetime.now(UTC) - timedelta(days=1)
+    with store.transaction() as session:
+        assert retention.prune_staged(session, before, 100) == 1
+        left = sorted((r.erp_id, r.status) for r in session.scalars(select(OutboxRecord)))
+    assert left == [("C2", "staged"), ("C3", "queued")]

@@ -159,7 +159,10 @@ def to_zeep(value: Any, node: Node, path: str) -> Any:
     for key, sub in value.items():
         declared = node.children.get(key)
         if declared is None:
-            raise ValueError(f"unknown key {path}.{key}: {node.name} has no element {key!r}")
+            valid = ", ".join(sorted(node.children))
+            raise ValueError(
+                f"unknown key {path}.{key}: {node.name} has no element {key!r}; valid: {valid}"
+            )
         if sub is None:
             continue
         if declared.repeated:

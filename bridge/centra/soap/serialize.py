@@ -98,7 +98,8 @@ def _fill_object(element: etree._Element, value: Mapping[str, Any], node: Node) 
     for key, sub in value.items():
         declared = node.children.get(key)
         if declared is None:
-            raise _Misfit(f"{node.name} has no element {key!r}", unknown_key=key)
+            valid = ", ".join(sorted(node.children))
+            raise _Misfit(f"{node.name} has no element {key!r}; valid: {valid}", unknown_key=key)
         if sub is None:
             continue
         try:
