@@ -21,6 +21,7 @@ from bridge.centra.soap.parse import (
     check_login,
     check_reply,
     event_payload,
+    is_login_refusal,
     parse_event_page,
     parse_result,
 )
@@ -599,3 +600,38 @@ class TestPayloadFromXmlEdges:
         assert [order.position[f.tag] for f in order.children.values()] == list(
             range(len(order.children))
         )
+
+
+@pytest.mark.parametrize(
+    "message",
+    [
+        "Login failed: wrong username or password",
+        "Login failed: unknown username or wrong password",
+        "Invalid login",
+        "Authentication failed for user erp",
+        "Wrong username or password",
+        "Invalid credentials",
+        "Unauthorized",
+        "Access denied",
+        "You are not logged in",
+    ],
+)
+def test_refusals_of_the_login_are_recognised(message: str) -> None:
+    """Each phrasing of a refused login pauses the bridge instead of failing one call."""
+    assert is_login_refusal(message)
+
+
+@pytest.mark.parametrize(
+    "message",
+    [
+        "Customer password must be at least 8 characters",
+        "Could not save customer C1001: field login is too long",
+        "Email login@example.com is already taken",
+        "Database connection lost",
+        "Sizetable SML does not exist",
+        "Unknown product P1 (credential check skipped)",
+    ],
+)
+def test_business_errors_that_mention_a_password_are_not_a_bad_login(message: str) -> None:
+    """Messages that merely contain "password" or "login" are errors of that one call."""
+    assert not is_login_refusal(message)

@@ -28,8 +28,18 @@ SOAP_ENV_NS = "http://schemas.xmlsoap.org/soap/envelope/"
 _ENVELOPE = f"{{{SOAP_ENV_NS}}}Envelope"
 _BODY = f"{{{SOAP_ENV_NS}}}Body"
 _FAULT = f"{{{SOAP_ENV_NS}}}Fault"
-#: How Centra's messages about a refused login are recognised (faultstring or result errors).
-_LOGIN_WORDS = re.compile(r"login|authenticat|password|credential|unauthori[sz]ed", re.IGNORECASE)
+#: How a refusal of the bridge's own login reads (faultstring or result errors). Centra's
+#: docs show none (centra-soap.md U4), so these are the phrasings of such refusals, not the
+#: mere words: "the customer's password is too short" is a business error, not a bad login.
+_LOGIN_REFUSED = re.compile(
+    r"\b(?:login|log-in|sign-in|authentication|authori[sz]ation)\s+(?:failed|refused|denied"
+    r"|invalid|incorrect|required)\b"
+    r"|\b(?:invalid|wrong|incorrect|bad|unknown)\s+(?:login|username|user\s?name|password"
+    r"|credentials?|api\s?key)\b"
+    r"|\bnot\s+(?:authenticated|authori[sz]ed|logged\s+in)\b"
+    r"|\bunauthori[sz]ed\b|\baccess\s+denied\b",
+    re.IGNORECASE,
+)
 _MAX_DETAIL = 200
 
 
@@ -123,7 +133,7 @@ def fault_error(fault: etree._Element, *, request_id: str | None = None) -> Cent
     }
     code = fields.get("faultcode", "").rpartition(":")[2]
     message = fields.get("faultstring", "") or "SOAP Fault without a faultstring"
-    kind = CentraAuthError if _LOGIN_WORDS.search(message) else CentraFault
+    kind = CentraAuthError if is_login_refusal(message) else CentraFault
     return kind(f"Centra SOAP Fault {code or '?'}: {message}", code=code, request_id=request_id)
 
 
@@ -288,9 +298,14 @@ def _result_by_local_names(
     )
 
 
+def is_login_refusal(message: str) -> bool:
+    """Whether Centra's ``message`` says the bridge's login was refused (pause, exit 3)."""
+    return _LOGIN_REFUSED.search(message) is not None
+
+
 def check_login(result: UpdateResult) -> UpdateResult:
     """Return ``result``, unless it is a refusal of the login itself: that raises."""
-    if not result.success and any(_LOGIN_WORDS.search(message) for message in result.errors):
+    if not result.success and any(is_login_refusal(message) for message in result.errors):
         raise _refusal(result)
     return result
 
@@ -302,7 +317,7 @@ def _refusal(result: UpdateResult) -> CentraError:
             "Centra answered with a successful result instead of data", request_id=result.request_id
         )
     message = "; ".join(result.errors) or "no error message"
-    kind = CentraAuthError if _LOGIN_WORDS.search(message) else CentraFault
+    kind = CentraAuthError if is_login_refusal(message) else CentraFault
     return kind(f"Centra refused the call: {message}", code="result", request_id=result.request_id)
 
 
