@@ -8,6 +8,7 @@ connection would keep the lock after ``close()`` and hide its loss.
 
 from __future__ import annotations
 
+import contextlib
 import fcntl
 import hashlib
 import os
@@ -137,8 +138,9 @@ class FileLock:
         except BlockingIOError:
             os.close(fd)
             return False
-        os.ftruncate(fd, 0)
-        os.write(fd, f"{os.getpid()}\n".encode())
+        with contextlib.suppress(OSError):  # the pid only names the holder in messages; a
+            os.ftruncate(fd, 0)  # full disk must not cost the lock (the store says why)
+            os.write(fd, f"{os.getpid()}\n".encode())
         self._fd = fd
         return True
 
