@@ -105,6 +105,21 @@ def test_run_picks_up_new_events_and_stops_on_sigterm(tmp_path: Path, simulator:
     assert "Traceback" not in daemon.output()
 
 
+def test_json_log_lines_carry_their_text_under_message(
+    tmp_path: Path, simulator: Simulator
+) -> None:
+    """Every JSON line has its text under ``message``, where log shippers look for it."""
+    simulator.add_generated(5)
+    daemon = Daemon(write_config(tmp_path, simulator.url, PASSWORD))
+    try:
+        daemon.wait_log(lambda line: "drain finished" in line)
+    finally:
+        assert daemon.stop() == ExitCode.OK, daemon.output()
+    lines = [json.loads(line) for line in daemon.lines]
+    assert [line for line in lines if "message" not in line or "event" in line] == []
+    assert {"running", "drain finished", "jobs stopped"} <= {line["message"] for line in lines}
+
+
 def test_metrics_of_a_running_daemon(tmp_path: Path, simulator: Simulator) -> None:
     """/metrics over HTTP: the last success is now (to the second), every Centra call is timed
     by operation, a refused call is counted by kind; HEAD answers without a body."""
