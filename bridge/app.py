@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from types import TracebackType
 from zoneinfo import ZoneInfo
 
-from bridge.centra.port import CentraPort, EventCodec
+from bridge.centra.port import CallObserver, CentraPort, EventCodec
 from bridge.centra.soap import CentraClient, SoapCodec
 from bridge.config import Settings
 from bridge.handlers.delivery import with_delivery
@@ -38,11 +38,18 @@ class App:
     codec: EventCodec
     dispatcher: Dispatcher
     sinks: Mapping[str, Sink] = field(default_factory=dict)
+    #: Told of every call to Centra (the daemon's metrics).
+    centra_calls: CallObserver | None = None
     _client: CentraPort | None = None
 
     @classmethod
-    def open(cls, settings: Settings, *, migrate: bool = True) -> App:
-        """Load handlers first (a bad dotted path fails before the database is touched)."""
+    def open(
+        cls, settings: Settings, *, migrate: bool = True, centra_calls: CallObserver | None = None
+    ) -> App:
+        """Load handlers first (a bad dotted path fails before the database is touched).
+
+        ``centra_calls`` is told of every call the Centra connection makes.
+        """
         sinks = {kind: make_sink(kind, sink) for kind, sink in settings.sinks.items()}
         registry = with_delivery(
             Registry.from_config(settings.handlers.custom), sinks, settings.outbox.echo_window_s
@@ -56,13 +63,20 @@ class App:
             codec,
             zone=ZoneInfo(settings.centra.timezone),
         )
-        return cls(settings=settings, store=store, codec=codec, dispatcher=dispatcher, sinks=sinks)
+        return cls(
+            settings=settings,
+            store=store,
+            codec=codec,
+            dispatcher=dispatcher,
+            sinks=sinks,
+            centra_calls=centra_calls,
+        )
 
     @property
     def client(self) -> CentraPort:
         """The connection to Centra, made on first use."""
         if self._client is None:
-            self._client = CentraClient(self.settings.centra)
+            self._client = CentraClient(self.settings.centra, observe=self.centra_calls)
         return self._client
 
     def inbox(self, lock: StoreLock | None = None) -> Inbox:

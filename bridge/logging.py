@@ -90,6 +90,16 @@ def stderr_is_journal(journal_stream: str | None) -> bool:
     return journal_stream == f"{status.st_dev}:{status.st_ino}"
 
 
+def _json_renderers() -> list[Processor]:
+    """One JSON object per line, its text under ``message`` (what Loki, Elastic and Vector
+    read as the line's text) rather than structlog's ``event``."""
+    return [structlog.processors.EventRenamer("message"), structlog.processors.JSONRenderer()]
+
+
+def _console_renderers() -> list[Processor]:
+    return [structlog.dev.ConsoleRenderer(colors=sys.stderr.isatty())]
+
+
 def configure(
     level: str = "info",
     fmt: str = "auto",
@@ -109,11 +119,6 @@ def configure(
         structlog.processors.TimeStamper(fmt="iso", utc=True),
     ]
     as_json = fmt == "json" or (fmt == "auto" and not sys.stderr.isatty())
-    renderer: Processor = (
-        structlog.processors.JSONRenderer()
-        if as_json
-        else structlog.dev.ConsoleRenderer(colors=sys.stderr.isatty())
-    )
     journal = as_json and stderr_is_journal(journal_stream)
     formatter = (JournalFormatter if journal else structlog.stdlib.ProcessorFormatter)(
         foreign_pre_chain=shared,
@@ -121,7 +126,7 @@ def configure(
             structlog.stdlib.ProcessorFormatter.remove_processors_meta,
             structlog.processors.format_exc_info,
             redact,
-            renderer,
+            *(_json_renderers() if as_json else _console_renderers()),
         ],
     )
     handler = logging.StreamHandler(sys.stderr)

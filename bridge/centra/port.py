@@ -8,6 +8,8 @@ events would be a sibling of it, chosen by ``[centra] flavor`` in the compositio
 
 * ``CentraPort``: a connection. Fetch the oldest unacknowledged events (the same ones until
   they are acknowledged), acknowledge ids, send one batch of updates of one entity type.
+* ``CallObserver``: told of every call a connection makes (metrics hang here, so the
+  transport never imports them).
 * ``EventCodec``: what needs no connection. Decode a stored event into its payload (for
   handlers and replay), check an ERP update against what Centra can take, show the
   requests a push would send.
@@ -91,6 +93,14 @@ class CentraPort(Protocol):
 
     def close(self) -> None:
         """Release the connection."""
+
+
+class CallObserver(Protocol):
+    """Told of each call to Centra as it ends, every attempt of a repeated one included."""
+
+    def __call__(self, operation: str, seconds: float, error: Exception | None) -> None:
+        """``operation`` as Centra names it ("events_Get", "products_Update", …); ``error``
+        is what the call raised (a ``bridge.centra.errors`` error, almost always), else None."""
 
 
 class EventCodec(Protocol):

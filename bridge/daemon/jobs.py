@@ -11,7 +11,7 @@ import threading
 import time
 import uuid
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from datetime import datetime, timedelta
 
 import structlog
@@ -22,7 +22,7 @@ from bridge.centra.errors import CentraAuthError, CentraError, CentraUnavailable
 from bridge.clock import utcnow
 from bridge.config import ScheduleSettings
 from bridge.daemon.health import Health
-from bridge.daemon.metrics import Metrics
+from bridge.daemon.metrics import Metrics, StoreSnapshot
 from bridge.inbox.drain import DrainOptions, PageReport, QueueStalled
 from bridge.retry import asked_for_s, backoff_s
 from bridge.store import events as events_repo
@@ -84,10 +84,8 @@ class Jobs:
             else:
                 self._failures = 0
                 if pages:
-                    self.metrics.observe(
-                        "centra_bridge_poll_duration_seconds", time.monotonic() - started
-                    )
-                    self.metrics.inc("centra_bridge_polls_total", result="ok")
+                    self.metrics.poll_duration.observe(time.monotonic() - started)
+                    self.metrics.polls.labels(result="ok").inc()
             finally:
                 self.health.progressed()
 
@@ -96,8 +94,7 @@ class Jobs:
             report = self.app.inbox(self.lock).drain(
                 DrainOptions(), self.stop, on_page=self._page_done
             )
-        for status, count in report.outcomes.items():
-            self.metrics.inc("centra_bridge_handler_outcomes_total", count, status=status)
+        self._count_outcomes(report.outcomes)
         return report.pages
 
     def _page_done(self, page: PageReport) -> None:
@@ -106,12 +103,14 @@ class Jobs:
         The drain records the poll's success in the store itself, with its next commit.
         """
         for event_type, count in page.types.items():
-            self.metrics.inc("centra_bridge_events_fetched_total", count, type=event_type)
-            self.metrics.inc("centra_bridge_events_acknowledged_total", count, type=event_type)
-        self.metrics.set(
-            "centra_bridge_last_poll_success_timestamp_seconds", page.done_at.timestamp()
-        )
+            self.metrics.events_fetched.labels(type=event_type).inc(count)
+            self.metrics.events_acknowledged.labels(type=event_type).inc(count)
+        self.metrics.last_poll_success.set(page.done_at.timestamp())
         self.health.succeeded(page.done_at)
+
+    def _count_outcomes(self, outcomes: Mapping[str, int]) -> None:
+        for status, count in outcomes.items():
+            self.metrics.handler_outcomes.labels(status=status).inc(count)
 
     def _poll_failed(self, exc: Exception) -> None:
         if isinstance(exc, StoreGone | LockLost):
@@ -134,7 +133,7 @@ class Jobs:
             log.error(f"poll failed: {result}", **fields)
         else:
             log.error("poll failed unexpectedly", **fields, exc_info=exc)
-        self.metrics.inc("centra_bridge_polls_total", result=result)
+        self.metrics.polls.labels(result=result).inc()
         text = f"{type(exc).__name__}: {exc}"
         if request_id:
             text += f" (X-Centra-Request-ID {request_id})"
@@ -174,17 +173,15 @@ class Jobs:
                     error=str(exc),
                     request_id=exc.request_id,
                 )
-                self.metrics.inc("centra_bridge_pushes_total", result="login refused")
+                self.metrics.pushes.labels(result="login refused").inc()
                 return
             except Exception as exc:  # a push never takes the daemon down
                 log.error("push failed", error=str(exc), exc_info=exc)
-                self.metrics.inc("centra_bridge_pushes_total", result="error")
+                self.metrics.pushes.labels(result="error").inc()
                 return
             for result in ("sent", "failed", "dead"):
-                self.metrics.inc(
-                    "centra_bridge_outbox_records_total", getattr(report, result), result=result
-                )
-            self.metrics.inc("centra_bridge_pushes_total", result="ok" if report.ok else "partial")
+                self.metrics.outbox_results.labels(result=result).inc(getattr(report, result))
+            self.metrics.pushes.labels(result="ok" if report.ok else "partial").inc()
             if report.queued or report.sent or report.failed or report.dead:
                 log.info("push finished", **report.as_dict())
 
@@ -196,10 +193,7 @@ class Jobs:
             try:
                 while not self.stop.is_set():
                     counts = self.app.dispatcher.run_due(limit=RETRY_BATCH)
-                    for status, count in counts.items():
-                        self.metrics.inc(
-                            "centra_bridge_handler_outcomes_total", count, status=status
-                        )
+                    self._count_outcomes(counts)
                     if sum(counts.values()) < RETRY_BATCH:
                         break
             except Exception as exc:
@@ -223,7 +217,7 @@ class Jobs:
             except Exception as exc:
                 log.error("housekeeping failed", error=str(exc), exc_info=exc)
                 return
-            self.metrics.inc("centra_bridge_events_pruned_total", events)
+            self.metrics.events_pruned.inc(events)
             if events or answers or updates:
                 log.info(
                     "housekeeping pruned",
@@ -249,26 +243,19 @@ class Jobs:
         """Read backlog and counts from the store for STATUS= and the metrics gauges."""
         try:
             with self.app.store.reading() as session:
-                by_type = events_repo.count_by_type_and_status(session)
-                unacknowledged = events_repo.count_unacknowledged(session)
-                outbox = outbox_repo.count_by_status(session)
+                snapshot = StoreSnapshot(
+                    events=events_repo.count_by_type_and_status(session),
+                    unacknowledged=events_repo.count_unacknowledged(session),
+                    outbox=outbox_repo.count_by_status(session),
+                    oldest_failed_event_at=events_repo.oldest_failed_received_at(session),
+                    oldest_queued_outbox_at=outbox_repo.oldest_queued_created_at(session),
+                )
         except SQLAlchemyError as exc:
             log.warning("could not read the store's health", error=str(exc))
             return
-        self.metrics.replace(
-            "centra_bridge_events",
-            {
-                (("status", status), ("type", kind)): count
-                for (kind, status), count in by_type.items()
-            },
-        )
-        self.metrics.set("centra_bridge_events_unacknowledged", unacknowledged)
-        self.metrics.replace(
-            "centra_bridge_outbox",
-            {(("status", status),): count for status, count in outbox.items()},
-        )
+        self.metrics.store.update(snapshot)
         totals: Counter[str] = Counter()
-        for (_, status), count in by_type.items():
+        for (_, status), count in snapshot.events.items():
             totals[status] += count
         self.health.counted(
             backlog=totals[EventStatus.NEW] + totals[EventStatus.FAILED],

@@ -1,132 +1,193 @@
-"""Prometheus text exposition on a loopback port, from the standard library alone.
+"""The service's Prometheus metrics, in a registry of its own (never prometheus_client's global).
 
-Counters live in the process (they restart at zero, which Prometheus' ``rate()`` expects);
-gauges about the store are refreshed by the daemon's health job, so a scrape never touches
-the database.
+Counters live in the process (they restart at zero, which Prometheus' ``rate()`` expects).
+What the store holds (events by type and status, the outbox, the oldest failed event…) is a
+snapshot the health job takes, so a scrape never touches the database; ages are worked out
+from that snapshot's timestamps when Prometheus scrapes.
 """
 
 from __future__ import annotations
 
-import threading
-from collections.abc import Mapping
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any
+import time
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
 
-#: name → (type, help). Only these names can be set, so a typo fails at once in tests.
-FAMILIES: dict[str, tuple[str, str]] = {
-    "centra_bridge_events_fetched_total": ("counter", "Events received from events_Get."),
-    "centra_bridge_events_acknowledged_total": ("counter", "Events confirmed with events_Done."),
-    "centra_bridge_handler_outcomes_total": ("counter", "Handler results by final status."),
-    "centra_bridge_polls_total": ("counter", "Poll attempts by result."),
-    "centra_bridge_poll_duration_seconds": ("summary", "Duration of polls that reached Centra."),
-    "centra_bridge_last_poll_success_timestamp_seconds": (
-        "gauge",
-        "Unix time of the last poll that stored and acknowledged a page.",
-    ),
-    "centra_bridge_events": ("gauge", "Stored events by type and status."),
-    "centra_bridge_events_unacknowledged": ("gauge", "Stored events not yet acknowledged."),
-    "centra_bridge_outbox": ("gauge", "Outbox records (pushes to Centra) by status."),
-    "centra_bridge_events_pruned_total": ("counter", "Finished events removed by housekeeping."),
-    "centra_bridge_pushes_total": ("counter", "Push runs (drop directory, then outbox) by result."),
-    "centra_bridge_outbox_records_total": ("counter", "Outbox records pushed, by result."),
-}
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, Info
+from prometheus_client.metrics_core import GaugeMetricFamily, Metric
+from prometheus_client.platform_collector import PlatformCollector
+from prometheus_client.process_collector import ProcessCollector
 
-Labels = tuple[tuple[str, str], ...]
+from bridge import __version__
+from bridge.centra.errors import (
+    CentraAuthError,
+    CentraFault,
+    CentraProtocolError,
+    CentraUnavailable,
+)
+
+#: Polls can take minutes while a backlog drains; Centra calls take well under a second.
+POLL_BUCKETS_S = (0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0, 120.0, 300.0, 600.0)
+CALL_BUCKETS_S = (0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0)
+
+
+@dataclass(frozen=True, slots=True)
+class StoreSnapshot:
+    """What the health job last read from the store."""
+
+    #: (type, status) → stored events.
+    events: Mapping[tuple[str, str], int] = field(default_factory=dict)
+    unacknowledged: int = 0
+    #: status → outbox records.
+    outbox: Mapping[str, int] = field(default_factory=dict)
+    #: When the oldest event waiting for a retry arrived; None when there is none.
+    oldest_failed_event_at: datetime | None = None
+    #: When the oldest record still queued for Centra was queued; None when there is none.
+    oldest_queued_outbox_at: datetime | None = None
+
+
+class StoreGauges:
+    """A collector over the last ``StoreSnapshot``: statuses that vanish from the store
+    vanish from the scrape, and ages are as old as they are when Prometheus asks."""
+
+    def __init__(self, clock: Callable[[], float] = time.time) -> None:
+        self._clock = clock
+        self._snapshot: StoreSnapshot | None = None
+
+    def update(self, snapshot: StoreSnapshot) -> None:
+        # One reference, swapped whole: a scrape sees the old snapshot or the new one.
+        self._snapshot = snapshot
+
+    def describe(self) -> Iterator[Metric]:
+        return self._families(None)
+
+    def collect(self) -> Iterator[Metric]:
+        return self._families(self._snapshot)
+
+    def _families(self, snapshot: StoreSnapshot | None) -> Iterator[Metric]:
+        events = GaugeMetricFamily(
+            "centra_bridge_events", "Stored events by type and status.", labels=["type", "status"]
+        )
+        unacknowledged = GaugeMetricFamily(
+            "centra_bridge_events_unacknowledged", "Stored events not yet acknowledged."
+        )
+        outbox = GaugeMetricFamily(
+            "centra_bridge_outbox_records",
+            "Outbox records (ERP updates for Centra) by status.",
+            labels=["status"],
+        )
+        failed_age = GaugeMetricFamily(
+            "centra_bridge_oldest_failed_event_age_seconds",
+            "Age of the oldest event waiting for a retry (status failed); 0 when none.",
+        )
+        queued_age = GaugeMetricFamily(
+            "centra_bridge_oldest_queued_outbox_record_age_seconds",
+            "Age of the oldest outbox record still queued for Centra; 0 when none.",
+        )
+        if snapshot is not None:
+            for (kind, status), count in sorted(snapshot.events.items()):
+                events.add_metric([kind, status], count)
+            unacknowledged.add_metric([], snapshot.unacknowledged)
+            for status, count in sorted(snapshot.outbox.items()):
+                outbox.add_metric([status], count)
+            failed_age.add_metric([], self._age_s(snapshot.oldest_failed_event_at))
+            queued_age.add_metric([], self._age_s(snapshot.oldest_queued_outbox_at))
+        yield from (events, unacknowledged, outbox, failed_age, queued_age)
+
+    def _age_s(self, since: datetime | None) -> float:
+        return 0.0 if since is None else max(0.0, self._clock() - since.timestamp())
 
 
 class Metrics:
-    """Thread-safe samples, rendered in the Prometheus text format (version 0.0.4)."""
+    """Every metric the service exports; ``registry`` is what the metrics server serves."""
 
-    def __init__(self) -> None:
-        self._lock = threading.Lock()
-        self._samples: dict[str, dict[Labels, float]] = {name: {} for name in FAMILIES}
-
-    def inc(self, name: str, amount: float = 1.0, **labels: str) -> None:
-        key = _labels(labels)
-        with self._lock:
-            family = self._samples[name]
-            family[key] = family.get(key, 0.0) + amount
-
-    def set(self, name: str, value: float, **labels: str) -> None:
-        with self._lock:
-            self._samples[name][_labels(labels)] = value
-
-    def replace(self, name: str, values: Mapping[Labels, float]) -> None:
-        """Swap a whole gauge family at once (statuses that vanished must vanish here too)."""
-        with self._lock:
-            self._samples[name] = dict(values)
-
-    def observe(self, name: str, seconds: float) -> None:
-        with self._lock:
-            family = self._samples[name]
-            family[(("", "sum"),)] = family.get((("", "sum"),), 0.0) + seconds
-            family[(("", "count"),)] = family.get((("", "count"),), 0.0) + 1
-
-    def value(self, name: str, **labels: str) -> float:
-        with self._lock:
-            return self._samples[name].get(_labels(labels), 0.0)
-
-    def render(self) -> str:
-        lines: list[str] = []
-        with self._lock:
-            for name, (kind, text) in FAMILIES.items():
-                lines += [f"# HELP {name} {text}", f"# TYPE {name} {kind}"]
-                samples = sorted(self._samples[name].items())
-                lines += [_sample(name, key, value) for key, value in samples]
-        return "\n".join(lines) + "\n"
-
-
-def _labels(labels: Mapping[str, str]) -> Labels:
-    return tuple(sorted(labels.items()))
-
-
-def _sample(name: str, key: Labels, value: float) -> str:
-    if key and key[0][0] == "":  # a summary's _sum or _count
-        return f"{name}_{key[0][1]} {value:g}"
-    if not key:
-        return f"{name} {value:g}"
-    body = ",".join(f'{k}="{_escape(v)}"' for k, v in key)
-    return f"{name}{{{body}}} {value:g}"
-
-
-def _escape(value: str) -> str:
-    return value.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n")
-
-
-class MetricsServer:
-    """``GET /metrics`` on its own thread; anything else is 404."""
-
-    def __init__(self, metrics: Metrics, host: str, port: int) -> None:
-        handler = type("Handler", (_Handler,), {"metrics": metrics})
-        self._server = ThreadingHTTPServer((host, port), handler)
-        self._server.daemon_threads = True
-        self.port = self._server.server_port
-        self._thread = threading.Thread(
-            target=self._server.serve_forever, name="metrics", daemon=True
+    def __init__(self, *, version: str = __version__, clock: Callable[[], float] = time.time):
+        self.registry = registry = CollectorRegistry()
+        ProcessCollector(registry=registry)
+        PlatformCollector(registry=registry)
+        Info("centra_bridge_build", "The running bridge.", registry=registry).info(
+            {"version": version}
         )
+        self.events_fetched = Counter(
+            "centra_bridge_events_fetched_total",
+            "Events received from events_Get, by type.",
+            ["type"],
+            registry=registry,
+        )
+        self.events_acknowledged = Counter(
+            "centra_bridge_events_acknowledged_total",
+            "Events confirmed with events_Done, by type.",
+            ["type"],
+            registry=registry,
+        )
+        self.handler_outcomes = Counter(
+            "centra_bridge_handler_outcomes_total",
+            "Handler results by final status.",
+            ["status"],
+            registry=registry,
+        )
+        self.polls = Counter(
+            "centra_bridge_polls_total", "Poll attempts by result.", ["result"], registry=registry
+        )
+        self.poll_duration = Histogram(
+            "centra_bridge_poll_duration_seconds",
+            "Duration of polls that reached Centra.",
+            buckets=POLL_BUCKETS_S,
+            registry=registry,
+        )
+        self.last_poll_success = Gauge(
+            "centra_bridge_last_poll_success_timestamp_seconds",
+            "Unix time of the last poll that stored and acknowledged a page.",
+            registry=registry,
+        )
+        self.events_pruned = Counter(
+            "centra_bridge_events_pruned_total",
+            "Finished events removed by housekeeping.",
+            registry=registry,
+        )
+        self.pushes = Counter(
+            "centra_bridge_pushes_total",
+            "Push runs (drop directory, then outbox) by result.",
+            ["result"],
+            registry=registry,
+        )
+        self.outbox_results = Counter(
+            "centra_bridge_outbox_record_results_total",
+            "Outbox records pushed, by result (sent, failed, dead).",
+            ["result"],
+            registry=registry,
+        )
+        self.centra_call_duration = Histogram(
+            "centra_bridge_centra_call_duration_seconds",
+            "Duration of calls to Centra (each attempt), by operation.",
+            ["operation"],
+            buckets=CALL_BUCKETS_S,
+            registry=registry,
+        )
+        self.centra_call_errors = Counter(
+            "centra_bridge_centra_call_errors_total",
+            "Calls to Centra that failed, by operation and kind of error.",
+            ["operation", "kind"],
+            registry=registry,
+        )
+        self.store = StoreGauges(clock)
+        registry.register(self.store)
 
-    def start(self) -> MetricsServer:
-        self._thread.start()
-        return self
-
-    def stop(self) -> None:
-        self._server.shutdown()
-        self._server.server_close()
+    def centra_call(self, operation: str, seconds: float, error: Exception | None) -> None:
+        """The Centra connection's ``CallObserver``: time every call, count the failed ones."""
+        self.centra_call_duration.labels(operation=operation).observe(seconds)
+        if error is not None:
+            self.centra_call_errors.labels(operation=operation, kind=error_kind(error)).inc()
 
 
-class _Handler(BaseHTTPRequestHandler):
-    metrics: Metrics
-
-    def do_GET(self) -> None:
-        if self.path.split("?", 1)[0] != "/metrics":
-            self.send_error(404)
-            return
-        body = self.metrics.render().encode()
-        self.send_response(200)
-        self.send_header("Content-Type", "text/plain; version=0.0.4; charset=utf-8")
-        self.send_header("Content-Length", str(len(body)))
-        self.end_headers()
-        self.wfile.write(body)
-
-    def log_message(self, format: str, *args: Any) -> None:
-        return  # scrapes every few seconds would drown the log
+def error_kind(error: Exception) -> str:
+    """The ``kind`` label of a failed call, after the ``bridge.centra.errors`` tree."""
+    if isinstance(error, CentraUnavailable):
+        return "unavailable"
+    if isinstance(error, CentraAuthError):
+        return "auth"
+    if isinstance(error, CentraFault):
+        return "fault"
+    if isinstance(error, CentraProtocolError):
+        return "protocol"
+    return "other"

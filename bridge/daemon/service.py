@@ -28,7 +28,8 @@ from bridge.config import ConfigError, Settings
 from bridge.daemon import signals
 from bridge.daemon.health import Health
 from bridge.daemon.jobs import Jobs
-from bridge.daemon.metrics import Metrics, MetricsServer
+from bridge.daemon.metrics import Metrics
+from bridge.daemon.metrics_server import MetricsServer
 from bridge.daemon.notify import Notifier
 from bridge.errors import ExitCode
 from bridge.store.lock import StoreLock, held
@@ -115,7 +116,7 @@ def _generation(
     health: Health,
 ) -> str:
     """Run the jobs of one configuration until a stop, a reload or a lost lock; say which."""
-    app = App.open(settings)
+    app = App.open(settings, centra_calls=metrics.centra_call)
     try:
         app.client  # noqa: B018 (load the WSDL now: a broken install fails before READY)
         jobs = Jobs(app, settings.schedule, control.stop, metrics, health, lock=lock)
@@ -248,7 +249,7 @@ def _reloaded(settings: Settings, load: Callable[[], Settings]) -> Settings:
 def _metrics_server(settings: Settings, metrics: Metrics) -> MetricsServer | None:
     if not settings.metrics.port:
         return None
-    server = MetricsServer(metrics, settings.metrics.host, settings.metrics.port).start()
+    server = MetricsServer(metrics.registry, settings.metrics.host, settings.metrics.port).start()
     log.info("serving metrics", url=f"http://{settings.metrics.host}:{server.port}/metrics")
     return server
 

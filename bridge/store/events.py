@@ -299,6 +299,16 @@ def oldest_failed(session: Session) -> StoredEvent | None:
     ).first()
 
 
+def oldest_failed_received_at(session: Session) -> datetime | None:
+    """When the oldest event still waiting for a retry (``failed``, not ``dead``) arrived."""
+    return session.scalar(
+        select(StoredEvent.received_at)
+        .where(StoredEvent.status == EventStatus.FAILED)
+        .order_by(StoredEvent.seq)
+        .limit(1)
+    )
+
+
 def last_received_at(session: Session) -> datetime | None:
     return session.scalar(select(func.max(StoredEvent.received_at)))
 

@@ -265,6 +265,16 @@ def count_by_status(session: Session) -> dict[str, int]:
     return {status: count for status, count in rows}
 
 
+def oldest_queued_created_at(session: Session) -> datetime | None:
+    """When the oldest record still queued was first queued (a requeued one keeps its date)."""
+    return session.scalar(
+        select(OutboxRecord.created_at)
+        .where(OutboxRecord.status == OutboxStatus.QUEUED)
+        .order_by(OutboxRecord.id)
+        .limit(1)
+    )
+
+
 def troubled(session: Session, limit: int) -> list[dict[str, Any]]:
     """Failed and dead records, oldest first, with Centra's messages (for ``status``)."""
     rows = session.scalars(

@@ -179,8 +179,9 @@ def make_client(server: ScriptedServer) -> Iterator[Factory]:
             "password": Secret(PASSWORD),
             "timeout_s": 5.0,
         }
+        observe = overrides.pop("observe", None)
         values.update(overrides)
-        client = CentraClient(CentraSettings(**values))
+        client = CentraClient(CentraSettings(**values), observe=observe)
         made.append(client)
         return client
 
@@ -340,6 +341,52 @@ class TestSuccess:
         assert "ms" in line
         assert PASSWORD not in repr(logs)
         assert "events_Get>" not in repr(logs)
+
+
+class TestObserver:
+    def test_every_call_is_told_with_its_operation_and_error(
+        self, server: ScriptedServer, make_client: Factory
+    ) -> None:
+        """The observer hears of each call as it ends: the operation, a duration, and the
+        error it raised (None for a success)."""
+        heard: list[tuple[str, float, Exception | None]] = []
+        server.replies += [
+            Reply(body=xml(PAGE)),
+            Reply(status=503, body=b"busy"),
+            Reply(status=500, body=xml(FAULT, code="Server", text="no such product")),
+        ]
+        client = make_client(observe=lambda *call: heard.append(call))
+        client.get_events()
+        with pytest.raises(CentraUnavailable):
+            client.acknowledge(["115"])
+        with pytest.raises(CentraFault):
+            client.send_updates("product", [{"id": "P1"}])
+        assert [operation for operation, _, _ in heard] == [
+            "events_Get",
+            "events_Done",
+            "products_Update",
+        ]
+        assert all(seconds >= 0 for _, seconds, _ in heard)
+        errors = [error for _, _, error in heard]
+        assert errors[0] is None
+        assert isinstance(errors[1], CentraUnavailable)
+        assert isinstance(errors[2], CentraFault)
+
+    def test_a_failing_observer_never_costs_the_call(
+        self, server: ScriptedServer, make_client: Factory
+    ) -> None:
+        """An observer that raises is logged; the call's own answer still comes back."""
+
+        def broken(operation: str, seconds: float, error: Exception | None) -> None:
+            raise RuntimeError("observer broke")
+
+        server.replies.append(Reply(body=xml(PAGE)))
+        with capture_logs() as logs:
+            page = make_client(observe=broken).get_events()
+        assert [event.event_id for event in page.events] == ["115"]
+        assert [line["operation"] for line in logs if "observer failed" in line["event"]] == [
+            "events_Get"
+        ]
 
 
 class TestFailures:

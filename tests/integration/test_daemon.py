@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import signal
 import socket
+import threading
 import time
 import urllib.request
 from collections.abc import Callable, Iterator
@@ -14,10 +15,13 @@ from pathlib import Path
 import pytest
 from daemon_harness import Daemon, NotifySocket, bridge, write_config
 from erp_double import LEDGER_ENV, deliveries
+from prometheus_client.parser import text_string_to_metric_families
 from sqlalchemy import create_engine, func, select, update
 
+from bridge import __version__ as bridge_version
 from bridge.errors import ExitCode
 from bridge.simulator import EVENTS_DONE_ANSWERS, Hold, Simulator
+from bridge.simulator.app import Reply, Request
 from bridge.store.models import BridgeState, StoredEvent
 
 PASSWORD = "pw-daemon-5e1f-never-print-me"
@@ -49,17 +53,30 @@ def free_port() -> int:
         return int(probe.getsockname()[1])
 
 
-def scrape(port: int) -> str:
+Samples = dict[tuple[str, frozenset[tuple[str, str]]], float]
+
+
+def scrape(port: int) -> Samples:
+    """``GET /metrics``, read by prometheus_client's parser: value by name and labels."""
     with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=5) as answer:
-        return str(answer.read().decode())
+        text = answer.read().decode()
+    return {
+        (sample.name, frozenset(sample.labels.items())): sample.value
+        for family in text_string_to_metric_families(text)
+        for sample in family.samples
+    }
 
 
-def fetched(metrics: str) -> float:
+def sample(metrics: Samples, name: str, **labels: str) -> float | None:
+    return metrics.get((name, frozenset(labels.items())))
+
+
+def fetched(metrics: Samples) -> float:
     """Events fetched, summed over their types."""
     return sum(
-        float(line.rsplit(" ", 1)[1])
-        for line in metrics.splitlines()
-        if line.startswith("centra_bridge_events_fetched_total{")
+        value
+        for (name, _), value in metrics.items()
+        if name == "centra_bridge_events_fetched_total"
     )
 
 
@@ -82,10 +99,65 @@ def test_run_picks_up_new_events_and_stops_on_sigterm(tmp_path: Path, simulator:
     assert set(first + later) <= ids
     assert unacknowledged == 0
     assert set(simulator.acknowledged) == ids
-    assert 'centra_bridge_polls_total{result="ok"}' in metrics
-    assert 'centra_bridge_events{status="handled",type="order"}' in metrics
-    assert 'centra_bridge_events_acknowledged_total{type="order"}' in metrics
+    assert sample(metrics, "centra_bridge_polls_total", result="ok")
+    assert sample(metrics, "centra_bridge_events", status="handled", type="order")
+    assert sample(metrics, "centra_bridge_events_acknowledged_total", type="order")
     assert "Traceback" not in daemon.output()
+
+
+def test_json_log_lines_carry_their_text_under_message(
+    tmp_path: Path, simulator: Simulator
+) -> None:
+    """Every JSON line has its text under ``message``, where log shippers look for it."""
+    simulator.add_generated(5)
+    daemon = Daemon(write_config(tmp_path, simulator.url, PASSWORD))
+    try:
+        daemon.wait_log(lambda line: "drain finished" in line)
+    finally:
+        assert daemon.stop() == ExitCode.OK, daemon.output()
+    lines = [json.loads(line) for line in daemon.lines]
+    assert [line for line in lines if "message" not in line or "event" in line] == []
+    assert {"running", "drain finished", "jobs stopped"} <= {line["message"] for line in lines}
+
+
+def test_metrics_of_a_running_daemon(tmp_path: Path, simulator: Simulator) -> None:
+    """/metrics over HTTP: the last success is now (to the second), every Centra call is timed
+    by operation, a refused call is counted by kind; HEAD answers without a body."""
+    ids = simulator.add_generated(120)
+    refused = threading.Event()
+
+    def refuse_one_events_done(request: Request) -> Reply | None:
+        if request.operation != "events_Done" or refused.is_set():
+            return None
+        refused.set()
+        return Reply(503, b"busy", "text/plain")
+
+    simulator.faults.append(refuse_one_events_done)
+    port = free_port()
+    config = write_config(tmp_path, simulator.url, PASSWORD, extra=f"[metrics]\nport = {port}\n")
+    daemon = Daemon(config)
+    try:
+        assert simulator.wait_for(lambda: not simulator.queue(), timeout=30), daemon.output()
+        assert simulator.wait_for(lambda: fetched(scrape(port)) == len(ids)), scrape(port)
+        metrics = scrape(port)
+        scraped_at = time.time()
+        head = urllib.request.Request(f"http://127.0.0.1:{port}/metrics", method="HEAD")
+        with urllib.request.urlopen(head, timeout=5) as answer:  # noqa: S310 (http:// above)
+            head_status, head_body = answer.status, answer.read()
+            head_type = answer.headers["Content-Type"]
+    finally:
+        assert daemon.stop() == ExitCode.OK, daemon.output()
+    last = sample(metrics, "centra_bridge_last_poll_success_timestamp_seconds")
+    assert last is not None and abs(scraped_at - last) < 10
+    calls = "centra_bridge_centra_call_duration_seconds_count"
+    assert (sample(metrics, calls, operation="events_Get") or 0) >= 2
+    assert (sample(metrics, calls, operation="events_Done") or 0) >= 3, "two pages, one retry"
+    errors = "centra_bridge_centra_call_errors_total"
+    assert sample(metrics, errors, operation="events_Done", kind="unavailable") == 1
+    assert sample(metrics, "centra_bridge_build_info", version=bridge_version) == 1
+    assert sample(metrics, "process_start_time_seconds")
+    assert (head_status, head_body) == (200, b"")
+    assert head_type.startswith("text/plain")
 
 
 @pytest.mark.parametrize("answer", EVENTS_DONE_ANSWERS)

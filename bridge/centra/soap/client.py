@@ -25,7 +25,7 @@ from lxml import etree
 from requests.auth import HTTPBasicAuth
 
 from bridge.centra.errors import CentraError, CentraProtocolError, CentraUnavailable
-from bridge.centra.port import EventPage, Payload, UpdateResult
+from bridge.centra.port import CallObserver, EventPage, Payload, UpdateResult
 from bridge.centra.soap.flavors import Flavor, flavor_for, update_wrapper
 from bridge.centra.soap.parse import (
     check_login,
@@ -65,9 +65,15 @@ class CentraClient:
     """
 
     def __init__(
-        self, settings: CentraSettings, *, session: requests.Session | None = None
+        self,
+        settings: CentraSettings,
+        *,
+        session: requests.Session | None = None,
+        observe: CallObserver | None = None,
     ) -> None:
         self.settings = settings
+        #: Told of every call as it ends (the daemon's metrics); None tells no one.
+        self._observe = observe
         self.flavor: Flavor = flavor_for(settings)
         #: SOAP calls made, per operation name (attempts, failed ones included).
         self.calls: Counter[str] = Counter()
@@ -221,6 +227,7 @@ class CentraClient:
         self.calls[operation] += 1
         started = time.perf_counter()
         outcome: dict[str, Any] = {"outcome": "error"}
+        error: Exception | None = None
         try:
             with self._errors_mapped(outcome):
                 response = send()
@@ -236,13 +243,22 @@ class CentraClient:
                 result = parse(element, raw, request_id)
                 outcome["outcome"] = "ok"
                 return result
+        except Exception as exc:
+            error = exc
+            raise
         finally:
-            log.debug(
-                "centra.call",
-                operation=operation,
-                ms=round((time.perf_counter() - started) * 1000, 1),
-                **outcome,
-            )
+            seconds = time.perf_counter() - started
+            log.debug("centra.call", operation=operation, ms=round(seconds * 1000, 1), **outcome)
+            self._tell(operation, seconds, error)
+
+    def _tell(self, operation: str, seconds: float, error: Exception | None) -> None:
+        """Tell the observer; a failing observer is logged and never costs the call."""
+        if self._observe is None:
+            return
+        try:
+            self._observe(operation, seconds, error)
+        except Exception as exc:
+            log.warning("centra call observer failed", operation=operation, exc_info=exc)
 
     @contextmanager
     def _errors_mapped(self, outcome: dict[str, Any]) -> Iterator[None]:
