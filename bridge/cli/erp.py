@@ -15,7 +15,7 @@ from bridge.daemon import signals
 from bridge.errors import ExitCode
 from bridge.handlers.sinks.directory import write_private
 from bridge.outbox import idmap
-from bridge.outbox.entities import ENTITY_TYPES
+from bridge.outbox.entities import MAPPED_TYPES
 from bridge.outbox.queue import dry_run, push_files
 from bridge.store.idmap import Link
 from bridge.store.lock import held
@@ -47,13 +47,13 @@ def add_commands(commands: Any) -> None:
     id_map = commands.add_parser("ids", help="the ERP id ↔ Centra id map")
     actions = id_map.add_subparsers(dest="ids_command", metavar="ACTION", required=True)
     listing = actions.add_parser("list", help="show mappings")
-    listing.add_argument("--type", choices=ENTITY_TYPES)
+    listing.add_argument("--type", choices=MAPPED_TYPES)
     listing.add_argument("--json", action="store_true", help="answer with JSON")
     listing.set_defaults(run=_ids_list)
     setting = actions.add_parser("set", help="map an ERP id to a Centra id")
     removing = actions.add_parser("remove", help="forget the mapping of an ERP id")
     for action in (setting, removing):
-        action.add_argument("type", choices=ENTITY_TYPES)
+        action.add_argument("type", choices=MAPPED_TYPES)
         action.add_argument("erp_id")
     setting.add_argument("centra_id")
     setting.set_defaults(run=_ids_set)
@@ -63,7 +63,7 @@ def add_commands(commands: Any) -> None:
     importing.set_defaults(run=_ids_import)
     exporting = actions.add_parser("export", help="write the map as CSV (to stdout by default)")
     exporting.add_argument("file", type=Path, nargs="?")
-    exporting.add_argument("--type", choices=ENTITY_TYPES)
+    exporting.add_argument("--type", choices=MAPPED_TYPES)
     exporting.set_defaults(run=_ids_export)
 
 

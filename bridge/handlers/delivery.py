@@ -22,7 +22,7 @@ from bridge.handlers.base import EventRecord, Handler, Outcome
 from bridge.handlers.registry import BUILT_IN, Registry
 from bridge.handlers.sinks import Sink
 from bridge.outbox.echo import expected_fields, is_echo, reflects
-from bridge.outbox.entities import ENTITY_TYPES
+from bridge.outbox.entities import MAPPED_TYPES
 from bridge.store import copies
 from bridge.store import idmap as idmap_repo
 from bridge.store import outbox as outbox_repo
@@ -32,7 +32,7 @@ log = structlog.get_logger(__name__)
 
 #: Event types the outbox pushes, with the local copy that holds the previous state.
 _PUSHED: Mapping[str, type[Customer] | type[Product]] = {
-    entity_type: MASTER_DATA_COPIES[entity_type] for entity_type in ENTITY_TYPES
+    entity_type: MASTER_DATA_COPIES[entity_type] for entity_type in MAPPED_TYPES
 }
 
 

@@ -36,6 +36,7 @@ from bridge.centra.port import EventCodec
 from bridge.clock import utcnow
 from bridge.handlers.sinks.directory import write_atomically
 from bridge.outbox.input import Checker, ErpRecord, InputError, NotRegularFile, open_regular
+from bridge.outbox.orders import order_book
 from bridge.outbox.staging import queue_input
 from bridge.store import Store
 from bridge.store import outbox as repo
@@ -151,7 +152,7 @@ class DropDirectory:
             return True
         try:
             with open_regular(path, follow_symlinks=False) as file:
-                checker = Checker(self.codec)
+                checker = Checker(self.codec, order_book(self.store))
                 records = _unchanged(file, checker, checker.lines(file, path.name), path.name)
                 queued = queue_input(self.store, checker, records, key, stop)
         except SQLAlchemyError:

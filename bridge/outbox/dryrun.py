@@ -11,6 +11,8 @@ from itertools import groupby
 from typing import Any
 
 from bridge.centra.port import EventCodec
+from bridge.outbox.entities import MAPPED_TYPES
+from bridge.outbox.entities import batch_size as entity_batch_size
 from bridge.outbox.idmap import translate
 from bridge.outbox.input import ErpRecord
 from bridge.store import Store
@@ -24,7 +26,8 @@ def batches(records: list[ErpRecord], batch_size: int) -> list[list[ErpRecord]]:
         calls = by_type.setdefault(record.entity_type, [])
         taken = [i for i, call in enumerate(calls) if record.erp_id in {r.erp_id for r in call}]
         first = taken[-1] + 1 if taken else 0
-        target = next((call for call in calls[first:] if len(call) < batch_size), None)
+        size = entity_batch_size(record.entity_type, batch_size)
+        target = next((call for call in calls[first:] if len(call) < size), None)
         if target is None:
             target = []
             calls.append(target)
@@ -41,6 +44,8 @@ def render_requests(
             (record.entity_type, record.erp_id): translate(
                 session, record.entity_type, record.erp_id
             )[0]
+            if record.entity_type in MAPPED_TYPES
+            else record.erp_id
             for record in records
         }
     calls = batches(records, batch_size)

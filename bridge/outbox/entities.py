@@ -8,14 +8,25 @@ SOAP) is the transport's business, behind ``bridge.centra.port``.
 
 from __future__ import annotations
 
-#: Entity types the outbox pushes, and whose ids the id map translates.
-ENTITY_TYPES = ("customer", "product")
+#: Entity types the ERP knows by its own ids, translated through the id map.
+MAPPED_TYPES = ("customer", "product")
+#: Entity types the outbox pushes. An order is addressed by Centra's own id, which the ERP
+#: learnt from the order event, so its id is sent as it is.
+ENTITY_TYPES = (*MAPPED_TYPES, "order")
+#: Types sent one object per call, so Centra's ``success=false`` belongs to that one object
+#: (an order's shipment refused must not hold back another order's lock).
+ONE_PER_CALL = ("order",)
 
 
 def check_entity_type(entity_type: str) -> str:
-    """``entity_type`` itself, or ValueError naming the types there are."""
-    if entity_type not in ENTITY_TYPES:
+    """``entity_type`` itself, or ValueError naming the types the id map knows."""
+    if entity_type not in MAPPED_TYPES:
         raise ValueError(
-            f"entity type must be one of {', '.join(ENTITY_TYPES)}, got {entity_type!r}"
+            f"entity type must be one of {', '.join(MAPPED_TYPES)}, got {entity_type!r}"
         )
     return entity_type
+
+
+def batch_size(entity_type: str, configured: int) -> int:
+    """Records of ``entity_type`` per update call."""
+    return 1 if entity_type in ONE_PER_CALL else configured

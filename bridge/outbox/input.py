@@ -24,6 +24,7 @@ from typing import Any, BinaryIO
 from bridge.centra.port import EventCodec
 from bridge.errors import BridgeError, ExitCode
 from bridge.outbox.entities import ENTITY_TYPES
+from bridge.outbox.orders import ACTIONS, OrderBook, OrderProblem, expand_action, stock_record
 from bridge.store.models import MAX_ID_CHARS
 
 #: More problems than this in one file are summarised; the first ones say enough.
@@ -85,8 +86,11 @@ class Checker:
     """Checks ERP records one at a time, so an input of any size is checked in bounded
     memory: the first MAX_REPORTED problems of each input are kept, the rest only counted."""
 
-    def __init__(self, codec: EventCodec) -> None:
+    def __init__(self, codec: EventCodec, orders: OrderBook | None = None) -> None:
         self.codec = codec
+        #: Order records are checked against the local order copies; without a book (a
+        #: check that has no store) they are refused.
+        self.orders = orders
         self.problems: list[Problem] = []
         self.untold: dict[str, int] = {}
         self._kept: dict[str, int] = {}
@@ -168,8 +172,19 @@ class Checker:
 
     def _record(self, data: dict[str, Any], source: str, number: int) -> ErpRecord | None:
         entity_type = data.pop("type", None)
-        if entity_type not in ENTITY_TYPES:
-            types = ", ".join(sorted(ENTITY_TYPES))
+        if entity_type in ACTIONS or entity_type == "stock":
+            try:
+                data = (
+                    stock_record(data)
+                    if entity_type == "stock"
+                    else expand_action(entity_type, data)
+                )
+            except OrderProblem as exc:
+                self.add(source, number, exc.field, exc.message)
+                return None
+            entity_type = "product" if entity_type == "stock" else "order"
+        elif entity_type not in ENTITY_TYPES:
+            types = ", ".join(sorted({*ENTITY_TYPES, *ACTIONS, "stock"}))
             self.add(source, number, "type", f"must be one of {types}, got {entity_type!r}")
             return None
         erp_id = data.get("id")
@@ -183,11 +198,25 @@ class Checker:
             message = f"too long: {len(erp_id)} characters, at most {MAX_ID_CHARS}"
             self.add(source, number, "id", message)
             return None
+        if entity_type == "order":
+            try:
+                data = self._order(data)
+            except OrderProblem as exc:
+                self.add(source, number, exc.field, exc.message)
+                return None
         problem = _shape_problem(data, entity_type, self.codec)
         if problem is not None:
             self.add(source, number, *problem)
             return None
         return ErpRecord(entity_type, erp_id, data, f"{source}:{number}")
+
+    def _order(self, data: dict[str, Any]) -> dict[str, Any]:
+        if self.orders is None:
+            raise OrderProblem(
+                "type",
+                "an order update is checked against the local order copy; queue it with push",
+            )
+        return self.orders.complete(data)
 
 
 def parse_lines(text: str, source: str, codec: EventCodec) -> list[ErpRecord]:
@@ -199,21 +228,26 @@ def parse_lines(text: str, source: str, codec: EventCodec) -> list[ErpRecord]:
 
 
 def check_records(
-    items: Iterable[Mapping[str, Any]], source: str, codec: EventCodec
+    items: Iterable[Mapping[str, Any]],
+    source: str,
+    codec: EventCodec,
+    orders: OrderBook | None = None,
 ) -> list[ErpRecord]:
     """The Python API's way in: dicts shaped like one JSON line each, checked the same way."""
-    checker = Checker(codec)
+    checker = Checker(codec, orders)
     records = list(checker.items(items, source))
     checker.raise_problems()
     return records
 
 
-def read_files(paths: Iterable[Path], codec: EventCodec) -> list[ErpRecord]:
+def read_files(
+    paths: Iterable[Path], codec: EventCodec, orders: OrderBook | None = None
+) -> list[ErpRecord]:
     """Every record of every file, or InputError listing the problems of all of them.
 
     For a dry run, which shows every request; queueing streams through ``Checker`` instead.
     """
-    checker = Checker(codec)
+    checker = Checker(codec, orders)
     records = list(checker.files(paths))
     checker.raise_problems()
     return records

@@ -34,6 +34,7 @@ from bridge.centra.port import CentraPort, EventCodec, UpdateResult
 from bridge.clock import utcnow
 from bridge.config import OutboxSettings
 from bridge.outbox.dropdir import DropDirectory, DropReport
+from bridge.outbox.entities import MAPPED_TYPES, batch_size
 from bridge.outbox.id_rules import IdConflict, KnownIds
 from bridge.outbox.idmap import known_ids, register_sent
 from bridge.retry import MAX_ERROR_CHARS, RetryPolicy, call_centra
@@ -103,9 +104,10 @@ class PushReport:
         return not (self.failed or self.dead or self.stopped or self.failed_files)
 
 
-def prepare(row: repo.DueRecord, known: KnownIds) -> Prepared:
-    """The record with its id translated through the id map (IdConflict if it cannot be)."""
-    centra_id, mapped = known.translate(row.erp_id)
+def prepare(row: repo.DueRecord, known: KnownIds | None) -> Prepared:
+    """The record with its id translated through the id map (IdConflict if it cannot be);
+    without one (an order, known by Centra's id) the id goes as it is."""
+    centra_id, mapped = known.translate(row.erp_id) if known is not None else (row.erp_id, True)
     return Prepared(
         row.id, row.entity_type, row.erp_id, centra_id, mapped, {**row.fields, "id": centra_id}
     )
@@ -200,6 +202,8 @@ class Outbox:
                     entity_type,
                     [row.erp_id for row in due if row.entity_type == entity_type],
                 )
+                if entity_type in MAPPED_TYPES
+                else None
                 for entity_type in {row.entity_type for row in due}
             }
             for row in due:
@@ -212,9 +216,9 @@ class Outbox:
                     continue
                 by_type.setdefault(row.entity_type, []).append(prepared)
         return len(due), [
-            items[start : start + size]
-            for items in by_type.values()
-            for start in range(0, len(items), size)
+            items[start : start + batch_size(entity_type, size)]
+            for entity_type, items in by_type.items()
+            for start in range(0, len(items), batch_size(entity_type, size))
         ]
 
     def _send(

@@ -16,6 +16,7 @@ from bridge.centra.port import EventCodec
 from bridge.clock import utcnow
 from bridge.outbox.dryrun import render_requests
 from bridge.outbox.input import Checker, ErpRecord, check_records, read_files
+from bridge.outbox.orders import order_book
 from bridge.outbox.push import Outbox, PushReport
 from bridge.outbox.staging import queue_input
 from bridge.store import Store
@@ -35,7 +36,7 @@ def queue_updates(
     All or nothing: ``bridge.InputError`` lists every bad record and nothing is queued.
     Returns the outbox ids; the daemon's push job (or ``centra-bridge push``) sends them.
     """
-    return queue_checked(store, check_records(records, source, codec))
+    return queue_checked(store, check_records(records, source, codec, order_book(store)))
 
 
 def queue_checked(store: Store, records: list[ErpRecord]) -> list[int]:
@@ -59,7 +60,7 @@ def push_files(
     """
     queued = 0
     if files:
-        checker = Checker(outbox.codec)
+        checker = Checker(outbox.codec, order_book(outbox.store))
         key = f"push:{uuid.uuid4().hex}"
         taken = queue_input(outbox.store, checker, checker.files(files), key, stop)
         if taken is None:
@@ -82,5 +83,5 @@ def push_files(
 
 def dry_run(outbox: Outbox, files: Sequence[Path]) -> list[str]:
     """The requests pushing these files would send (secrets masked); nothing is stored."""
-    records = read_files(files, outbox.codec)
+    records = read_files(files, outbox.codec, order_book(outbox.store))
     return render_requests(outbox.codec, outbox.store, records, outbox.settings.batch_size)

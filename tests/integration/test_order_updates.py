@@ -1,0 +1,192 @@
+"""The order lifecycle back to Centra: action records checked against the local order copy,
+filled in with what Centra needs, one order per orders_Update."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from bridge_process import run_bridge, write_config
+from lxml import etree
+from test_push_cli import bodies, write_lines
+
+from bridge.errors import ExitCode
+from bridge.simulator import Simulator
+
+PASSWORD = "orders-pw-4e1a"
+
+#: A DTC order with three rows, as its order event carries it.
+ORDER = {
+    "id": "30",
+    "ordernumber": "30",
+    "type": "retail",
+    "store": "1",
+    "status": "confirmed",
+    "locked": "no",
+    "currency": "EUR",
+    "products": [
+        {
+            "id": "T001",
+            "variation": {"id": "T001_RED"},
+            "sizes": [
+                {"id": "S", "qty": "2", "orderitem": {"id": "301"}},
+                {"id": "M", "qty": "1", "orderitem": {"id": "302"}},
+            ],
+        },
+        {
+            "id": "PWC",
+            "variation": {"id": "PWC"},
+            "sizes": [{"id": "OS", "qty": "3", "orderitem": {"id": "303"}}],
+        },
+    ],
+}
+
+
+@pytest.fixture
+def simulator() -> Iterator[Simulator]:
+    with Simulator(username="erp", password=PASSWORD, seed=7) as running:
+        yield running
+
+
+@pytest.fixture
+def config(tmp_path: Path, simulator: Simulator, database_url: str) -> str:
+    path = write_config(tmp_path, simulator.url, PASSWORD)
+    text = path.read_text(encoding="utf-8").replace("sqlite:///bridge.db", database_url)
+    path.write_text(text, encoding="utf-8")
+    simulator.add_event("order", ORDER)
+    drained = run_bridge("--config", str(path), "drain-events")
+    assert drained.returncode == 0, drained.stderr
+    return str(path)
+
+
+def push(config: str, path: Path, *args: str) -> tuple[int, str, str]:
+    result = run_bridge("--config", config, "push", *args, str(path))
+    return result.returncode, result.stdout, result.stderr
+
+
+def orders_sent(simulator: Simulator) -> list[str]:
+    """Each orders_Update body's order, as compact XML without the login."""
+    sent = []
+    for body in bodies(simulator, "orders_Update"):
+        (order,) = body.iter("{*}order")
+        sent.append(etree.tostring(order).decode())
+    return sent
+
+
+def test_lock_cancel_and_two_shipments_reach_centra_filled_in(
+    tmp_path: Path, simulator: Simulator, config: str
+) -> None:
+    """Short records, as a person writes them, become one orders_Update per order each with
+    type, store and the product, variation and size around every orderitem."""
+    updates = write_lines(
+        tmp_path / "order-30.jsonl",
+        {"type": "lock", "order": "30"},
+        {"type": "cancel", "order": "30", "items": {"303": 1}},
+        {
+            "type": "shipment",
+            "order": "30",
+            "id": "30-1",
+            "items": {"301": 2, "303": 1},
+            "carrier": "DHL",
+            "tracking": "JD01",
+            "capture": True,
+        },
+        {"type": "shipment", "order": "30", "id": "30-2", "items": {"302": 1, "303": 1}},
+    )
+    code, out, err = push(config, updates)
+    assert code == ExitCode.OK, err
+    assert "queued=4 sent=4" in out and "calls=4" in out, "one order per call"
+    lock, cancel, first, second = (etree.fromstring(xml) for xml in orders_sent(simulator))
+    assert [child.text for child in lock.iter("{*}type", "{*}store", "{*}locked")] == [
+        "retail",
+        "1",
+        "yes",
+    ]
+    (cancelled,) = cancel.iter("{*}cancelled")
+    assert _rows(cancelled) == [("PWC", "PWC", "OS", "1", "303")]
+    assert _rows(first) == [("T001", "T001_RED", "S", "2", "301"), ("PWC", "PWC", "OS", "1", "303")]
+    assert [el.text for el in first.iter("{*}capture", "{*}carrier", "{*}tracking")] == [
+        "yes",
+        "DHL",
+        "JD01",
+    ]
+    assert _rows(second) == [
+        ("T001", "T001_RED", "M", "1", "302"),
+        ("PWC", "PWC", "OS", "1", "303"),
+    ]
+
+
+def test_over_shipping_an_unknown_row_or_order_queues_nothing(
+    tmp_path: Path, simulator: Simulator, config: str
+) -> None:
+    """Each refusal names its line and field; nothing of the file is queued or sent, and
+    what is already queued counts as taken."""
+    queued = write_lines(
+        tmp_path / "first.jsonl",
+        {"type": "shipment", "order": "30", "id": "30-1", "items": {"303": 2}},
+    )
+    code, _, err = push(config, queued, "--queue-only")
+    assert code == ExitCode.OK, err
+    bad = write_lines(
+        tmp_path / "bad.jsonl",
+        {"type": "shipment", "order": "30", "id": "30-2", "items": {"303": 2}},
+        {"type": "cancel", "order": "30", "items": {"399": 1}},
+        {"type": "lock", "order": "31"},
+        {"type": "shipment", "order": "30", "id": "30-3", "items": {"301": 1}, "colour": "red"},
+    )
+    code, _, err = push(config, bad)
+    assert code == ExitCode.CONFIG
+    lines = err.strip().splitlines()
+    assert lines[0] == (
+        f"centra-bridge: {bad}:1: shipments[0].products[0].sizes[0].qty: orderitem 303 ships 2, "
+        "but 1 is open (ordered 3, cancelled 0, in shipments 2)"
+    )
+    assert lines[1].startswith(f"centra-bridge: {bad}:2: cancelled[0].sizes[0].orderitem.id: '399'")
+    assert "its rows: 301, 302, 303" in lines[1]
+    assert lines[2] == (
+        f"centra-bridge: {bad}:3: id: order 31 was never seen in an event (or was deleted); "
+        "not sent"
+    )
+    assert lines[3].startswith(f"centra-bridge: {bad}:4: colour: unknown field for a shipment")
+    status = json.loads(run_bridge("--config", config, "status", "--json").stdout)
+    assert status["outbox"]["by_status"] == {"queued": 1}, "only the first file's record"
+    assert orders_sent(simulator) == []
+
+
+def test_dry_run_shows_the_lock_as_centras_guide_does(
+    tmp_path: Path, simulator: Simulator, config: str
+) -> None:
+    """push --dry-run prints the guide's lock request: id, type, store, locked."""
+    updates = write_lines(tmp_path / "lock.jsonl", {"type": "lock", "order": "30"})
+    code, out, err = push(config, updates, "--dry-run")
+    assert code == ExitCode.OK, err
+    order = out[out.index("<ns0:order>") : out.index("</ns0:order>") + len("</ns0:order>")]
+    assert [line.strip() for line in order.splitlines()] == [
+        "<ns0:order>",
+        "<ns0:id>30</ns0:id>",
+        "<ns0:type>retail</ns0:type>",
+        "<ns0:store>1</ns0:store>",
+        "<ns0:locked>yes</ns0:locked>",
+        "</ns0:order>",
+    ]
+    assert PASSWORD not in out and orders_sent(simulator) == []
+
+
+def _rows(element: etree._Element) -> list[tuple[str, ...]]:
+    rows = []
+    for product in element.iter("{*}product"):
+        product_id = product.findtext("{*}id")
+        variation = product.findtext("{*}variation/{*}id")
+        for size in product.iter("{*}size"):
+            rows.append(
+                (
+                    product_id or "",
+                    variation or "",
+                    size.findtext("{*}id") or "",
+                    size.findtext("{*}qty") or "",
+                    size.findtext("{*}orderitem/{*}id") or "",
+                )
+            )
+    return rows
