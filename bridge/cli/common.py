@@ -143,8 +143,8 @@ def service_note(url: str, work: str) -> str:
     with held(url, required=False) as taken:
         if taken is not None:
             return (
-                f"no service holds this store's lock: `centra-bridge run` (or `drain-events`) "
-                f"{work}"
+                "no service holds this store's lock: start `centra-bridge run` (or run "
+                f"`centra-bridge drain-events`), which {work}"
             )
     other = for_database(url)
     try:

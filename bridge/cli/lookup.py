@@ -128,6 +128,7 @@ def _event_lines(event: EventRow, indent: str) -> list[str]:
         f"{event.status}, {_attempts(event.attempts)}"
     ]
     more = indent + "    "
+    lines.append(f"{more}dated {event.date or '-'} by Centra")
     lines.append(
         f"{more}received {when(event.received_at)}, acknowledged {when(event.acknowledged_at)}, "
         f"handled {when(event.handled_at)}"

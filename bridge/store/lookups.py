@@ -60,6 +60,8 @@ class EventRow:
     type: str
     object_id: str
     mission: str
+    #: When the change happened, as Centra wrote it.
+    date: str
     status: str
     attempts: int
     error: str | None
@@ -122,6 +124,7 @@ _EVENT_COLUMNS = (
     _EVENTS.c.type,
     _EVENTS.c.entry,
     _EVENTS.c.mission,
+    _EVENTS.c.centra_date,
     _EVENTS.c.status,
     _EVENTS.c.attempts,
     _EVENTS.c.last_error,
@@ -159,7 +162,7 @@ def _event(row: Sequence[Any]) -> EventRow:
 
 def _record(row: Sequence[Any]) -> OutboxRow:
     values = list(row)
-    values[6], values[7] = list(values[6] or []), list(values[7] or [])
+    values[6], values[7] = list(values[6] or []), list(values[7] or [])  # errors, notices
     return OutboxRow(*values)
 
 
