@@ -1,4 +1,4 @@
-"""``events retry`` beside the running service: the CLI only makes events due, ``run`` handles them."""
+"""``events retry`` beside the service: the CLI only makes events due, ``run`` handles them."""
 
 from __future__ import annotations
 
