@@ -112,7 +112,8 @@ def _skip(args: argparse.Namespace) -> int:
     settings = load_settings(args)
     with App.open(settings) as app:
         changed = manual.skip_events(app.store, args.event_ids, args.reason, who(), utcnow())
-    text = f"{changed} event{'s' * (changed != 1)} skipped: no handler runs them again"
+    them = "it" if changed == 1 else "them"
+    text = f"{changed} event{'s' * (changed != 1)} skipped: no handler runs {them} again"
     answer_masked(args, settings, {"skipped": changed}, text)
     return ExitCode.OK
 
@@ -136,7 +137,8 @@ def _event_lines(event: EventRow, indent: str) -> list[str]:
     if event.status == EventStatus.FAILED and event.next_attempt_at is not None:
         lines.append(f"{more}next try {when(event.next_attempt_at)}")
     if event.error:
-        lines.append(f"{more}error: {clip(event.error, 200)}")
+        label = "error" if event.status in (EventStatus.FAILED, EventStatus.DEAD) else "last error"
+        lines.append(f"{more}{label}: {clip(event.error, 200)}")
     if event.echo:
         lines.append(f"{more}echo of a push by the bridge: not delivered")
     if event.delivered_to:
