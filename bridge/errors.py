@@ -7,6 +7,7 @@
     ├── IdConflict                   CONFIG      (bridge.outbox.id_rules)
     ├── MappingFileError             CONFIG      (bridge.outbox.id_rules)
     ├── NotMapped                    CONFIG      (bridge.outbox.idmap)
+    ├── NotStored                    CONFIG      (bridge.store.lookups)
     ├── LockHeld                     LOCKED      (bridge.store.lock)
     ├── LockLost, LockFileError      DATABASE    (bridge.store.lock)
     ├── DatabaseFileError            DATABASE    (bridge.store.engine)

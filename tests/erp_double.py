@@ -85,3 +85,14 @@ def slow_order(session: Session, event: EventRecord) -> Outcome:
     _record(event)
     time.sleep(SLOW_S)
     return handle_order(session, event)
+
+
+#: While the file this names exists, ``flaky_order`` fails every order.
+ERP_DOWN_ENV = "CENTRA_BRIDGE_TEST_ERP_DOWN"
+
+
+def flaky_order(session: Session, event: EventRecord) -> Outcome:
+    """An ERP that is down while a marker file exists, and takes orders again once it is gone."""
+    if Path(os.environ[ERP_DOWN_ENV]).exists():
+        raise ConnectionError(f"ERP refused order {event.object_id}: connection refused")
+    return handle_order(session, event)

@@ -6,7 +6,9 @@ Answers (summary lines, tables, ``--json``) go to stdout; logs and errors go to 
 from __future__ import annotations
 
 import argparse
+import getpass
 import json
+import os
 import sys
 from collections.abc import Sequence
 from datetime import UTC, datetime
@@ -17,6 +19,7 @@ import structlog
 from bridge import config as config_module
 from bridge import logging as bridge_logging
 from bridge.config import Settings
+from bridge.store.lock import for_database, held
 
 log = structlog.get_logger(__name__)
 
@@ -83,3 +86,69 @@ def configure_logging(args: argparse.Namespace, settings: Settings | None) -> No
 
 def answer(args: argparse.Namespace, data: dict[str, Any], text: str) -> None:
     print(json.dumps(data, indent=2, sort_keys=True) if args.json else text)
+
+
+def answer_masked(
+    args: argparse.Namespace, settings: Settings, data: dict[str, Any], text: str
+) -> None:
+    """``answer`` with every secret the bridge knows masked, and credentials in URLs: what
+    a lookup shows was stored masked, but a handler's error message could quote anything."""
+    redactor = bridge_logging.Redactor([settings.centra.password.reveal()])
+    answer(args, dict(redactor(None, "answer", data)), redactor.scrub(text))
+
+
+def non_negative_int(text: str) -> int:
+    value = int(text)
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"must be 0 or more, got {value}")
+    return value
+
+
+def who() -> str:
+    """The OS user running the command, kept with what they did by hand."""
+    try:
+        return getpass.getuser()
+    except (KeyError, OSError):
+        return f"uid {os.getuid()}"
+
+
+def when(moment: datetime | str | None) -> str:
+    """A moment for people: UTC to the second (``-`` for none)."""
+    if moment is None:
+        return "-"
+    if isinstance(moment, str):
+        moment = datetime.fromisoformat(moment)
+    return moment.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%SZ")
+
+
+def clip(text: str | None, width: int) -> str:
+    """One line of at most ``width`` characters (``-`` for none); the JSON keeps it whole."""
+    line = " ".join((text or "-").split())
+    return line if len(line) <= width else line[: width - 1] + "…"
+
+
+def more_line(more: int, offset: int, shown: int) -> list[str]:
+    """The "N more" line under a cut list, with how to see them."""
+    if not more:
+        return []
+    return [f"… {more} more (--offset {offset + shown} shows the next ones)"]
+
+
+def service_note(url: str, work: str) -> str:
+    """Who will do ``work`` ("handles them"): the process holding the store's lock, or, when
+    none does, how to start one. Commands that change state by hand leave the work to it.
+
+    Finding out takes the lock for an instant when it is free, as ``push`` does.
+    """
+    with held(url, required=False) as taken:
+        if taken is not None:
+            return (
+                "no service holds this store's lock: start `centra-bridge run` (or run "
+                f"`centra-bridge drain-events`), which {work}"
+            )
+    other = for_database(url)
+    try:
+        holder = other.holder()
+    finally:
+        other.release()
+    return f"the service holding this store's lock ({holder or other.where}) {work}"

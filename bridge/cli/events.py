@@ -134,6 +134,12 @@ def render(data: dict[str, Any]) -> str:
             f"oldest failed      event {failed['event_id']} ({failed['type']}, "
             f"{failed['status']}, {failed['attempts']} attempts): {failed['error']}"
         )
+        others = events["by_status"]["failed"] + events["by_status"]["dead"] - 1
+        if others > 0:
+            lines.append(
+                f"  … {others} more failed or dead "
+                "(centra-bridge events list --status failed --status dead)"
+            )
     if events["by_type"]:
         lines.append(
             "by type            "
@@ -150,6 +156,11 @@ def render(data: dict[str, Any]) -> str:
         f"{'; '.join(record['errors']) or record['last_error']}"
         for record in outbox.get("troubled", [])
     ]
+    if outbox.get("troubled_more"):
+        lines.append(
+            f"  … {outbox['troubled_more']} more failed or dead "
+            "(centra-bridge outbox list --status failed --status dead)"
+        )
     lines.append(f"id map             {data['id_map']['total']}")
     return "\n".join(lines)
 

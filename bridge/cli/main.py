@@ -15,7 +15,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from bridge import __version__
 from bridge import config as config_module
-from bridge.cli import dev, erp, events, service
+from bridge.cli import dev, erp, events, lookup, outbox, service
 from bridge.cli.bench import add_bench_command
 from bridge.cli.common import fail, first_line
 from bridge.errors import BridgeError, ExitCode
@@ -55,4 +55,6 @@ def _parser() -> argparse.ArgumentParser:
     dev.add_commands(commands)
     add_bench_command(commands)
     erp.add_commands(commands)
+    lookup.add_commands(commands)
+    outbox.add_commands(commands)
     return parser

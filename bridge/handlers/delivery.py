@@ -20,10 +20,11 @@ from sqlalchemy.orm import Session
 from bridge.clock import utcnow
 from bridge.handlers.base import EventRecord, Handler, Outcome
 from bridge.handlers.registry import BUILT_IN, Registry
-from bridge.handlers.sinks import Sink
+from bridge.handlers.sinks import Sink, destination
 from bridge.outbox.echo import expected_fields, is_echo, reflects
 from bridge.outbox.entities import MAPPED_TYPES
 from bridge.store import copies
+from bridge.store import events as events_repo
 from bridge.store import idmap as idmap_repo
 from bridge.store import outbox as outbox_repo
 from bridge.store.models import MASTER_DATA_COPIES, Customer, Product
@@ -59,11 +60,13 @@ class Delivery:
             idmap_repo.register_centra(session, "customer", event.object_id, now)
         if self._is_echo(session, event, now):
             log.info("echo of a push; not delivered", object_id=event.object_id)
+            events_repo.mark_echo(session, event.seq)
             built_in = BUILT_IN.get(self.event_type)
             return built_in(session, event) if built_in is not None else Outcome.HANDLED
         outcome = self.handler(session, event) if self.handler is not None else None
         if self.sink is not None and (outcome or Outcome.HANDLED) is Outcome.HANDLED:
             self.sink(event)
+            events_repo.mark_delivered(session, event.seq, destination(self.sink, event))
         return outcome
 
     def _is_echo(self, session: Session, event: EventRecord, now: datetime) -> bool:

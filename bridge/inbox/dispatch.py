@@ -171,6 +171,7 @@ class Dispatcher:
                     status = Outcome(outcome or Outcome.HANDLED).value
             except Exception as exc:
                 return self._failure(record.seq, record.attempts, exc)
+            status = _kept(row.status, status)
             log.debug("event handled", status=status)
             return repo.Ending(record.seq, status)
 
@@ -192,6 +193,15 @@ class Dispatcher:
         return repo.Ending(
             seq, status.value, f"{type(exc).__name__}: {exc}"[:MAX_ERROR_CHARS], retry_at
         )
+
+
+def _kept(before: str, status: str) -> str:
+    """The status a run leaves: a replay of a delivered event that finds a newer one in
+    changes nothing, so the event stays ``handled`` (it was delivered) and keeps its
+    history instead of turning ``superseded``."""
+    if before == EventStatus.HANDLED and status == EventStatus.SUPERSEDED:
+        return EventStatus.HANDLED.value
+    return status
 
 
 def _unfinished(row: Row[Any]) -> bool:

@@ -15,7 +15,7 @@ from bridge.store import events as repo
 from bridge.store import idmap as idmap_repo
 from bridge.store import outbox as outbox_repo
 from bridge.store import state
-from bridge.store.models import EventStatus, StoredEvent
+from bridge.store.models import EventStatus, OutboxStatus, StoredEvent
 
 #: Failed or dead outbox records listed by ``status``, oldest first.
 TROUBLED_SHOWN = 10
@@ -35,6 +35,10 @@ def report(session: Session, now: datetime | None = None) -> dict[str, Any]:
     oldest_failed = repo.oldest_failed(session)
     last_received = repo.last_received_at(session)
     outbox = outbox_repo.count_by_status(session)
+    troubled = outbox_repo.troubled(session, TROUBLED_SHOWN)
+    troubled_total = sum(
+        outbox.get(status, 0) for status in (OutboxStatus.FAILED, OutboxStatus.DEAD)
+    )
     return {
         "events": {
             "total": sum(by_status.values()),
@@ -49,7 +53,9 @@ def report(session: Session, now: datetime | None = None) -> dict[str, Any]:
             "total": sum(outbox.values()),
             "by_status": outbox,
             # The oldest failed and dead records, each with Centra's own messages.
-            "troubled": outbox_repo.troubled(session, TROUBLED_SHOWN),
+            "troubled": troubled,
+            # Failed and dead records past the ones listed.
+            "troubled_more": max(0, troubled_total - len(troubled)),
         },
         "id_map": {"total": idmap_repo.count(session)},
         "poll": _poll(state.poll_state(session), now),

@@ -350,3 +350,90 @@ def select_for_replay(session: Session, selection: ReplaySelection) -> list[Stor
     if selection.until is not None:
         query = query.where(StoredEvent.received_at < selection.until)
     return list(session.scalars(query))
+
+
+def mark_echo(session: Session, seq: int) -> None:
+    """The event only showed back a push of the bridge's own; nothing delivered it."""
+    session.execute(update(_EVENTS).where(_EVENTS.c.seq == seq).values(echo=True))
+
+
+def mark_delivered(session: Session, seq: int, destination: str) -> None:
+    """The type's sink delivered the event there (a file, a table, a callable)."""
+    session.execute(
+        update(_EVENTS)
+        .where(_EVENTS.c.seq == seq)
+        .values(echo=False, delivered_to=cut(destination, _DESTINATION_CHARS))
+    )
+
+
+#: Longest destination kept (a file path, a table); longer ones are cut.
+_DESTINATION_CHARS = 1000
+
+#: Statuses a person may send back to the handlers (``events retry``).
+RETRIABLE = (EventStatus.FAILED, EventStatus.DEAD, EventStatus.SKIPPED)
+#: Statuses a person may set aside (``events skip``): those still waiting for, or given up
+#: by, the handlers.
+SKIPPABLE = (EventStatus.NEW, EventStatus.FAILED, EventStatus.DEAD)
+
+
+def statuses_of(session: Session, event_ids: Sequence[str]) -> dict[str, str]:
+    """The current status of each of ``event_ids`` that is stored."""
+    found: dict[str, str] = {}
+    for start in range(0, len(event_ids), 500):
+        rows = session.execute(
+            select(_EVENTS.c.event_id, _EVENTS.c.status).where(
+                _EVENTS.c.event_id.in_(event_ids[start : start + 500])
+            )
+        )
+        found.update({event_id: status for event_id, status in rows})
+    return found
+
+
+def make_due(
+    session: Session, note: str, *, event_ids: Sequence[str] = (), status: str | None = None
+) -> int:
+    """Events back to the handlers (``new``, attempts reset) by id, or every one in
+    ``status``; only retriable ones change. The last error stays until a handler succeeds."""
+    return _set_by_hand(
+        session,
+        {"status": EventStatus.NEW, "attempts": 0, "next_attempt_at": None, "handled_at": None},
+        note,
+        RETRIABLE,
+        event_ids,
+        status,
+    )
+
+
+def mark_skipped(session: Session, event_ids: Sequence[str], note: str, now: datetime) -> int:
+    """Events set aside by a person: no handler runs them again, the reason in ``note``."""
+    return _set_by_hand(
+        session,
+        {"status": EventStatus.SKIPPED, "next_attempt_at": None, "handled_at": now},
+        note,
+        SKIPPABLE,
+        event_ids,
+        None,
+    )
+
+
+def _set_by_hand(
+    session: Session,
+    values: dict[str, Any],
+    note: str,
+    allowed: Sequence[str],
+    event_ids: Sequence[str],
+    status: str | None,
+) -> int:
+    """One statement per 500 ids (or one for a whole status); how many rows changed."""
+    query = update(_EVENTS).values(**values, note=note)
+    if status is not None:
+        chunks: list[Sequence[str] | None] = [None]
+        query = query.where(_EVENTS.c.status == status)
+    else:
+        chunks = [event_ids[start : start + 500] for start in range(0, len(event_ids), 500)]
+        query = query.where(_EVENTS.c.status.in_(allowed))
+    changed = 0
+    for chunk in chunks:
+        statement = query if chunk is None else query.where(_EVENTS.c.event_id.in_(chunk))
+        changed += int(getattr(session.execute(statement), "rowcount", 0) or 0)
+    return changed

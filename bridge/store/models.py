@@ -20,6 +20,7 @@ from sqlalchemy import (
     Text,
     TypeDecorator,
     UniqueConstraint,
+    false,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
@@ -81,6 +82,9 @@ class EventStatus(StrEnum):
     SUPERSEDED = "superseded"
     FAILED = "failed"
     DEAD = "dead"
+    #: Set aside by a person (``events skip``), the reason in ``note``; never handled again
+    #: unless retried or replayed.
+    SKIPPED = "skipped"
 
 
 #: Statuses whose events still wait for a handler.
@@ -99,6 +103,8 @@ class OutboxStatus(StrEnum):
     FAILED = "failed"
     #: Out of attempts, or refused for good; ``push --retry`` queues it again.
     DEAD = "dead"
+    #: Set aside by a person (``outbox skip``), the reason in ``note``; never sent.
+    SKIPPED = "skipped"
 
 
 class CentraResponse(Base):
@@ -139,6 +145,12 @@ class StoredEvent(Base):
     received_at: Mapped[datetime] = mapped_column(UtcDateTime)
     handled_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
     acknowledged_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    #: The event only showed back a push of the bridge's own: no custom handler or sink saw it.
+    echo: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    #: Where the type's sink delivered the event (a file, a table, a callable), when it did.
+    delivered_to: Mapped[str | None] = mapped_column(Text)
+    #: What a person did by hand and why (``events retry``, ``events skip --reason``).
+    note: Mapped[str | None] = mapped_column(Text)
 
 
 class IdMapping(Base):
@@ -192,6 +204,8 @@ class OutboxRecord(Base):
     request_id: Mapped[str | None] = mapped_column(String(MAX_REQUEST_ID_CHARS))
     #: The first Centra event that showed this push back (not delivered if that was all it did).
     echo_event_id: Mapped[str | None] = mapped_column(ID)
+    #: What a person did by hand and why (``outbox retry``, ``outbox skip --reason``).
+    note: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(UtcDateTime)
     next_attempt_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
     sent_at: Mapped[datetime | None] = mapped_column(UtcDateTime)

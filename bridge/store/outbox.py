@@ -234,9 +234,14 @@ def mark_failed(
 
 
 def requeue(
-    session: Session, statuses: Sequence[str], now: datetime, ids: Sequence[int] = ()
+    session: Session,
+    statuses: Sequence[str],
+    now: datetime,
+    ids: Sequence[int] = (),
+    note: str | None = None,
 ) -> int:
-    """Make failed or dead records due now, attempts reset (``push --retry``).
+    """Make failed or dead records due now, attempts reset (``push --retry``); ``note``
+    says who asked (``outbox retry``).
 
     A record with a newer one for the same object stays as it is: sending it now would
     put older data over newer.
@@ -252,8 +257,26 @@ def requeue(
     )
     if ids:
         query = query.where(OutboxRecord.id.in_(ids))
+    values: dict[str, Any] = {"status": OutboxStatus.QUEUED, "attempts": 0, "next_attempt_at": now}
+    if note is not None:
+        values["note"] = note
+    result = session.execute(query.values(**values))
+    return int(getattr(result, "rowcount", 0) or 0)
+
+
+#: Statuses a person may send again (``outbox retry``).
+RETRIABLE = (OutboxStatus.FAILED, OutboxStatus.DEAD, OutboxStatus.SKIPPED)
+#: Statuses a person may set aside (``outbox skip``): not sent, or given up.
+SKIPPABLE = (OutboxStatus.QUEUED, OutboxStatus.FAILED, OutboxStatus.DEAD)
+
+
+def mark_skipped(session: Session, ids: Sequence[int], note: str) -> int:
+    """Records set aside by a person: never sent, the reason in ``note``; a newer record
+    for the same object no longer waits for them."""
     result = session.execute(
-        query.values(status=OutboxStatus.QUEUED, attempts=0, next_attempt_at=now)
+        update(OutboxRecord)
+        .where(OutboxRecord.id.in_(ids), OutboxRecord.status.in_(SKIPPABLE))
+        .values(status=OutboxStatus.SKIPPED, next_attempt_at=None, note=note)
     )
     return int(getattr(result, "rowcount", 0) or 0)
 

@@ -9,8 +9,14 @@ from sqlalchemy.orm import Session, aliased
 
 from bridge.store.models import CentraResponse, EventStatus, OutboxRecord, OutboxStatus, StoredEvent
 
-#: Statuses that need nothing more from anyone; failed and dead events wait for a person.
-FINISHED = (EventStatus.HANDLED, EventStatus.IGNORED, EventStatus.SUPERSEDED)
+#: Statuses that need nothing more from anyone (skipped: a person said so); failed and dead
+#: events wait for a person.
+FINISHED = (
+    EventStatus.HANDLED,
+    EventStatus.IGNORED,
+    EventStatus.SUPERSEDED,
+    EventStatus.SKIPPED,
+)
 
 
 def prune_events(session: Session, before: datetime, limit: int) -> int:

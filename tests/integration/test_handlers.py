@@ -17,7 +17,9 @@ from sqlalchemy.orm import Session
 
 from bridge.centra.port import Event, EventPage
 from bridge.handlers.base import EventRecord, PermanentError
+from bridge.handlers.delivery import with_delivery
 from bridge.handlers.registry import HandlerLoadError, Registry, load_handler
+from bridge.handlers.sinks.directory import DirectorySink
 from bridge.inbox.dispatch import Dispatcher
 from bridge.retry import RetryPolicy
 from bridge.store import Store
@@ -132,6 +134,26 @@ def test_older_event_never_overwrites_newer(store: Store) -> None:
     assert work.run([seqs[0]]) == {"superseded": 1}
     with store.transaction() as session:
         assert session.get_one(Order, "30").status == "completed"
+
+
+def test_replay_keeps_the_record_of_a_delivery(store: Store, tmp_path: Path) -> None:
+    """Replaying an order event that was delivered, after a newer one for the same order,
+    changes nothing and leaves it handled with its delivery, not superseded."""
+    sink = DirectorySink(tmp_path, "json")
+    registry = with_delivery(Registry.from_config({}), {"order": sink}, 60.0)
+    seqs = put(
+        store,
+        event("1", "order", order("30", "confirmed")),
+        event("2", "order", order("30", "completed")),
+    )
+    work = dispatcher(store, registry)
+    assert work.run(seqs) == {"handled": 2}
+    assert work.run([seqs[0]], replay=True) == {"handled": 1}
+    with store.transaction() as session:
+        assert session.get_one(Order, "30").status == "completed"
+        first = session.get_one(StoredEvent, seqs[0])
+        assert (first.status, first.echo) == ("handled", False)
+        assert first.delivered_to == f"file {tmp_path / 'order_30_1.json'}"
 
 
 def test_handling_twice_is_handling_once(store: Store) -> None:

@@ -177,3 +177,35 @@ def test_commands_starting_together_on_an_empty_database_all_start(
         assert schema.current_revision(store.engine) == schema.head_revision()
     finally:
         store.close()
+
+
+def test_events_from_before_0006_read_as_neither_echo_nor_touched_by_hand(
+    database_url: str,
+) -> None:
+    """An event kept through the downgrade to 0005 and back comes up as no echo, delivered
+    nowhere known, with no note: what the lookups show for events older than the columns."""
+    store = Store.open(database_url)
+    config = Config()
+    config.set_main_option("script_location", str(schema.MIGRATIONS))
+    try:
+        order = make_event("1", "order", {"id": "1003"})
+        with store.transaction() as session:
+            repo.store_page(session, EventPage(events=[order], raw=b"<page/>"), "events_Get", NOW)
+            repo.mark_delivered(session, 1, "file /srv/erp/order_1003_1.json")
+        with store.engine.connect() as connection:
+            config.attributes["connection"] = connection
+            command.downgrade(config, "0005")
+            connection.commit()
+        schema.upgrade(store.engine)
+        with store.reading() as session:
+            row = session.execute(
+                select(
+                    StoredEvent.event_id,
+                    StoredEvent.echo,
+                    StoredEvent.delivered_to,
+                    StoredEvent.note,
+                )
+            ).one()
+        assert tuple(row) == ("1", False, None, None)
+    finally:
+        store.close()

@@ -32,3 +32,13 @@ def make_sink(event_type: str, settings: SinkSettings) -> Sink:
 
         return DatabaseSink(settings.url, settings.table or f"centra_{event_type}")
     return cast(Sink, load_handler(settings.target, f"[sinks.{event_type}] target"))
+
+
+def destination(sink: Sink, event: EventRecord) -> str:
+    """Where ``sink`` put ``event``, for ``events show``: the file, the table, or the
+    callable a Python sink is (it tells nothing more)."""
+    describe = getattr(sink, "destination", None)
+    if callable(describe):
+        return str(describe(event))
+    name = getattr(sink, "__qualname__", type(sink).__qualname__)
+    return f"python {sink.__module__}:{name}"

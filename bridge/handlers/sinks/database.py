@@ -83,6 +83,11 @@ class DatabaseSink:
                 ):
                     raise
 
+    def destination(self, event: EventRecord) -> str:
+        """The table and database (password hidden) the event's row is in."""
+        where = make_url(self.url).render_as_string(hide_password=True)
+        return f"table {self.table.name} in {where}, event_id {event.event_id}"
+
     def close(self) -> None:
         if self._engine is not None:
             self._engine.dispose()

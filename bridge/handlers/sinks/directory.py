@@ -82,5 +82,11 @@ class DirectorySink:
     def __call__(self, event: EventRecord) -> None:
         if not self.directory.is_dir():
             raise FileNotFoundError(f"sink directory {self.directory} does not exist")
-        target = self.directory / file_name(event, self.format)
-        write_atomically(target, render(event, self.format))
+        write_atomically(self._target(event), render(event, self.format))
+
+    def destination(self, event: EventRecord) -> str:
+        """The file the event is written to."""
+        return f"file {self._target(event)}"
+
+    def _target(self, event: EventRecord) -> Path:
+        return self.directory / file_name(event, self.format)
