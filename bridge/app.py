@@ -52,7 +52,10 @@ class App:
         """
         sinks = {kind: make_sink(kind, sink) for kind, sink in settings.sinks.items()}
         registry = with_delivery(
-            Registry.from_config(settings.handlers.custom), sinks, settings.outbox.echo_window_s
+            Registry.from_config(settings.handlers.custom),
+            sinks,
+            settings.outbox.echo_window_s,
+            lock_on_import=settings.orders.lock_on_import,
         )
         codec = SoapCodec(settings.centra)
         store = Store.open(settings.database.url, migrate=migrate)

@@ -188,6 +188,15 @@ class OutboxSettings:
 
 
 @dataclass(frozen=True, slots=True)
+class OrdersSettings:
+    """What the bridge does on its own for orders."""
+
+    #: Queue a lock for each order once its event reached the ERP's sink, so Centra hands
+    #: the order over to the ERP (no more edits in Centra's admin).
+    lock_on_import: bool = False
+
+
+@dataclass(frozen=True, slots=True)
 class SinkSettings:
     """Where the events of one type are delivered to the ERP, behind its handler."""
 
@@ -212,6 +221,7 @@ class Settings:
     schedule: ScheduleSettings = ScheduleSettings()
     metrics: MetricsSettings = MetricsSettings()
     outbox: OutboxSettings = OutboxSettings()
+    orders: OrdersSettings = OrdersSettings()
     #: Event type → its delivery sink.
     sinks: Mapping[str, SinkSettings] = field(default_factory=dict)
     #: The file these settings came from, for messages.
@@ -263,7 +273,17 @@ def from_mapping(
     reader = _Reader(source)
     reader.only_sections(
         data,
-        ("centra", "database", "handlers", "logging", "schedule", "metrics", "outbox", "sinks"),
+        (
+            "centra",
+            "database",
+            "handlers",
+            "logging",
+            "schedule",
+            "metrics",
+            "outbox",
+            "orders",
+            "sinks",
+        ),
     )
     centra = reader.section(data, "centra", required=True)
     database = reader.section(data, "database")
@@ -277,6 +297,7 @@ def from_mapping(
         schedule=_schedule(reader, reader.section(data, "schedule")),
         metrics=_metrics(reader, reader.section(data, "metrics")),
         outbox=_outbox(reader, reader.section(data, "outbox"), base_dir),
+        orders=_orders(reader, reader.section(data, "orders")),
         sinks=_sinks(reader, reader.section(data, "sinks"), base_dir),
         source=source,
     )
@@ -501,6 +522,11 @@ def _outbox(r: _Reader, t: Mapping[str, Any], base_dir: Path) -> OutboxSettings:
     )
 
 
+def _orders(r: _Reader, t: Mapping[str, Any]) -> OrdersSettings:
+    r.only_keys(t, "orders", ("lock_on_import",))
+    return OrdersSettings(lock_on_import=r.get(t, "orders", "lock_on_import", bool, False))
+
+
 def _sinks(r: _Reader, t: Mapping[str, Any], base_dir: Path) -> dict[str, SinkSettings]:
     """``[sinks.<event type>]`` tables: ``kind`` and the keys that kind needs."""
     sinks: dict[str, SinkSettings] = {}
@@ -620,4 +646,10 @@ class _Reader:
         return float(value)
 
 
-_KIND_NAMES = {str: "a string", int: "an integer", list: "a list", dict: "a table"}
+_KIND_NAMES = {
+    str: "a string",
+    int: "an integer",
+    bool: "true or false",
+    list: "a list",
+    dict: "a table",
+}

@@ -16,8 +16,11 @@ from sqlalchemy import Table, bindparam, delete, select
 from sqlalchemy.orm import Session
 from sqlalchemy.sql import Executable
 
-from bridge.store.models import Customer, Product, table_of
+from bridge.store.models import Customer, Order, Product, table_of
 from bridge.store.upsert import dialect_of, insert_for
+
+#: A local copy that keeps the whole object as its last event showed it.
+Copy = type[Customer] | type[Product] | type[Order]
 
 
 def write_newest(
@@ -30,7 +33,7 @@ def write_newest(
 
 
 def previous(
-    session: Session, model: type[Customer] | type[Product], object_id: str, before_seq: int
+    session: Session, model: Copy, object_id: str, before_seq: int
 ) -> dict[str, Any] | None:
     """The object as the last event older than ``before_seq`` left it (None: never seen,
     deleted, or only a newer event is in)."""

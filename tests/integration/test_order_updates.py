@@ -190,3 +190,38 @@ def _rows(element: etree._Element) -> list[tuple[str, ...]]:
                 )
             )
     return rows
+
+
+def test_lock_on_import_queues_one_lock_per_order_and_its_echo_is_not_delivered(
+    tmp_path: Path, simulator: Simulator, database_url: str
+) -> None:
+    """An order delivered to the ERP's sink is locked in Centra once; the order event Centra
+    sends back for the lock is stored and acknowledged but not delivered; a later change of
+    Centra's own is."""
+    sink = tmp_path / "erp-orders"
+    sink.mkdir()
+    path = write_config(
+        tmp_path,
+        simulator.url,
+        PASSWORD,
+        f'[orders]\nlock_on_import = true\n[sinks.order]\nkind = "directory"\npath = "{sink}"\n',
+    )
+    text = path.read_text(encoding="utf-8").replace("sqlite:///bridge.db", database_url)
+    path.write_text(text, encoding="utf-8")
+    config = str(path)
+    simulator.add_event("order", ORDER)
+    simulator.add_event("order", {**ORDER, "status": "processing"})
+    assert run_bridge("--config", config, "drain-events").returncode == 0
+    assert len(list(sink.iterdir())) == 2
+    pushed = run_bridge("--config", config, "push")
+    assert pushed.returncode == 0, pushed.stderr
+    assert "sent=1" in pushed.stdout, "one lock for the two events of order 30"
+    (lock,) = (etree.fromstring(xml) for xml in orders_sent(simulator))
+    assert lock.findtext("{*}locked") == "yes" and lock.findtext("{*}store") == "1"
+    simulator.add_event("order", {**ORDER, "status": "processing", "locked": "yes"})
+    simulator.add_event("order", {**ORDER, "status": "completed", "locked": "yes"})
+    assert run_bridge("--config", config, "drain-events").returncode == 0
+    delivered = sorted(json.loads(p.read_text())["payload"]["status"] for p in sink.iterdir())
+    assert delivered == ["completed", "confirmed", "processing"], "the echo was not delivered"
+    assert run_bridge("--config", config, "push").stdout.count("sent=0") == 1, "never twice"
+    assert simulator.queue() == []
