@@ -12,12 +12,13 @@ from __future__ import annotations
 
 import json
 import math
+import signal
 import threading
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from email.utils import formatdate
-from types import TracebackType
+from types import FrameType, TracebackType
 from typing import Any
 from wsgiref.simple_server import make_server
 
@@ -414,3 +415,22 @@ def _event(state: _State, event: QueuedEvent) -> dict[str, Any]:
         "market": None,
         "object": obj,
     }
+
+
+def serve(host: str, port: int, events: int, seed: int, token: str) -> None:
+    """Run the GraphQL double until SIGINT or SIGTERM (``simulate --flavor graphql``)."""
+    stop = threading.Event()
+
+    def request_stop(signum: int, frame: FrameType | None) -> None:
+        stop.set()
+
+    previous = {sig: signal.signal(sig, request_stop) for sig in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        with GraphqlSimulator(token=token, seed=seed, host=host, port=port) as sim:
+            sim.add_generated(events)
+            print(f"Centra GraphQL simulator listening on {sim.url}", flush=True)
+            print(f"  token: {token}  queued {events} events", flush=True)
+            stop.wait()
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
