@@ -14,9 +14,10 @@ from dataclasses import dataclass, field
 from types import TracebackType
 from zoneinfo import ZoneInfo
 
+from bridge.centra.graphql import GraphqlClient, GraphqlCodec, listener_types
 from bridge.centra.port import CallObserver, CentraPort, EventCodec
 from bridge.centra.soap import CentraClient, SoapCodec
-from bridge.config import Settings
+from bridge.config import GRAPHQL, Settings
 from bridge.handlers.delivery import with_delivery
 from bridge.handlers.registry import Registry
 from bridge.handlers.sinks import Sink, make_sink
@@ -40,6 +41,8 @@ class App:
     sinks: Mapping[str, Sink] = field(default_factory=dict)
     #: Told of every call to Centra (the daemon's metrics).
     centra_calls: CallObserver | None = None
+    #: The event types handlers and sinks are configured for (GraphQL listens to these).
+    handled_types: tuple[str, ...] = ()
     _client: CentraPort | None = None
 
     @classmethod
@@ -57,7 +60,9 @@ class App:
             settings.outbox.echo_window_s,
             lock_on_import=settings.orders.lock_on_import,
         )
-        codec = SoapCodec(settings.centra)
+        codec: EventCodec = (
+            GraphqlCodec() if settings.centra.flavor == GRAPHQL else SoapCodec(settings.centra)
+        )
         store = Store.open(settings.database.url, migrate=migrate)
         dispatcher = Dispatcher(
             store,
@@ -73,13 +78,19 @@ class App:
             dispatcher=dispatcher,
             sinks=sinks,
             centra_calls=centra_calls,
+            handled_types=tuple(sorted({*registry.types(), *sinks})),
         )
 
     @property
     def client(self) -> CentraPort:
         """The connection to Centra, made on first use."""
         if self._client is None:
-            self._client = CentraClient(self.settings.centra, observe=self.centra_calls)
+            centra = self.settings.centra
+            if centra.flavor == GRAPHQL:
+                listen = listener_types(self.handled_types, centra.listen)
+                self._client = GraphqlClient(centra, listen, observe=self.centra_calls)
+            else:
+                self._client = CentraClient(centra, observe=self.centra_calls)
         return self._client
 
     def inbox(self, lock: StoreLock | None = None) -> Inbox:

@@ -22,8 +22,13 @@ CONFIG_ENV = "CENTRA_BRIDGE_CONFIG"
 PASSWORD_ENV = "CENTRA_BRIDGE_PASSWORD"  # noqa: S105 (a variable name)
 #: Name of the systemd credential (``LoadCredential=centra_password:…``) holding the password.
 PASSWORD_CREDENTIAL = "centra_password"  # noqa: S105 (a file name)
+TOKEN_ENV = "CENTRA_BRIDGE_TOKEN"  # noqa: S105 (a variable name)
+#: Name of the systemd credential (``LoadCredential=centra_token:…``) holding the API token.
+TOKEN_CREDENTIAL = "centra_token"  # noqa: S105 (a file name)
 
-FLAVORS = ("soap", "navision-soap", "navision-api")
+#: The SOAP endpoints, and "graphql": the GraphQL Integration API's events.
+FLAVORS = ("soap", "navision-soap", "navision-api", "graphql")
+GRAPHQL = "graphql"
 #: Event kinds Centra's ``type`` filter accepts (centra-soap.md §2.1).
 EVENT_TYPES = (
     "all",
@@ -94,9 +99,15 @@ class CentraSettings:
     """Where Centra is and how to talk to it."""
 
     endpoint: str
+    #: SOAP flavors only: the login sent with every call.
     username: str
     password: Secret
     flavor: str = "soap"
+    #: Flavor "graphql" only: the Integration API token (``Authorization: Bearer``).
+    token: Secret = field(default_factory=lambda: Secret(""))
+    #: Flavor "graphql": object types listened to besides those the handlers and sinks need
+    #: (Centra's names: "Return", "Shipment"…).
+    listen: tuple[str, ...] = ()
     timeout_s: float = DEFAULT_TIMEOUT_S
     event_type: str = "all"
     markets: tuple[str, ...] = ()
@@ -315,6 +326,9 @@ def _centra(
             "username",
             "password",
             "password_file",
+            "token",
+            "token_file",
+            "listen",
             "timeout",
             "event_type",
             "markets",
@@ -332,6 +346,7 @@ def _centra(
         r.fail("centra", "endpoint", f"must be an http:// or https:// URL, got {endpoint!r}")
     if url.username or url.password:
         r.fail("centra", "endpoint", "must not carry credentials; use username and password")
+    flavor = r.choice(t, "centra", "flavor", FLAVORS, "soap")
     timezone = r.string(t, "centra", "timezone") or DEFAULT_TIMEZONE
     try:
         ZoneInfo(timezone)
@@ -341,11 +356,14 @@ def _centra(
             "timezone",
             f"unknown time zone {timezone!r} (an IANA name, e.g. Europe/Stockholm)",
         )
+    graphql = flavor == GRAPHQL
     return CentraSettings(
         endpoint=endpoint,
-        username=r.string(t, "centra", "username", required=True),
-        password=_password(r, t, base_dir, environ),
-        flavor=r.choice(t, "centra", "flavor", FLAVORS, "soap"),
+        username=r.string(t, "centra", "username", required=not graphql),
+        password=Secret("") if graphql else _password(r, t, base_dir, environ),
+        flavor=flavor,
+        token=_token(r, t, base_dir, environ) if graphql else Secret(""),
+        listen=_listen(r, t) if graphql else (),
         timeout_s=r.positive(t, "centra", "timeout", DEFAULT_TIMEOUT_S),
         event_type=r.choice(t, "centra", "event_type", EVENT_TYPES, "all"),
         markets=_market_ids(r, t),
@@ -401,6 +419,39 @@ def _password(
         f"missing: set password or password_file, or the environment variable {PASSWORD_ENV}",
     )
     raise AssertionError("unreachable")
+
+
+def _token(r: _Reader, t: Mapping[str, Any], base_dir: Path, environ: Mapping[str, str]) -> Secret:
+    """The first of: token, token_file, $CENTRA_BRIDGE_TOKEN, a systemd credential."""
+    if "token" in t and "token_file" in t:
+        r.fail("centra", "token", "give either token or token_file, not both")
+    if "token" in t:
+        return Secret(r.string(t, "centra", "token", required=True))
+    if "token_file" in t:
+        path = base_dir / r.string(t, "centra", "token_file", required=True)
+        return Secret(_read_secret_file(r, path, "token_file"))
+    if environ.get(TOKEN_ENV):
+        return Secret(environ[TOKEN_ENV])
+    credentials = environ.get("CREDENTIALS_DIRECTORY")
+    if credentials and (Path(credentials) / TOKEN_CREDENTIAL).is_file():
+        return Secret(_read_secret_file(r, Path(credentials) / TOKEN_CREDENTIAL, "token"))
+    r.fail(
+        "centra",
+        "token",
+        f'missing for flavor "graphql": set token or token_file, or the environment '
+        f"variable {TOKEN_ENV}",
+    )
+    raise AssertionError("unreachable")
+
+
+def _listen(r: _Reader, t: Mapping[str, Any]) -> tuple[str, ...]:
+    """Extra GraphQL object types to listen to, as Centra names them ("Return")."""
+    names = r.get(t, "centra", "listen", list, [])
+    if not all(isinstance(n, str) and n.isidentifier() for n in names):
+        r.fail(
+            "centra", "listen", f'must be a list of Centra object types ("Return"), got {names!r}'
+        )
+    return tuple(names)
 
 
 def _read_secret_file(r: _Reader, path: Path, key: str) -> str:

@@ -137,14 +137,25 @@ def asked_for_s(exc: Exception) -> float:
     return (exc.retry_after_s or 0.0) if isinstance(exc, CentraUnavailable) else 0.0
 
 
+#: A ``Retry-After`` number at least this large is an epoch timestamp (2001-09-09), not a
+#: delay of 31 years.
+EPOCH_FROM = 1_000_000_000
+
+
 def parse_retry_after(value: str | None, now: datetime) -> float | None:
-    """Seconds an HTTP ``Retry-After`` asks for (delta-seconds or an HTTP date), or None
-    when there is none or it cannot be read; never negative."""
+    """Seconds an HTTP ``Retry-After`` asks for, or None when there is none or it cannot be
+    read; never negative.
+
+    Delta-seconds and an HTTP date, as HTTP defines it, and epoch seconds, as Centra's
+    GraphQL API may send ("the timestamp of when you can resume", centra-next.md N8): a
+    number past ``EPOCH_FROM`` cannot be a sensible delay and is read as a moment.
+    """
     if not value or not value.strip():
         return None
     text = value.strip()
     if text.isdigit():
-        return float(text)
+        number = float(text)
+        return max(0.0, number - now.timestamp()) if number >= EPOCH_FROM else number
     try:
         until = parsedate_to_datetime(text)
     except (TypeError, ValueError):

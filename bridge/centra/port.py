@@ -2,8 +2,8 @@
 
 Inbox, outbox and handlers talk to Centra through these two interfaces only, and the store
 keeps the records they hand back without knowing where they came from. ``bridge.centra.soap``
-implements them over Centra's SOAP API; a transport over Centra's GraphQL Integration API
-events would be a sibling of it, chosen by ``[centra] flavor`` in the composition root
+implements them over Centra's SOAP API, ``bridge.centra.graphql`` over the GraphQL
+Integration API's events; ``[centra] flavor`` picks one in the composition root
 (``bridge.app``). Errors are the ``bridge.centra.errors`` tree, the same for every transport.
 
 * ``CentraPort``: a connection. Fetch the oldest unacknowledged events (the same ones until
@@ -55,6 +55,8 @@ class EventPage:
     operation: str = "events_Get"
     #: Events left out because they carry no id (nothing can acknowledge them), described.
     unreadable: list[str] = field(default_factory=list)
+    #: Which of Centra's APIs sent it ("soap", "graphql"): event ids are unique within one.
+    transport: str = "soap"
 
 
 @dataclass(frozen=True, slots=True)

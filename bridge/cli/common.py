@@ -68,10 +68,12 @@ def timestamp(text: str) -> datetime:
 def load_settings(args: argparse.Namespace) -> Settings:
     settings = config_module.load_settings(args.config)
     configure_logging(args, settings)
-    if len(settings.centra.password.reveal()) < bridge_logging.MIN_ADVISED_SECRET:
+    graphql = settings.centra.flavor == config_module.GRAPHQL
+    secret = settings.centra.token if graphql else settings.centra.password
+    if len(secret.reveal()) < bridge_logging.MIN_ADVISED_SECRET:
         log.warning(
-            "the Centra password is short; it is masked wherever it appears in logs and "
-            "messages, which can mangle them: use a longer one",
+            f"the Centra {'token' if graphql else 'password'} is short; it is masked wherever "
+            "it appears in logs and messages, which can mangle them: use a longer one",
             advised_min_chars=bridge_logging.MIN_ADVISED_SECRET,
         )
     return settings
@@ -80,7 +82,9 @@ def load_settings(args: argparse.Namespace) -> Settings:
 def configure_logging(args: argparse.Namespace, settings: Settings | None) -> None:
     level = args.log_level or (settings.logging.level if settings else "info")
     fmt = args.log_format or (settings.logging.format if settings else "auto")
-    secrets = [settings.centra.password.reveal()] if settings else []
+    secrets = (
+        [settings.centra.password.reveal(), settings.centra.token.reveal()] if settings else []
+    )
     bridge_logging.configure(level, fmt, secrets, config_module.journal_stream())
 
 

@@ -19,6 +19,8 @@ from bridge.simulator import (
     FaultPlan,
     serve,
 )
+from bridge.simulator.graphql import DEFAULT_TOKEN as GRAPHQL_DEMO_TOKEN
+from bridge.simulator.graphql import serve as serve_graphql
 
 
 def add_commands(commands: Any) -> None:
@@ -30,6 +32,15 @@ def add_commands(commands: Any) -> None:
     simulate.add_argument("--seed", type=int, default=1)
     simulate.add_argument("--username", default="demo")
     simulate.add_argument("--password", default="demo-password")
+    simulate.add_argument(
+        "--flavor",
+        choices=("soap", "graphql"),
+        default="soap",
+        help="soap: the SOAP endpoints; graphql: the GraphQL Integration API's /graphql",
+    )
+    simulate.add_argument(
+        "--token", default=GRAPHQL_DEMO_TOKEN, help="the Bearer token (--flavor graphql)"
+    )
     simulate.add_argument(
         "--fault",
         action="append",
@@ -71,6 +82,11 @@ def add_commands(commands: Any) -> None:
 
 def _simulate(args: argparse.Namespace) -> int:
     configure_logging(args, None)
+    if args.flavor == "graphql":
+        if args.fault or args.latency:
+            raise ConfigError("simulate --flavor graphql: --fault and --latency are SOAP only")
+        serve_graphql(args.host, args.port, args.events, args.seed, args.token)
+        return ExitCode.OK
     try:
         faults = [Fault.parse(spec) for spec in args.fault]
     except ValueError as exc:

@@ -147,12 +147,14 @@ class _Unrecorded:
     confirmed: list[str] = field(default_factory=list)
     #: When the last page was stored and acknowledged: the poll succeeded then.
     succeeded_at: datetime | None = None
+    #: The transport whose ids these are.
+    transport: str = "soap"
 
     def write(self, session: Session) -> None:
         """Record both in the caller's transaction (a confirmation always comes with its
         page's success time)."""
         if self.succeeded_at is not None:
-            repo.mark_acknowledged(session, self.confirmed, self.succeeded_at)
+            repo.mark_acknowledged(session, self.confirmed, self.succeeded_at, self.transport)
             state.poll_succeeded(session, self.succeeded_at)
 
     def empty(self) -> bool:
@@ -278,8 +280,9 @@ class Inbox:
         with self.store.transaction() as session:
             unrecorded.write(session)
             stored = repo.store_page(session, page, page.operation, now)
-            older = repo.unacknowledged_ids(session, MAX_REACKNOWLEDGE)
+            older = repo.unacknowledged_ids(session, MAX_REACKNOWLEDGE, page.transport)
         unrecorded.clear()
+        unrecorded.transport = page.transport
         # Only after the commit above: everything Centra sent is stored now.
         page_ids = list(dict.fromkeys(event.event_id for event in page.events))
         if page_ids:

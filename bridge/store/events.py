@@ -54,6 +54,8 @@ class IncomingPage(Protocol):
     def raw(self) -> bytes: ...
     @property
     def request_id(self) -> str | None: ...
+    @property
+    def transport(self) -> str: ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -67,12 +69,14 @@ class StoredPage:
 def store_page(session: Session, page: IncomingPage, operation: str, now: datetime) -> StoredPage:
     """Insert the page's events that are not stored yet; an id seen before is left untouched.
 
-    What Centra sent is kept as the transport handed it over (secrets already masked).
+    What Centra sent is kept as the transport handed it over (secrets already masked); an
+    event is known when the same transport sent its id before.
     """
     unique = {stored_event_id(event.event_id): event for event in page.events}
     if not unique:
         return StoredPage(new_seqs=[], duplicates=0)
-    known = set(session.scalars(_KNOWN_IDS, {"ids": list(unique)}))
+    transport = page.transport
+    known = set(session.scalars(_KNOWN_IDS, {"ids": list(unique), "the_transport": transport}))
     fresh = [(event_id, event) for event_id, event in unique.items() if event_id not in known]
     if not fresh:
         return StoredPage(new_seqs=[], duplicates=len(page.events))
@@ -85,7 +89,7 @@ def store_page(session: Session, page: IncomingPage, operation: str, now: dateti
             "body": page.raw,
         },
     )
-    rows = [_row(event_id, event, response_id, now) for event_id, event in fresh]
+    rows = [_row(event_id, event, transport, response_id, now) for event_id, event in fresh]
     session.execute(_insert_new(dialect_of(session)), rows)
     # The rows this page inserted carry its response id; a concurrent writer's do not.
     new_seqs = list(
@@ -105,8 +109,10 @@ _LENGTHS = {
 _RESPONSES = table_of(CentraResponse)
 # Statements built once (a page runs each of them): only their parameters change.
 _INSERT_RESPONSE = insert(_RESPONSES).returning(_RESPONSES.c.id)
-_KNOWN_IDS = select(_EVENTS.c.event_id).where(
-    _EVENTS.c.event_id.in_(bindparam("ids", expanding=True))
+_KNOWN_IDS = (
+    select(_EVENTS.c.event_id)
+    .where(_EVENTS.c.transport == bindparam("the_transport"))
+    .where(_EVENTS.c.event_id.in_(bindparam("ids", expanding=True)))
 )
 _NEW_SEQS = (
     select(_EVENTS.c.seq)
@@ -116,12 +122,14 @@ _NEW_SEQS = (
 )
 _UNACKNOWLEDGED = (
     select(_EVENTS.c.event_id)
+    .where(_EVENTS.c.transport == bindparam("the_transport"))
     .where(_EVENTS.c.acknowledged_at.is_(None))
     .order_by(_EVENTS.c.seq)
     .limit(bindparam("limit"))
 )
 _MARK_ACKNOWLEDGED = (
     update(_EVENTS)
+    .where(_EVENTS.c.transport == bindparam("the_transport"))
     .where(_EVENTS.c.event_id.in_(bindparam("ids", expanding=True)))
     .where(_EVENTS.c.acknowledged_at.is_(None))
     .values(acknowledged_at=bindparam("now"))
@@ -134,7 +142,9 @@ def _insert_new(dialect: str) -> Executable:
 
     ON CONFLICT keeps a concurrent writer's row instead of failing the whole page.
     """
-    return insert_for(dialect, _EVENTS).on_conflict_do_nothing(index_elements=["event_id"])
+    return insert_for(dialect, _EVENTS).on_conflict_do_nothing(
+        index_elements=["transport", "event_id"]
+    )
 
 
 def stored_event_id(event_id: str) -> str:
@@ -147,7 +157,7 @@ def stored_event_id(event_id: str) -> str:
 
 
 def _row(
-    event_id: str, event: IncomingEvent, response_id: int | None, now: datetime
+    event_id: str, event: IncomingEvent, transport: str, response_id: int | None, now: datetime
 ) -> dict[str, Any]:
     """One ``events`` row; metadata longer than its column is cut (the XML keeps it whole).
 
@@ -156,6 +166,7 @@ def _row(
     dead with the reason, as no handler could address it by its id.
     """
     row = {
+        "transport": transport,
         "event_id": event_id,
         "type": cut(event.type, _LENGTHS["type"]),
         "entry": cut(event.entry, _LENGTHS["entry"]),
@@ -181,16 +192,21 @@ def _row(
     return row
 
 
-def unacknowledged_ids(session: Session, limit: int) -> list[str]:
-    """Stored events whose events_Done has not been confirmed yet, oldest first."""
-    return list(session.scalars(_UNACKNOWLEDGED, {"limit": limit}))
+def unacknowledged_ids(session: Session, limit: int, transport: str = "soap") -> list[str]:
+    """Events ``transport`` sent whose acknowledgement is not confirmed yet, oldest first."""
+    return list(session.scalars(_UNACKNOWLEDGED, {"limit": limit, "the_transport": transport}))
 
 
-def mark_acknowledged(session: Session, event_ids: Iterable[str], now: datetime) -> None:
-    """Centra confirmed these (its ids, as sent in events_Done)."""
+def mark_acknowledged(
+    session: Session, event_ids: Iterable[str], now: datetime, transport: str = "soap"
+) -> None:
+    """Centra confirmed these (its ids, as sent in the acknowledgement over ``transport``)."""
     ids = [stored_event_id(event_id) for event_id in event_ids]
     for start in range(0, len(ids), 500):
-        session.execute(_MARK_ACKNOWLEDGED, {"ids": ids[start : start + 500], "now": now})
+        session.execute(
+            _MARK_ACKNOWLEDGED,
+            {"ids": ids[start : start + 500], "now": now, "the_transport": transport},
+        )
 
 
 def due_seqs(session: Session, now: datetime, limit: int | None = None) -> list[int]:

@@ -125,11 +125,15 @@ class StoredEvent(Base):
         Index("ix_events_status_next_attempt_at", "status", "next_attempt_at"),
         Index("ix_events_type_entry", "type", "entry"),
         Index("ix_events_acknowledged_at", "acknowledged_at"),
+        # Each transport numbers its events on its own: the two id spaces never mix.
+        UniqueConstraint("transport", "event_id", name="uq_events_transport"),
     )
 
     #: Local arrival order; Centra hands events out oldest first, so this is Centra's order too.
     seq: Mapped[int] = mapped_column(Integer, primary_key=True)
-    event_id: Mapped[str] = mapped_column(ID, unique=True)
+    #: Which of Centra's APIs sent the event ("soap", "graphql"): its id is unique within it.
+    transport: Mapped[str] = mapped_column(String(16), default="soap", server_default="soap")
+    event_id: Mapped[str] = mapped_column(ID)
     type: Mapped[str] = mapped_column(String(64))
     entry: Mapped[str] = mapped_column(ID)
     mission: Mapped[str] = mapped_column(String(32))

@@ -25,6 +25,7 @@ from lxml import etree
 from requests.auth import HTTPBasicAuth
 
 from bridge.centra.errors import CentraError, CentraProtocolError, CentraUnavailable
+from bridge.centra.http import REQUEST_ID_HEADER, read_environment_once
 from bridge.centra.port import CallObserver, EventPage, Payload, UpdateResult
 from bridge.centra.soap.flavors import Flavor, flavor_for, update_wrapper
 from bridge.centra.soap.parse import (
@@ -36,11 +37,7 @@ from bridge.centra.soap.parse import (
 )
 from bridge.centra.soap.schema import load_schema
 from bridge.centra.soap.serialize import request_envelope
-from bridge.centra.soap.transport import (
-    REQUEST_ID_HEADER,
-    CappedTransport,
-    read_environment_once,
-)
+from bridge.centra.soap.transport import CappedTransport
 from bridge.clock import utcnow
 from bridge.config import CentraSettings
 from bridge.retry import parse_retry_after
