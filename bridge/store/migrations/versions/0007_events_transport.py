@@ -4,8 +4,8 @@ Centra's SOAP queue and its GraphQL Integration API events number their events
 independently; an event is the same one only if the same transport sent the same id. Every
 event stored so far came over SOAP.
 
-Revision ID: 0006
-Revises: 0005
+Revision ID: 0007
+Revises: 0006
 Create Date: 2026-11-27
 """
 
@@ -14,8 +14,8 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0006"
-down_revision = "0005"
+revision = "0007"
+down_revision = "0006"
 branch_labels = None
 depends_on = None
 
