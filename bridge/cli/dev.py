@@ -64,6 +64,17 @@ def add_commands(commands: Any) -> None:
         help=f"event/date without a zone (captures; merchant time {MERCHANT_TIMEZONE}) "
         "or with an offset (reference)",
     )
+    simulate.add_argument(
+        "--no-echo-orders",
+        dest="echo_orders",
+        action="store_false",
+        help="queue no order event after an orders_Update changed an order",
+    )
+    simulate.add_argument(
+        "--capture-fails",
+        action="store_true",
+        help="refuse every capture=yes that would capture, as a payment provider may",
+    )
     simulate.set_defaults(run=_simulate)
 
     demo = commands.add_parser(
@@ -103,6 +114,8 @@ def _simulate(args: argparse.Namespace) -> int:
         faults=FaultPlan(faults, seed=args.seed) if faults else None,
         events_done_answer=args.events_done_answer,
         event_dates=args.event_dates,
+        echo_orders=args.echo_orders,
+        capture_fails=args.capture_fails,
     )
     return ExitCode.OK
 

@@ -7,6 +7,8 @@ from bridge.simulator.catalog import EVENT_DATE_FORMATS, MERCHANT_TIMEZONE
 from bridge.simulator.data import GeneratedEvent, Generator
 from bridge.simulator.faults import KINDS as FAULT_KINDS
 from bridge.simulator.faults import Fault, FaultPlan, Hold
+from bridge.simulator.orderbook import OrderRow, OrderState, RefundState, RowState, ShipmentState
+from bridge.simulator.prices import Price, Pricelist
 from bridge.simulator.queue import WINDOW_SIZE
 from bridge.simulator.server import (
     DEFAULT_EVENTS,
@@ -14,6 +16,7 @@ from bridge.simulator.server import (
     DEFAULT_PASSWORD,
     DEFAULT_PORT,
     DEFAULT_USERNAME,
+    AddedOrder,
     Simulator,
     serve,
 )
@@ -32,6 +35,7 @@ __all__ = [
     "LOGIN_FAILED",
     "MERCHANT_TIMEZONE",
     "WINDOW_SIZE",
+    "AddedOrder",
     "Call",
     "Fault",
     "FaultHook",
@@ -40,8 +44,15 @@ __all__ = [
     "GeneratedEvent",
     "Generator",
     "Hold",
+    "OrderRow",
+    "OrderState",
+    "Price",
+    "Pricelist",
+    "RefundState",
     "Reply",
     "Request",
+    "RowState",
+    "ShipmentState",
     "Simulator",
     "serve",
 ]

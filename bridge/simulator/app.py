@@ -18,10 +18,14 @@ from urllib.parse import parse_qs
 from lxml import etree
 
 from bridge.config import EVENT_TYPES
+from bridge.simulator.orderbook import OrderBook
+from bridge.simulator.orders import Order
+from bridge.simulator.prices import PriceBook
 from bridge.simulator.queue import EventQueue, QueuedEvent
 from bridge.simulator.soap import (
     CENTRA_NS,
     SILK_NS,
+    Payload,
     SoapClientError,
     SoapRequest,
     child,
@@ -35,7 +39,7 @@ from bridge.simulator.soap import (
     serialize,
     to_data,
 )
-from bridge.simulator.store import UPDATE_OPERATIONS, ObjectStore
+from bridge.simulator.store import UPDATE_OPERATIONS, ObjectStore, UpdateOutcome
 from bridge.simulator.wsdl import WsdlUnavailable, rewritten_wsdl
 
 if TYPE_CHECKING:
@@ -150,6 +154,15 @@ class SimState:
 
     queue: EventQueue = field(default_factory=EventQueue)
     store: ObjectStore = field(default_factory=ObjectStore)
+    orders: OrderBook = field(default_factory=OrderBook)
+    prices: PriceBook = field(default_factory=PriceBook)
+    #: Queue the order event that follows each order an orders_Update changed (§1.5: inferred
+    #: that Centra does; the switch lets a test see the bridge without it).
+    echo_orders: bool = True
+    #: Every capture that would happen fails instead (a payment provider refusing; invented).
+    capture_fails: bool = False
+    #: Queues the event of an order an update changed; the simulator sets it.
+    order_changed: Callable[[Order], object] = lambda order: None
     calls: list[Call] = field(default_factory=list)
     #: How events_Done is answered: one of ``EVENTS_DONE_ANSWERS``.
     events_done_answer: str = "result"
@@ -212,6 +225,8 @@ class SoapApp:
             "events_GetRequest": self._events_get,
             "events_GetByMarkets": self._events_get_by_markets,
             "events_Done": self._events_done,
+            "orders_Update": self._orders_update,
+            "pricelists_Update": self._pricelists_update,
         }
 
     def __call__(self, environ: WSGIEnvironment, start_response: StartResponse) -> list[bytes]:
@@ -348,19 +363,32 @@ class SoapApp:
         return Reply(200, events_done_reply(flavor.namespace, self._state.events_done_answer))
 
     def _update(self, flavor: Flavor, operation: etree._Element) -> Reply:
-        wrapper_name, item_name = UPDATE_OPERATIONS[etree.QName(operation).localname]
-        wrapper = child(operation, wrapper_name)
-        items = (
-            [to_data(item) for item in children(wrapper, item_name)] if wrapper is not None else []
-        )
-        if not items:
-            # Invented wording: an update without objects is not described by Centra.
-            message = f"No <{item_name}> in <{wrapper_name}>"
-            return Reply(200, result_reply(flavor.namespace, False, [message]))
-        outcome = self._state.store.upsert(item_name, items)
-        return Reply(
-            200, result_reply(flavor.namespace, outcome.success, outcome.errors, outcome.notices)
-        )
+        """Any other ``*_Update``: a generic upsert with the partial-update rule."""
+        items = _update_items(operation)
+        if isinstance(items, UpdateOutcome):
+            return _outcome_reply(flavor, items)
+        _, item_name = UPDATE_OPERATIONS[etree.QName(operation).localname]
+        return _outcome_reply(flavor, self._state.store.upsert(item_name, items))
+
+    def _orders_update(self, flavor: Flavor, operation: etree._Element) -> Reply:
+        """orders_Update with Centra's order semantics; each changed order's event follows."""
+        items = _update_items(operation)
+        if isinstance(items, UpdateOutcome):
+            return _outcome_reply(flavor, items)
+        result = self._state.orders.update(items, capture_fails=self._state.capture_fails)
+        if self._state.echo_orders:
+            for order in result.changed:
+                self._state.order_changed(order)
+        return _outcome_reply(flavor, result.outcome)
+
+    def _pricelists_update(self, flavor: Flavor, operation: etree._Element) -> Reply:
+        """pricelists_Update: prices kept per pricelist, and the pricelist stored as sent."""
+        items = _update_items(operation)
+        if isinstance(items, UpdateOutcome):
+            return _outcome_reply(flavor, items)
+        priced, accepted = self._state.prices.update(items)
+        stored = self._state.store.upsert("pricelist", list(accepted))
+        return _outcome_reply(flavor, UpdateOutcome(priced.success, priced.errors, stored.notices))
 
     def _wsdl(self, flavor: Flavor) -> Reply:
         if self._wsdl_dir is None:
@@ -370,6 +398,23 @@ class SoapApp:
         except WsdlUnavailable as exc:
             return Reply(404, f"{exc}\n".encode(), TEXT_CONTENT_TYPE)
         return Reply(200, body)
+
+
+def _update_items(operation: etree._Element) -> list[Payload | str] | UpdateOutcome:
+    """The objects of an ``*_Update``, or the refusal of one that sends none."""
+    wrapper_name, item_name = UPDATE_OPERATIONS[etree.QName(operation).localname]
+    wrapper = child(operation, wrapper_name)
+    items = [to_data(item) for item in children(wrapper, item_name)] if wrapper is not None else []
+    if not items:
+        # Invented wording: an update without objects is not described by Centra.
+        return UpdateOutcome(False, [f"No <{item_name}> in <{wrapper_name}>"])
+    return items
+
+
+def _outcome_reply(flavor: Flavor, outcome: UpdateOutcome) -> Reply:
+    return Reply(
+        200, result_reply(flavor.namespace, outcome.success, outcome.errors, outcome.notices)
+    )
 
 
 def _status_line(status: int) -> str:

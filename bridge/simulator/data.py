@@ -92,6 +92,8 @@ class Generator:
         self._customers: list[Person] = []
         self._accounts = [self._account(account_id, company) for account_id, company in ACCOUNTS]
         self._open: list[Order] = []
+        #: Every order generated, by number, until an update claims it (see ``claim``).
+        self._orders: dict[str, Order] = {}
         self._to_invoice: deque[tuple[Order, Shipment]] = deque()
         self._internal_ids: dict[tuple[str, str], str] = {}
         self._ready: deque[GeneratedEvent] = deque()
@@ -158,8 +160,18 @@ class Generator:
         account = self.rng.choice(self._accounts)
         self._emit_order(new_wholesale_order(self.rng, self.ids, self.clock, account))
 
+    def claim(self, number: str) -> Order | None:
+        """Hand over a generated order for the ERP to change: the stream takes no more steps
+        of its life, as Centra leaves an order to the ERP once it is locked (§1.2)."""
+        order = self._orders.pop(number, None)
+        if order is not None:
+            # By identity: comparing orders field by field is costly.
+            self._open = [open_order for open_order in self._open if open_order is not order]
+        return order
+
     def _emit_order(self, order: Order) -> None:
         self._open.append(order)
+        self._orders[order.number] = order
         self._emit("order", order.number, order_payload(order))
 
     def _order_follow_up(self) -> None:

@@ -59,18 +59,30 @@ Part = tuple[Line, LineSize, int]
 
 
 @dataclass(slots=True)
+class Refund:
+    """A return of shipped rows; its id is the ERP's, unique over all orders (§1.2)."""
+
+    id: str
+    status: str
+    parts: list[Part]
+
+
+@dataclass(slots=True)
 class Shipment:
-    """A shipment; Centra numbers them ``<order>-<appendix>`` (U10)."""
+    """A shipment; Centra numbers them ``<order>-<appendix>`` (U10), an ERP picks its own ids."""
 
     id: str
     appendix: int
     created: str
     parts: list[Part]
     shipping: Decimal
+    #: (carrier, service), e.g. ("DHL", "EXPRESS").
     carrier: tuple[str, str]
     shipped: bool = False
     paid: bool = False
     tracking: str = ""
+    goodtogo: bool = True
+    refunds: list[Refund] = field(default_factory=list)
 
 
 @dataclass(slots=True)
@@ -387,7 +399,7 @@ def _shipment_payload(order: Order, shipment: Shipment) -> Payload:
         "id": shipment.id,
         "paid": _yes(shipment.paid),
         "shipped": _yes(shipment.shipped),
-        "goodtogo": "yes",
+        "goodtogo": _yes(shipment.goodtogo),
         "appendix": str(shipment.appendix),
         "shipmenttotal": money(value),
         "paidtotal": money(value if shipment.paid else Decimal(0)),
@@ -397,14 +409,25 @@ def _shipment_payload(order: Order, shipment: Shipment) -> Payload:
         "created": shipment.created,
         "shippingaddress": address_payload(order.customer),
     }
-    if shipment.shipped:
+    if shipment.shipped or shipment.tracking:
         payload["carrierinformation"] = _carrier(shipment)
     payload["products"] = {
         "product": [_line_payload(line, [(row, qty)]) for line, row, qty in shipment.parts]
     }
-    payload["refunds"] = {"refund": []}
+    payload["refunds"] = {"refund": [_refund_payload(refund) for refund in shipment.refunds]}
     payload["shipping"] = _fee(shipment.shipping, "Shipping", "shipping")
     return payload
+
+
+def _refund_payload(refund: Refund) -> Payload:
+    """A refund in REF element order (§1.1): id, products, status."""
+    return {
+        "id": refund.id,
+        "products": {
+            "product": [_line_payload(line, [(row, qty)]) for line, row, qty in refund.parts]
+        },
+        "status": refund.status,
+    }
 
 
 def _carrier(shipment: Shipment) -> Payload:

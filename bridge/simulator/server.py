@@ -8,6 +8,8 @@ import threading
 import time
 from collections import Counter
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from decimal import Decimal
 from pathlib import Path
 from types import FrameType, TracebackType
 from typing import Any
@@ -16,9 +18,19 @@ from wsgiref.simple_server import WSGIRequestHandler, WSGIServer, make_server
 from lxml import etree
 
 from bridge.simulator.app import FLAVORS, Call, FaultHook, SimState, SoapApp
-from bridge.simulator.catalog import EVENT_DATE_FORMATS
+from bridge.simulator.catalog import EVENT_DATE_FORMATS, MARKETS, PLACES, WAREHOUSES
 from bridge.simulator.data import Generator
 from bridge.simulator.faults import FaultPlan
+from bridge.simulator.masterdata import new_person
+from bridge.simulator.orderbook import (
+    OrderBook,
+    OrderRow,
+    OrderState,
+    build_order,
+    ship_everything,
+)
+from bridge.simulator.orders import Order, order_payload
+from bridge.simulator.prices import Pricelist
 from bridge.simulator.queue import Event
 from bridge.simulator.soap import (
     CENTRA_NS,
@@ -37,6 +49,18 @@ DEFAULT_PASSWORD = "demo-password"  # noqa: S105 (the simulator's published demo
 DEFAULT_EVENTS = 300
 #: How often ``wait_for`` re-checks a predicate that depends on something outside the simulator.
 _RECHECK_S = 0.05
+#: The market of an order a test adds, by its type (store 1 retail, store 2 wholesale, §5).
+_MARKET_OF_TYPE = {"retail": "Retail-EU", "wholesale": "Wholesale-Market"}
+
+
+@dataclass(frozen=True, slots=True)
+class AddedOrder:
+    """An order ``Simulator.add_order`` created: its id, its orderitem ids in row order, and the
+    id of the order event queued for it (None when none was)."""
+
+    id: str
+    orderitems: list[str]
+    event_id: str | None
 
 
 class _ThreadingServer(socketserver.ThreadingMixIn, WSGIServer):
@@ -74,9 +98,12 @@ class Simulator:
         wsdl_dir: Path | None = None,
         events_done_answer: str = "result",
         event_dates: str = "plain",
+        echo_orders: bool = True,
+        capture_fails: bool = False,
     ) -> None:
         """``events_done_answer`` and ``event_dates`` pick among the answers Centra's docs
-        leave open (``EVENTS_DONE_ANSWERS``, ``EVENT_DATE_FORMATS``)."""
+        leave open (``EVENTS_DONE_ANSWERS``, ``EVENT_DATE_FORMATS``); ``echo_orders`` and
+        ``capture_fails`` start the switches of the same names."""
         if events_done_answer not in EVENTS_DONE_ANSWERS:
             raise ValueError(f"events_done_answer must be one of {', '.join(EVENTS_DONE_ANSWERS)}")
         if event_dates not in EVENT_DATE_FORMATS:
@@ -85,8 +112,17 @@ class Simulator:
         self.password = password
         self._host = host
         self._port = port
-        self._state = SimState(events_done_answer=events_done_answer)
         self._generator = Generator(seed, event_dates=event_dates)
+        #: The generator is not thread-safe: events are prepared outside the state lock while
+        #: an orders_Update may claim a generated order. Always taken after the state lock.
+        self._generating = threading.Lock()
+        self._state = SimState(
+            events_done_answer=events_done_answer,
+            orders=OrderBook(now=self._generator.clock.iso, adopt=self._claim_generated),
+            echo_orders=echo_orders,
+            capture_fails=capture_fails,
+        )
+        self._state.order_changed = self._queue_order_event
         self._added: Counter[str] = Counter()
         self._app = SoapApp(
             self._state,
@@ -173,6 +209,8 @@ class Simulator:
 
         Building them is most of the cost of ``add_generated``, and needs no lock.
         """
+        with self._generating:
+            generated = self._generator.generate(count)
         return [
             Event.of(
                 e.type,
@@ -181,7 +219,7 @@ class Simulator:
                 mission=e.mission,
                 date=e.date,
             )
-            for e in self._generator.generate(count)
+            for e in generated
         ]
 
     def add_prepared(self, events: Sequence[Event]) -> list[str]:
@@ -229,6 +267,109 @@ class Simulator:
             )
             queued = self._state.queue.add(event)
             self._added[type] += 1
+            self._state.changed.notify_all()
+        return queued.id
+
+    # -- orders and prices ---------------------------------------------------------------------
+
+    def add_order(
+        self,
+        rows: Sequence[OrderRow],
+        *,
+        order_id: str | None = None,
+        type: str = "retail",
+        status: str | None = None,
+        shipping: Decimal | str = "0.00",
+        shipment: str | None = None,
+        queue_event: bool = True,
+    ) -> AddedOrder:
+        """Make an order with exactly ``rows`` known to the simulator, as if placed in Centra,
+        and (``queue_event``) queue its order event, as Centra does for a new order (§1.5).
+
+        ``type`` "retail" (store 1, card payment authorised, status ``confirmed``) or
+        "wholesale" (store 2, invoice, status ``pending``); ids not given are the next free ones.
+        ``shipment``: the id of a shipment of every row that Centra created by itself, as it may
+        for DTC orders (status ``processing``, good to go, not shipped).
+        """
+        if type not in _MARKET_OF_TYPE:
+            raise ValueError(f"type must be one of {', '.join(_MARKET_OF_TYPE)}, got {type!r}")
+        market = next(m for m in MARKETS if m.id == _MARKET_OF_TYPE[type])
+        warehouse = WAREHOUSES[0].id
+        with self._state.changed:
+            with self._generating:
+                ids = self._generator.ids
+                number = order_id if order_id is not None else ids.order.next()
+                orderitems = [row.orderitem or ids.orderitem.next() for row in rows]
+                place = next(p for p in PLACES if p.country in market.countries)
+                customer = new_person(self._generator.rng, ids.customer.next(), place)
+                created = self._generator.clock.iso()
+            if len(set(orderitems)) != len(orderitems):
+                raise ValueError(f"order {number}: orderitem ids must be unique within the order")
+            order = build_order(
+                number,
+                market,
+                customer,
+                list(zip(rows, orderitems, strict=True)),
+                created=created,
+                status=status or ("confirmed" if type == "retail" else "pending"),
+                shipping=Decimal(shipping),
+                warehouse=warehouse,
+            )
+            if shipment is not None:
+                ship_everything(order, shipment, created)
+            self._state.orders.add(order)
+            event_id = self._queue_order_event(order) if queue_event else None
+        return AddedOrder(number, orderitems, event_id)
+
+    def order_state(self, order_id: str) -> OrderState | None:
+        """What Centra holds for an order now (locked, rows, shipments, captures, refunds), or
+        None for an order the simulator does not know. Reading a generated order hands it to
+        the ERP, as an update would: the stream takes no more steps of its life."""
+        with self._state.changed:
+            return self._state.orders.state(order_id)
+
+    def pricelist(self, pricelist_id: str) -> Pricelist | None:
+        """Prices pricelists_Update left in one pricelist (a copy), or None."""
+        with self._state.changed:
+            return self._state.prices.get(pricelist_id)
+
+    @property
+    def echo_orders(self) -> bool:
+        """Whether each order an orders_Update changes gets its order event queued (default)."""
+        return self._state.echo_orders
+
+    @echo_orders.setter
+    def echo_orders(self, on: bool) -> None:
+        with self._state.changed:
+            self._state.echo_orders = on
+
+    @property
+    def capture_fails(self) -> bool:
+        """Whether a capture that would happen fails instead (``success=false``; invented)."""
+        return self._state.capture_fails
+
+    @capture_fails.setter
+    def capture_fails(self, on: bool) -> None:
+        with self._state.changed:
+            self._state.capture_fails = on
+
+    def _claim_generated(self, number: str) -> Order | None:
+        with self._generating:
+            return self._generator.claim(number)
+
+    def _queue_order_event(self, order: Order) -> str:
+        """Queue the order event with the whole current order (caller holds the state lock)."""
+        with self._state.changed:
+            self._generator.clock.advance(1)
+            event = Event.of(
+                "order",
+                build(None, "order", order_payload(order), CENTRA_NS),
+                entry=order.number,
+                mission="update",
+                date=self._generator.clock.event_date(),
+            )
+            queued = self._state.queue.add(event)
+            self._added["order"] += 1
             self._state.changed.notify_all()
         return queued.id
 
@@ -320,6 +461,8 @@ def serve(
     faults: FaultPlan | None = None,
     events_done_answer: str = "result",
     event_dates: str = "plain",
+    echo_orders: bool = True,
+    capture_fails: bool = False,
 ) -> None:
     """Run a simulator until SIGINT or SIGTERM (``centra-bridge simulate``).
 
@@ -340,6 +483,8 @@ def serve(
             port=port,
             events_done_answer=events_done_answer,
             event_dates=event_dates,
+            echo_orders=echo_orders,
+            capture_fails=capture_fails,
         ) as sim:
             sim.add_generated(events)
             if faults is not None:

@@ -181,6 +181,166 @@ CUSTOMER = El(
 )
 _MARKET_FILTER = El("market", _IDDESC, many=True)
 
+
+# orders_Update (§5; centra-next.md §1.1): the REF element order, which the cookbook follows.
+def _fee(name: str) -> El:
+    return El(name, _ids("subtotal", "description", "key", "id"))
+
+
+_ADDRESS = _ids(
+    "id",
+    "description",
+    "company",
+    "attn",
+    "firstname",
+    "lastname",
+    "address1",
+    "address2",
+    "city",
+    "state",
+    "zipcode",
+    "country",
+    "email",
+    "telephone",
+    "fax",
+    "vat",
+    "url",
+    "companyregistrationid",
+)
+_CARRIER = _ids("carrier", "service", "account", "taxid", "tracking", "packages")
+_ORDER_SIZE = El(
+    "size",
+    (
+        *_ids("id", "sku", "qty", "preorder", "description"),
+        El("orderitem", _IDDESC),
+        El("warehouseitems", (El("warehouse", _ids("id", "qty"), many=True),)),
+        El("supplierorderitems", (El("supplierorder", _ids("id", "qty", "eta"), many=True),)),
+    ),
+    many=True,
+)
+_ORDER_LINE = El(
+    "product",
+    (
+        *_ids("id", "tax", "sku", "origprice", "price", "discount", "qty", "subtotal"),
+        El("description"),
+        El("variation", _IDDESC),
+        El("brand", _IDDESC),
+        El("sizes", (_ORDER_SIZE,)),
+        El("type"),
+        El("comment"),
+        El("bundleinfo", (El("isbundle"), El("partof", (El("product", _ids("id")),)))),
+    ),
+    many=True,
+)
+_REFUND = El(
+    "refund",
+    (
+        El("id"),
+        _fee("shipping"),
+        _fee("voucher"),
+        El("products", (_ORDER_LINE,)),
+        El("comment"),
+        _fee("returnfee"),
+        _fee("handling"),
+        El("status"),
+        El("type"),
+    ),
+    many=True,
+)
+_SHIPMENT = El(
+    "shipment",
+    (
+        *_ids("id", "paid", "shipped", "goodtogo", "capture", "appendix", "shipmenttotal"),
+        *_ids("paidtotal", "currency", "currencyrate", "basecurrency", "created"),
+        El("shippingaddress", _ADDRESS),
+        El("carrierinformation", _CARRIER),
+        El("products", (_ORDER_LINE,)),
+        El("refunds", (_REFUND,)),
+        _fee("shipping"),
+        _fee("handling"),
+        _fee("voucher"),
+    ),
+    many=True,
+)
+_SALESREP = El(
+    "salesrep",
+    (
+        *_ids("id", "email", "name", "percent"),
+        El("mastersalesrep", (El("salesrep", _ids("id", "percent"), many=True),)),
+    ),
+)
+ORDER = El(
+    "order",
+    (
+        *_ids("id", "ordernumber", "type", "store", "locked", "status", "ordertotal"),
+        *_ids("currency", "currencyrate", "basecurrency", "created", "internal"),
+        El("preferred_shipping_date"),
+        El("buyer", _ids("id", "description", "firstname", "lastname", "email")),
+        _SALESREP,
+        El("mastersalesrep", (El(_SALESREP.name, _SALESREP.children, many=True),)),
+        El("account", _IDDESC),
+        El("paymentterms", _IDDESC),
+        El("shippingterms", _IDDESC),
+        El("deliverywindow", _ids("id", "description", "type", "atonce", "start", "stop")),
+        El("collection", _IDDESC),
+        El("additionals", (El("additional", _ids("key", "value"), many=True),)),
+        El("primary_warehouse", (El("warehouse", _IDDESC),)),
+        _fee("shipping"),
+        _fee("handling"),
+        _fee("voucher"),
+        El(
+            "payments",
+            (
+                *_ids("name", "type", "total", "status", "method"),
+                El(
+                    "payment",
+                    _ids("type", "paid", "value", "created", "transaction", "document"),
+                    many=True,
+                ),
+            ),
+        ),
+        El("products", (_ORDER_LINE,)),
+        El("cancelled", (_ORDER_LINE,)),
+        El("shipments", (_SHIPMENT,)),
+        El("carrierinformation", _CARRIER),
+        El("customer", _IDDESC),
+        El("shippingaddress", _ADDRESS),
+        El("billingaddress", _ADDRESS),
+        *_ids("internalinformation", "other", "ponumber"),
+        El("market", _IDDESC),
+        El("pricelist", _IDDESC),
+        El("ecvatno"),
+    ),
+    many=True,
+)
+#: (container path, earlier, later): where the cookbook sends two elements against REF order
+#: (centra-next.md §1.2): <status> before <locked> in the confirm request, <status> before
+#: <products> in the refund. Both orders pass.
+CROSSED = {
+    ("orders/order", "status", "locked"),
+    ("orders/order/shipments/shipment/refunds/refund", "status", "products"),
+}
+
+# pricelists_Update (centra-next.md §2.1, §2.2): prices at product or variation level only.
+_PRICES = _ids("price", "priceb", "alteredprice", "alteredpriceb")
+PRICELIST = El(
+    "pricelist",
+    (
+        *_ids("id", "store", "type", "currency", "description"),
+        El(
+            "items",
+            (
+                El(
+                    "product",
+                    (El("id"), *_PRICES, El("variation", (El("id"), *_PRICES), many=True)),
+                    many=True,
+                ),
+            ),
+        ),
+    ),
+    many=True,
+)
+
 #: Operation element → what follows <login> (the payload part of each request).
 OPERATIONS: dict[str, tuple[El, ...]] = {
     "events_GetRequest": (El("type"),),
@@ -188,9 +348,17 @@ OPERATIONS: dict[str, tuple[El, ...]] = {
     "events_Done": (El("event", many=True),),
     "products_Update": (El("products", (PRODUCT,)),),
     "customers_Update": (El("customers", (CUSTOMER,)),),
+    "orders_Update": (El("orders", (ORDER,)),),
+    "pricelists_Update": (El("pricelists", (PRICELIST,)),),
 }
 #: Containers that must hold at least one item (1..n in §2.1, §3, §4).
-NON_EMPTY = {"markets": "market", "products": "product", "customers": "customer"}
+NON_EMPTY = {
+    "markets": "market",
+    "products": "product",
+    "customers": "customer",
+    "orders": "order",
+    "pricelists": "pricelist",
+}
 
 
 def soap_action(namespace: str, operation: str) -> str:
@@ -542,11 +710,12 @@ def check_sequence(
             )
         index = order.index(name)
         spec = schema[index]
-        if index < last or (index == last and not spec.many):
+        crossed = last >= 0 and (path, order[last], name) in CROSSED
+        if (index < last and not crossed) or (index == last and not spec.many):
             raise ContractViolation(
                 f"{where}: <{name}> out of order or repeated; the documented order is {order}"
             )
-        last = index
+        last = max(last, index)
         check_element(f"{where}/{name}", child, spec, f"{path}/{name}" if path else name, fields)
     item = NON_EMPTY.get(path)
     if item and not any(etree.QName(c).localname == item for c in children):
@@ -591,6 +760,33 @@ def check_content(operation: str, op: etree._Element) -> None:
                 raise ContractViolation("events_GetByMarkets: every <market> needs an <id> (§2.1)")
     if operation == "events_Done" and not any(etree.QName(c).localname == "event" for c in op):
         raise ContractViolation("events_Done: at least one <event> id is required (§3)")
+    if operation == "orders_Update":
+        check_orders(op)
+
+
+def check_orders(op: etree._Element) -> None:
+    """What every cookbook write-back carries (centra-next.md §1.1): ``id``, ``type`` and
+    ``store``; and cancelled or shipped rows addressed by ``orderitem`` with a ``qty``."""
+    ns = {"c": etree.QName(op).namespace or ""}
+    for order in op.iterfind("c:orders/c:order", namespaces=ns):
+        for required in ("id", "type", "store"):
+            if not (order.findtext(f"c:{required}", namespaces=ns) or "").strip():
+                raise ContractViolation(
+                    f"orders_Update: every <order> sends <{required}> (centra-next.md §1.1)"
+                )
+        rows = [
+            *order.iterfind("c:cancelled/c:product/c:sizes/c:size", namespaces=ns),
+            *order.iterfind(
+                "c:shipments/c:shipment/c:products/c:product/c:sizes/c:size", namespaces=ns
+            ),
+        ]
+        for row in rows:
+            for required in ("qty", "orderitem/c:id"):
+                if not (row.findtext(f"c:{required}", namespaces=ns) or "").strip():
+                    raise ContractViolation(
+                        "orders_Update: a cancelled or shipped row needs <qty> and "
+                        "<orderitem><id> (centra-next.md §1.1)"
+                    )
 
 
 # --- answers, shaped like the captures (§2.2, §6.1) -------------------------------------------

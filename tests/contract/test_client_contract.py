@@ -15,6 +15,9 @@ from typing import TYPE_CHECKING, Any
 import pytest
 import requests
 from centra_double import (
+    CAPTURES as CAPTURES_DIR,
+)
+from centra_double import (
     CENTRA_NS,
     FLAVORS,
     SILK_NS,
@@ -1048,3 +1051,205 @@ def test_oversized_answer_is_refused(
     double.enqueue(*(order_event(i, str(i)) for i in range(1, 4)))
     with pytest.raises(CentraProtocolError):
         make_client(max_response_bytes=4096).get_events()
+
+
+# --- the order lifecycle and prices, against the guide's verbatim requests ---------------------
+
+ORDER_25 = {"id": "25", "type": "wholesale", "store": 2}
+ORDER_30 = {"id": "30", "type": "retail", "store": 1}
+
+
+def _line(product: str, variation: str, *sizes: tuple[str, str, str | None]) -> dict[str, Any]:
+    """An order line as the bridge builds it: rows (size, qty, orderitem or None)."""
+    rows = [
+        {"id": size, "qty": qty, **({"orderitem": {"id": item}} if item else {})}
+        for size, qty, item in sizes
+    ]
+    return {"id": product, "variation": {"id": variation}, "sizes": rows}
+
+
+#: Each cookbook step (captures/<name>.xml, centra-next.md §1.2, §2.2) and the update the
+#: bridge would send for it.
+COOKBOOK_STEPS: dict[str, tuple[str, dict[str, Any]]] = {
+    "orders_update_lock": ("order", {**ORDER_30, "locked": "yes"}),
+    "orders_update_confirm": ("order", {**ORDER_25, "status": "confirmed", "locked": "yes"}),
+    "orders_update_cancel": (
+        "order",
+        {**ORDER_25, "cancelled": [_line("T001", "T001_RED", ("L", "1", "71"))]},
+    ),
+    "orders_update_shipment_1": (
+        "order",
+        {
+            **ORDER_25,
+            "shipments": [
+                {
+                    "id": "shipment-25-1",
+                    "shipped": "no",
+                    "goodtogo": "yes",
+                    "appendix": "1",
+                    "products": [
+                        _line("T001", "T001_BLUE", ("S", "1", "68"), ("M", "1", "69")),
+                        _line("PWC", "PWC", ("OS", "2", "67")),
+                    ],
+                    "shipping": {"subtotal": "123"},
+                }
+            ],
+        },
+    ),
+    "orders_update_shipment_2": (
+        "order",
+        {
+            **ORDER_25,
+            "shipments": [
+                {
+                    "id": "shipment-25-2",
+                    "shipped": "no",
+                    "goodtogo": "yes",
+                    "appendix": "2",
+                    "products": [
+                        _line("T001", "T001_BLUE", ("M", "1", "69")),
+                        _line("T001", "T001_RED", ("M", "3", "70"), ("L", "3", "71")),
+                    ],
+                    "shipping": {"subtotal": "0"},
+                }
+            ],
+        },
+    ),
+    "orders_update_shipped": (
+        "order",
+        {
+            **ORDER_25,
+            "shipments": [
+                {
+                    "id": f"shipment-25-{n}",
+                    "shipped": "yes",
+                    "carrierinformation": {
+                        "carrier": "DHL",
+                        "service": "EXPRESS",
+                        "tracking": tracking,
+                    },
+                }
+                for n, tracking in ((1, "876543210"), (2, "987654321"))
+            ],
+        },
+    ),
+    "orders_update_dtc_ship_capture": (
+        "order",
+        {
+            **ORDER_30,
+            "status": "completed",
+            "shipments": [
+                {
+                    "id": "8",
+                    "shipped": "yes",
+                    "capture": "yes",
+                    "carrierinformation": {
+                        "carrier": "UPS",
+                        "service": "STANDARD",
+                        "tracking": "1Z123123123123",
+                    },
+                }
+            ],
+        },
+    ),
+    "orders_update_dtc_refund": (
+        "order",
+        {
+            **ORDER_30,
+            "shipments": [
+                {
+                    "id": "30-1",
+                    "appendix": "1",
+                    "refunds": [
+                        {
+                            "id": "12",
+                            "status": "confirmed",
+                            "products": [_line("T001", "T001_RED", ("S", "1", None))],
+                        }
+                    ],
+                }
+            ],
+        },
+    ),
+    "pricelists_update": (
+        "pricelist",
+        {
+            "id": "EUR-Retail",
+            "store": 1,
+            "type": "retail",
+            "currency": "EUR",
+            "description": "Euro",
+            "items": [
+                {
+                    "id": "T001",
+                    "variation": [
+                        {"id": "T001_RED", "price": "123"},
+                        {"id": "T001_BLUE", "price": "234"},
+                    ],
+                },
+                {"id": "PWC", "price": "1000"},
+            ],
+        },
+    ),
+}
+
+
+def post_capture(double: CentraDouble, name: str) -> requests.Response:
+    """POST the guide's verbatim request ``captures/<name>.xml`` with the double's login."""
+    body = (CAPTURES_DIR / f"{name}.xml").read_text(encoding="utf-8")
+    body = body.replace("<username>example</username>", f"<username>{double.username}</username>")
+    body = body.replace("<password>???</password>", f"<password>{double.password}</password>")
+    operation = name.split("_update")[0] + "_Update"
+    return post(double, "soap", operation, body=body.encode())
+
+
+@pytest.mark.parametrize("name", list(COOKBOOK_STEPS))
+def test_the_guides_verbatim_requests_keep_the_contract(double: CentraDouble, name: str) -> None:
+    """Each orders_Update and pricelists_Update of the cookbook passes the double's checks."""
+    response = post_capture(double, name)
+    assert response.status_code == 200, response.text
+    assert b"<ns1:success>true</ns1:success>" in response.content
+    assert_clean(double)
+
+
+@pytest.mark.parametrize("name", list(COOKBOOK_STEPS))
+def test_the_client_sends_each_cookbook_step_as_the_guide_shows_it(
+    double: CentraDouble, make_client: ClientFactory, flavor: str, name: str
+) -> None:
+    """The bridge's update for a cookbook step carries the verbatim request's fields, in its
+    order (but for the two steps where the cookbook itself departs from REF order)."""
+    kind, payload = COOKBOOK_STEPS[name]
+    post_capture(double, name)
+    guide = double.requests[0].fields
+    if name == "pricelists_update":
+        guide = guide[: guide.index(("pricelists/pricelist/id", "USD-Wholesale"))]
+    assert make_client().send_updates(kind, [payload]).success
+    sent = double.requests[1].fields
+    if name in ("orders_update_confirm", "orders_update_dtc_refund"):
+        guide, sent = sorted(guide), sorted(sent)
+    assert sent == guide
+    assert_clean(double)
+
+
+@pytest.mark.parametrize(
+    ("change", "complaint"),
+    [
+        (("<type>wholesale</type>", ""), "every <order> sends <type>"),
+        (
+            ("<orderitem>\n                    <id>71</id>\n                  </orderitem>", ""),
+            "<orderitem><id>",
+        ),
+        (("<status>confirmed</status>", "<state>confirmed</state>"), "unexpected element <state>"),
+    ],
+)
+def test_order_updates_breaking_the_guides_shape_are_refused(
+    double: CentraDouble, change: tuple[str, str], complaint: str
+) -> None:
+    """A missing type, a row without orderitem, an unknown element: Faults naming the breach."""
+    name = "orders_update_cancel" if "71" in change[0] else "orders_update_confirm"
+    body = (CAPTURES_DIR / f"{name}.xml").read_text(encoding="utf-8").replace(*change)
+    assert body != (CAPTURES_DIR / f"{name}.xml").read_text(encoding="utf-8")
+    body = body.replace("example", double.username).replace("???", double.password)
+    response = post(double, "soap", "orders_Update", body=body.encode())
+    assert response.status_code == 500
+    assert complaint in fault_text(response)

@@ -15,7 +15,7 @@ import pytest
 import requests
 from lxml import etree
 
-from bridge.simulator import LOGIN_FAILED, Reply, Request, Simulator
+from bridge.simulator import LOGIN_FAILED, OrderRow, Reply, Request, Simulator
 from bridge.simulator.wsdl import find_wsdl_dir
 
 SOAP_ENV = "http://schemas.xmlsoap.org/soap/envelope/"
@@ -502,16 +502,18 @@ def test_object_without_id_fails_alone(sim: Simulator) -> None:
     assert list(sim.products) == ["OK-1"]
 
 
-def test_orders_update_is_accepted(sim: Simulator) -> None:
-    """orders_Update (lock after import) upserts like the other updates."""
-    answer = update(
-        sim,
-        "orders_Update",
-        "<orders><order><id>1001</id><type>retail</type>"
-        "<store>1</store><locked>yes</locked></order></orders>",
-    )
+def test_orders_update_locks_a_known_order_and_refuses_an_unknown_one(sim: Simulator) -> None:
+    """orders_Update (lock after import) changes an order Centra has; an order it never had is
+    refused, where it used to be stored like any other update."""
+    known = sim.add_order([OrderRow("T001", "T001_RED", "S", 1)], order_id="1001").id
+    lock = "<type>retail</type><store>1</store><locked>yes</locked>"
+    answer = update(sim, "orders_Update", f"<orders><order><id>{known}</id>{lock}</order></orders>")
     assert answer.findtext(f"{{{CENTRA}}}success") == "true"
-    assert sim.objects("order")["1001"]["locked"] == "yes"
+    state = sim.order_state(known)
+    assert state is not None and state.locked
+    refused = update(sim, "orders_Update", f"<orders><order><id>4040</id>{lock}</order></orders>")
+    assert refused.findtext(f"{{{CENTRA}}}success") == "false"
+    assert messages(refused, "errors") == ["Order 4040: no such order"]
 
 
 # -- serve() as ``centra-bridge simulate`` runs it ---------------------------------------------
