@@ -24,7 +24,7 @@ from bridge.handlers.base import EventRecord, Handler, Outcome
 from bridge.handlers.payload import text
 from bridge.handlers.registry import BUILT_IN, Registry
 from bridge.handlers.sinks import Sink, destination
-from bridge.outbox.echo import created_subtrees, expected_fields, is_echo, reflects
+from bridge.outbox.echo import expected_fields, is_echo, order_consequences, reflects
 from bridge.outbox.entities import MAPPED_TYPES
 from bridge.outbox.input import ErpRecord
 from bridge.store import copies
@@ -103,7 +103,8 @@ class Delivery:
         if not reflects(event.payload, expected):
             return False
         before = copies.previous(session, model, event.object_id, event.seq)
-        echo = is_echo(event.payload, before, expected, created_subtrees(pushed))
+        owned = order_consequences(pushed) if self.event_type == "order" else set()
+        echo = is_echo(event.payload, before, expected, owned)
         for push in pushes:
             push.echo_event_id = event.event_id
         return echo

@@ -71,25 +71,42 @@ def reflects(event: Mapping[str, Any], expected: Mapping[str, str]) -> bool:
     return bool(shown) and all(current[path] == expected[path] for path in shown)
 
 
-def created_subtrees(pushed: Iterable[Mapping[str, Any]]) -> set[str]:
-    """The shipments these order pushes created (they carried rows): whatever Centra fills in
-    within one (its dates, totals) is part of the push, not a change of Centra's own."""
-    return {
-        f"shipments[id={shipment['id']}]"
-        for fields in pushed
-        for shipment in fields.get("shipments", [])
-        if isinstance(shipment, Mapping) and "products" in shipment and "id" in shipment
-    }
+def order_consequences(pushed: Iterable[Mapping[str, Any]]) -> set[str]:
+    """What Centra derives from these order updates of the bridge's, as paths whose subtrees
+    belong to them: the content of a shipment they created and the order's carrier
+    information, the rows, totals and payment amounts a cancellation lowers, the payments a
+    capture or refund records. A change anywhere else is Centra's own."""
+    owned: set[str] = set()
+    for fields in pushed:
+        for shipment in _dicts(fields.get("shipments")):
+            if "products" in shipment:
+                owned |= {"shipments", f"shipments[id={shipment.get('id')}]"}
+            if "products" in shipment or "carrierinformation" in shipment:
+                owned.add("carrierinformation")
+            if shipment.get("capture") == "yes" or "refunds" in shipment:
+                owned.add("payments")
+            if "refunds" in shipment:
+                owned.add(f"shipments[id={shipment.get('id')}].refunds")
+        cancelled = _dicts(fields.get("cancelled"))
+        if cancelled:
+            owned |= {"cancelled", "ordertotal", "payments.total", "payments.payment"}
+            owned |= {f"products[id={product.get('id')}]" for product in cancelled}
+    return owned
+
+
+def _dicts(value: Any) -> list[Mapping[str, Any]]:
+    items = value if isinstance(value, list) else [value]
+    return [item for item in items if isinstance(item, Mapping)]
 
 
 def is_echo(
     event: Mapping[str, Any],
     previous: Mapping[str, Any] | None,
     expected: Mapping[str, str],
-    created: Iterable[str] = (),
+    owned: Iterable[str] = (),
 ) -> bool:
     """True when the event changes nothing but the pushed fields, to their pushed values,
-    and what lies within the objects the pushes ``created``."""
+    and what lies within the subtrees the pushes ``owned`` (see ``order_consequences``)."""
     if not reflects(event, expected):
         return False
     current = flatten(event)
@@ -99,5 +116,6 @@ def is_echo(
         for path in current.keys() | before.keys()
         if previous is None or current.get(path) != before.get(path)
     }
-    within = tuple(f"{root}{step}" for root in created for step in (".", "["))
-    return all(path in expected or path.startswith(within) for path in changed)
+    roots = set(owned)
+    within = tuple(f"{root}{step}" for root in roots for step in (".", "["))
+    return all(path in expected or path in roots or path.startswith(within) for path in changed)

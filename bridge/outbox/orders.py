@@ -7,9 +7,10 @@ record shaped like Centra's ``order`` element, with rows named by Centra's ``ord
 The bridge fills in what Centra needs and the ERP should not have to know (the order's
 ``type`` and ``store``, the product, variation and size around each ``orderitem``) and refuses
 what Centra would refuse or what would do harm: an order or row it never saw in an event, and
-a quantity beyond what is open on a row (ordered, less cancelled, less already in a
-shipment, counting the updates queued but not yet sent and the earlier lines of the same
-input).
+a quantity beyond what is open on a row (on the order, less what is in a shipment,
+counting the updates queued but not yet sent and the earlier lines of the same input). As in
+Centra's events, a row's quantity is what is still ordered: cancelling lowers it and lists
+the cancelled part under ``cancelled``.
 """
 
 from __future__ import annotations
@@ -60,7 +61,9 @@ class Row:
     product: str
     variation: str
     size: str
+    #: On the order now: what was ordered, less what Centra already cancelled.
     ordered: Decimal
+    #: By updates not yet in the order (queued, or earlier in the same input).
     cancelled: Decimal = Decimal(0)
     #: In a shipment (created, shipped or not).
     allocated: Decimal = Decimal(0)
@@ -99,14 +102,17 @@ def state_of(
                     _number(text(size, "qty")),
                 )
     state = OrderState(order_id, text(copy, "type"), text(copy, "store"), rows)
-    for update in (copy, *unsent):
-        _take(state, update)
+    _take(state, copy, cancels=False)
+    for update in unsent:
+        _take(state, update, cancels=True)
     return state
 
 
-def _take(state: OrderState, update: Mapping[str, Any]) -> None:
-    """Count an order's (or a queued update's) cancellations, shipments and refunds."""
-    for orderitem, qty in _row_quantities(items(update, "cancelled")):
+def _take(state: OrderState, update: Mapping[str, Any], *, cancels: bool) -> None:
+    """Count an order's (or a queued update's) shipments and refunds, and a queued update's
+    cancellations: in the order itself, a row's quantity is already what is left after
+    its cancellations (``cancelled`` only lists them)."""
+    for orderitem, qty in _row_quantities(items(update, "cancelled")) if cancels else ():
         if orderitem in state.rows:
             state.rows[orderitem].cancelled += qty
     for shipment in items(update, "shipments"):
@@ -282,8 +288,8 @@ def _refund(row: Row, qty: Decimal) -> str | None:
 
 def _open(row: Row) -> str:
     return (
-        f"{plain(row.open)} is open (ordered {plain(row.ordered)}, cancelled "
-        f"{plain(row.cancelled)}, in shipments {plain(row.allocated)})"
+        f"{plain(row.open)} is open (on the order {plain(row.ordered)}, in shipments "
+        f"{plain(row.allocated)}, cancelled by updates not yet sent {plain(row.cancelled)})"
     )
 
 

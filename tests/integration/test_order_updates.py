@@ -13,35 +13,16 @@ from lxml import etree
 from test_push_cli import bodies, write_lines
 
 from bridge.errors import ExitCode
-from bridge.simulator import Simulator
+from bridge.simulator import OrderRow, Simulator
 
 PASSWORD = "orders-pw-4e1a"
 
-#: A DTC order with three rows, as its order event carries it.
-ORDER = {
-    "id": "30",
-    "ordernumber": "30",
-    "type": "retail",
-    "store": "1",
-    "status": "confirmed",
-    "locked": "no",
-    "currency": "EUR",
-    "products": [
-        {
-            "id": "T001",
-            "variation": {"id": "T001_RED"},
-            "sizes": [
-                {"id": "S", "qty": "2", "orderitem": {"id": "301"}},
-                {"id": "M", "qty": "1", "orderitem": {"id": "302"}},
-            ],
-        },
-        {
-            "id": "PWC",
-            "variation": {"id": "PWC"},
-            "sizes": [{"id": "OS", "qty": "3", "orderitem": {"id": "303"}}],
-        },
-    ],
-}
+#: A DTC order with three rows: two sizes of a red T-shirt and three of a cap.
+ROWS = [
+    OrderRow("T001", "T001_RED", "S", 2, orderitem="301"),
+    OrderRow("T001", "T001_RED", "M", 1, orderitem="302"),
+    OrderRow("PWC", "PWC", "OS", 3, orderitem="303"),
+]
 
 
 @pytest.fixture
@@ -50,15 +31,21 @@ def simulator() -> Iterator[Simulator]:
         yield running
 
 
-@pytest.fixture
-def config(tmp_path: Path, simulator: Simulator, database_url: str) -> str:
-    path = write_config(tmp_path, simulator.url, PASSWORD)
+def bridge_config(tmp_path: Path, simulator: Simulator, database_url: str, extra: str = "") -> str:
+    path = write_config(tmp_path, simulator.url, PASSWORD, extra)
     text = path.read_text(encoding="utf-8").replace("sqlite:///bridge.db", database_url)
     path.write_text(text, encoding="utf-8")
-    simulator.add_event("order", ORDER)
-    drained = run_bridge("--config", str(path), "drain-events")
-    assert drained.returncode == 0, drained.stderr
     return str(path)
+
+
+@pytest.fixture
+def config(tmp_path: Path, simulator: Simulator, database_url: str) -> str:
+    """Order 30 placed in Centra and drained into the bridge's local copy."""
+    path = bridge_config(tmp_path, simulator, database_url)
+    simulator.add_order(ROWS, order_id="30")
+    drained = run_bridge("--config", path, "drain-events")
+    assert drained.returncode == 0, drained.stderr
+    return path
 
 
 def push(config: str, path: Path, *args: str) -> tuple[int, str, str]:
@@ -141,7 +128,7 @@ def test_over_shipping_an_unknown_row_or_order_queues_nothing(
     lines = err.strip().splitlines()
     assert lines[0] == (
         f"centra-bridge: {bad}:1: shipments[0].products[0].sizes[0].qty: orderitem 303 ships 2, "
-        "but 1 is open (ordered 3, cancelled 0, in shipments 2)"
+        "but 1 is open (on the order 3, in shipments 2, cancelled by updates not yet sent 0)"
     )
     assert lines[1].startswith(f"centra-bridge: {bad}:2: cancelled[0].sizes[0].orderitem.id: '399'")
     assert "its rows: 301, 302, 303" in lines[1]
@@ -197,31 +184,101 @@ def test_lock_on_import_queues_one_lock_per_order_and_its_echo_is_not_delivered(
 ) -> None:
     """An order delivered to the ERP's sink is locked in Centra once; the order event Centra
     sends back for the lock is stored and acknowledged but not delivered; a later change of
-    Centra's own is."""
+    Centra's own is, and no replay queues the lock again."""
     sink = tmp_path / "erp-orders"
     sink.mkdir()
-    path = write_config(
-        tmp_path,
-        simulator.url,
-        PASSWORD,
-        f'[orders]\nlock_on_import = true\n[sinks.order]\nkind = "directory"\npath = "{sink}"\n',
-    )
-    text = path.read_text(encoding="utf-8").replace("sqlite:///bridge.db", database_url)
-    path.write_text(text, encoding="utf-8")
-    config = str(path)
-    simulator.add_event("order", ORDER)
-    simulator.add_event("order", {**ORDER, "status": "processing"})
+    extra = f'[orders]\nlock_on_import = true\n[sinks.order]\nkind = "directory"\npath = "{sink}"\n'
+    config = bridge_config(tmp_path, simulator, database_url, extra)
+    simulator.add_order(ROWS, order_id="30")
     assert run_bridge("--config", config, "drain-events").returncode == 0
-    assert len(list(sink.iterdir())) == 2
+    assert len(list(sink.iterdir())) == 1
     pushed = run_bridge("--config", config, "push")
     assert pushed.returncode == 0, pushed.stderr
-    assert "sent=1" in pushed.stdout, "one lock for the two events of order 30"
-    (lock,) = (etree.fromstring(xml) for xml in orders_sent(simulator))
-    assert lock.findtext("{*}locked") == "yes" and lock.findtext("{*}store") == "1"
-    simulator.add_event("order", {**ORDER, "status": "processing", "locked": "yes"})
-    simulator.add_event("order", {**ORDER, "status": "completed", "locked": "yes"})
+    assert "sent=1" in pushed.stdout
+    state = simulator.order_state("30")
+    assert state is not None and state.locked
+    assert simulator.queue_length() == 1, "Centra sends the locked order back"
     assert run_bridge("--config", config, "drain-events").returncode == 0
-    delivered = sorted(json.loads(p.read_text())["payload"]["status"] for p in sink.iterdir())
-    assert delivered == ["completed", "confirmed", "processing"], "the echo was not delivered"
-    assert run_bridge("--config", config, "push").stdout.count("sent=0") == 1, "never twice"
+    assert len(list(sink.iterdir())) == 1, "the lock's echo is not handed to the ERP"
+    changed = json.loads(next(sink.iterdir()).read_text())["payload"]
+    simulator.add_event("order", {**changed, "locked": "yes", "status": "completed"})
+    assert run_bridge("--config", config, "drain-events").returncode == 0
+    assert len(list(sink.iterdir())) == 2, "a change of Centra's own reaches the ERP"
+    assert run_bridge("--config", config, "replay", "--type", "order").returncode == 0
+    again = run_bridge("--config", config, "push")
+    assert "sent=0" in again.stdout, "never a second lock for the same order"
     assert simulator.queue() == []
+
+
+def test_the_order_lifecycle_reaches_centra_and_its_echoes_stay_out_of_the_erp(
+    tmp_path: Path, simulator: Simulator, database_url: str
+) -> None:
+    """Lock, cancel one cap, ship the T-shirts and a cap with tracking and capture, then the
+    rest: Centra's order shows it all, captured once; every event Centra sends back is stored
+    and acknowledged, and none reaches the ERP's sink as a change the ERP did not make."""
+    sink = tmp_path / "erp-orders"
+    sink.mkdir()
+    extra = f'[sinks.order]\nkind = "directory"\npath = "{sink}"\n'
+    config = bridge_config(tmp_path, simulator, database_url, extra)
+    simulator.add_order(ROWS, order_id="30")
+    assert run_bridge("--config", config, "drain-events").returncode == 0
+    steps = [
+        [{"type": "lock", "order": "30"}],
+        [{"type": "cancel", "order": "30", "items": {"303": 1}}],
+        [
+            {
+                "type": "shipment",
+                "order": "30",
+                "id": "30-1",
+                "items": {"301": 2, "303": 1},
+                "carrier": "DHL",
+                "tracking": "JD01",
+                "capture": True,
+            }
+        ],
+        [
+            {
+                "type": "shipment",
+                "order": "30",
+                "id": "30-2",
+                "items": {"302": 1, "303": 1},
+                "carrier": "DHL",
+                "tracking": "JD02",
+                "capture": True,
+            }
+        ],
+    ]
+    for number, records in enumerate(steps):
+        code, _, err = push(config, write_lines(tmp_path / f"step-{number}.jsonl", *records))
+        assert code == ExitCode.OK, err
+        drained = run_bridge("--config", config, "drain-events")
+        assert drained.returncode == 0, drained.stderr
+    state = simulator.order_state("30")
+    assert state is not None and state.locked and state.captures == 1
+    rows = {
+        orderitem: (row.cancelled, row.shipped, row.open) for orderitem, row in state.rows.items()
+    }
+    assert rows == {"301": (0, 2, 0), "302": (0, 1, 0), "303": (1, 2, 0)}
+    assert {shipment.tracking for shipment in state.shipments.values()} == {"JD01", "JD02"}
+    assert simulator.queue() == [], "every echo stored and acknowledged"
+    assert len(list(sink.iterdir())) == 1, "only the order as placed reached the ERP"
+    status = json.loads(run_bridge("--config", config, "status", "--json").stdout)
+    assert status["outbox"]["by_status"] == {"sent": 4}
+
+
+def _rows(element: etree._Element) -> list[tuple[str, ...]]:
+    rows = []
+    for product in element.iter("{*}product"):
+        product_id = product.findtext("{*}id")
+        variation = product.findtext("{*}variation/{*}id")
+        for size in product.iter("{*}size"):
+            rows.append(
+                (
+                    product_id or "",
+                    variation or "",
+                    size.findtext("{*}id") or "",
+                    size.findtext("{*}qty") or "",
+                    size.findtext("{*}orderitem/{*}id") or "",
+                )
+            )
+    return rows

@@ -1,4 +1,8 @@
-"""The rules an order update keeps before it is queued, on an order copy in memory."""
+"""The rules an order update keeps before it is queued, on an order copy in memory.
+
+Order 25 as its event shows it: row 71 was 4, one is cancelled, so the row shows 3 and the
+cancelled one is listed under ``cancelled``.
+"""
 
 from __future__ import annotations
 
@@ -16,7 +20,7 @@ COPY = {
             "variation": {"id": "T001_RED"},
             "sizes": [
                 {"id": "M", "qty": "3", "orderitem": {"id": "70"}},
-                {"id": "L", "qty": "4", "orderitem": {"id": "71"}},
+                {"id": "L", "qty": "3", "orderitem": {"id": "71"}},
             ],
         }
     ],
@@ -52,7 +56,7 @@ def test_open_quantity_counts_cancelled_shipped_and_queued() -> None:
         complete(state, expand_action("cancel", {"order": "25", "items": {"70": 1}}))
     assert str(refused.value) == (
         "cancelled[0].sizes[0].qty: orderitem 70 cancels 1, but 0 is open "
-        "(ordered 3, cancelled 0, in shipments 3)"
+        "(on the order 3, in shipments 3, cancelled by updates not yet sent 0)"
     )
 
 
