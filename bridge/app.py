@@ -5,6 +5,13 @@ A site's own script uses it as the commands do::
 
     with App.open(load_settings(path)) as app:
         queue_updates(app.store, app.codec, [{"type": "customer", "id": "C1", "firstname": "Ada"}])
+
+A command that only looks (``status``, ``ids list``, listings of events or of the outbox)
+opens it read-only, which needs no password and imports no site code::
+
+    with App.open(load_settings(path, read_password=False), read_only=True) as app:
+        with app.store.reading() as session:
+            ...
 """
 
 from __future__ import annotations
@@ -17,6 +24,7 @@ from zoneinfo import ZoneInfo
 from bridge.centra.port import CentraPort, EventCodec
 from bridge.centra.soap import CentraClient, SoapCodec
 from bridge.config import Settings
+from bridge.errors import BridgeError
 from bridge.handlers.delivery import with_delivery
 from bridge.handlers.registry import Registry
 from bridge.handlers.sinks import Sink, make_sink
@@ -28,6 +36,13 @@ from bridge.store import Store
 from bridge.store.lock import StoreLock
 
 
+class ReadOnlyApp(BridgeError):
+    """A part that changes something was asked of an App opened read-only (a bug)."""
+
+
+READ_ONLY_REFUSAL = "this App was opened read-only: it runs no handler and calls no Centra"
+
+
 @dataclass
 class App:
     """Everything a command needs, wired once; the Centra connection is made only on demand,
@@ -36,17 +51,25 @@ class App:
     settings: Settings
     store: Store
     codec: EventCodec
-    dispatcher: Dispatcher
+    _dispatcher: Dispatcher | None = None
     sinks: Mapping[str, Sink] = field(default_factory=dict)
     _client: CentraPort | None = None
 
     @classmethod
-    def open(cls, settings: Settings, *, migrate: bool = True) -> App:
-        """Load handlers first (a bad dotted path fails before the database is touched)."""
-        sinks = {kind: make_sink(kind, sink) for kind, sink in settings.sinks.items()}
-        registry = with_delivery(
-            Registry.from_config(settings.handlers.custom), sinks, settings.outbox.echo_window_s
-        )
+    def open(cls, settings: Settings, *, migrate: bool = True, read_only: bool = False) -> App:
+        """Load handlers first (a bad dotted path fails before the database is touched).
+
+        ``read_only``: for commands that only read. The store must exist at this version's
+        schema (``Store.open_existing``: nothing is created or migrated, a missing database
+        is a one-line error naming it, exit 7); no custom handler or sink is imported; the
+        dispatcher, inbox, outbox and Centra client are refused, so such an App can change
+        nothing. Pair it with ``load_settings(..., read_password=False)``.
+        """
+        if read_only:
+            return cls(
+                settings, Store.open_existing(settings.database.url), SoapCodec(settings.centra)
+            )
+        registry, sinks = load_site_code(settings)
         codec = SoapCodec(settings.centra)
         store = Store.open(settings.database.url, migrate=migrate)
         dispatcher = Dispatcher(
@@ -56,11 +79,23 @@ class App:
             codec,
             zone=ZoneInfo(settings.centra.timezone),
         )
-        return cls(settings=settings, store=store, codec=codec, dispatcher=dispatcher, sinks=sinks)
+        return cls(settings, store, codec, dispatcher, sinks)
+
+    @property
+    def read_only(self) -> bool:
+        return self._dispatcher is None
+
+    @property
+    def dispatcher(self) -> Dispatcher:
+        """Runs stored events through the handlers."""
+        if self._dispatcher is None:
+            raise ReadOnlyApp(READ_ONLY_REFUSAL)
+        return self._dispatcher
 
     @property
     def client(self) -> CentraPort:
         """The connection to Centra, made on first use."""
+        self._ensure_writable()
         if self._client is None:
             self._client = CentraClient(self.settings.centra)
         return self._client
@@ -78,6 +113,7 @@ class App:
 
     def outbox(self) -> Outbox:
         """ERP updates → Centra; ``outbox().push_job(stop)`` is the daemon's push job."""
+        self._ensure_writable()
         return Outbox(
             self.store,
             self.client,
@@ -86,13 +122,14 @@ class App:
             RetryPolicy.of(self.settings.centra),
         )
 
+    def _ensure_writable(self) -> None:
+        if self.read_only:
+            raise ReadOnlyApp(READ_ONLY_REFUSAL)
+
     def close(self) -> None:
         if self._client is not None:
             self._client.close()
-        for sink in self.sinks.values():
-            close = getattr(sink, "close", None)
-            if close is not None:
-                close()
+        close_sinks(self.sinks)
         self.store.close()
 
     def __enter__(self) -> App:
@@ -105,3 +142,20 @@ class App:
         tb: TracebackType | None,
     ) -> None:
         self.close()
+
+
+def load_site_code(settings: Settings) -> tuple[Registry, dict[str, Sink]]:
+    """The handlers and sinks the configuration names, their code imported: a bad dotted
+    path fails here (HandlerLoadError, exit 2), before any database is touched."""
+    sinks = {kind: make_sink(kind, sink) for kind, sink in settings.sinks.items()}
+    registry = with_delivery(
+        Registry.from_config(settings.handlers.custom), sinks, settings.outbox.echo_window_s
+    )
+    return registry, sinks
+
+
+def close_sinks(sinks: Mapping[str, Sink]) -> None:
+    for sink in sinks.values():
+        close = getattr(sink, "close", None)
+        if close is not None:
+            close()

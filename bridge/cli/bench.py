@@ -8,7 +8,7 @@ from typing import Any
 
 from bridge import logging as bridge_logging
 from bridge.bench import DEFAULT_EVENTS, DEFAULT_NAIVE_EVENTS, BenchOptions, run_bench
-from bridge.cli.common import positive_int
+from bridge.cli.common import epilog, positive_int
 from bridge.errors import ExitCode
 
 
@@ -17,6 +17,12 @@ def add_bench_command(commands: Any) -> None:
     bench = commands.add_parser(
         "bench",
         help="drain simulated events and compare the bridge with the floor and a naive client",
+        epilog=epilog(
+            "centra-bridge bench --events 20000",
+            "centra-bridge bench --check --json",
+            codes=[ExitCode.PARTIAL],
+            meanings={ExitCode.PARTIAL: "--check: a target was missed"},
+        ),
     )
     bench.add_argument(
         "--events",
@@ -38,7 +44,7 @@ def add_bench_command(commands: Any) -> None:
         metavar="N",
         help="records pushed for the outbox figures (0: skip)",
     )
-    bench.add_argument("--seed", type=int, default=1)
+    bench.add_argument("--seed", type=int, default=1, help="seed of the generated events")
     bench.add_argument("--check", action="store_true", help="exit non-zero when a target is missed")
     bench.add_argument("--json", action="store_true", help="answer with JSON")
     bench.set_defaults(run=run_command)

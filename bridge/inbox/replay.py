@@ -32,7 +32,7 @@ class ReplayReport:
     """What a replay selected and, unless it only looked, what came of it."""
 
     chosen: list[Chosen]
-    #: How many ended in each status; empty for a dry run.
+    #: How many ended in each status.
     counts: Counter[str] = field(default_factory=Counter)
 
     @property
@@ -66,11 +66,7 @@ def choose(store: Store, selection: ReplaySelection) -> list[Chosen]:
     return chosen
 
 
-def replay(
-    store: Store, dispatcher: Dispatcher, selection: ReplaySelection, *, dry_run: bool = False
-) -> ReplayReport:
-    """Run the selected events through their handlers again (only list them if ``dry_run``)."""
+def replay(store: Store, dispatcher: Dispatcher, selection: ReplaySelection) -> ReplayReport:
+    """Run the selected events through their handlers again (``choose`` only lists them)."""
     chosen = choose(store, selection)
-    if dry_run:
-        return ReplayReport(chosen)
     return ReplayReport(chosen, dispatcher.run((event.seq for event in chosen), replay=True))
