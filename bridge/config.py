@@ -285,6 +285,11 @@ def load_settings(path: str | Path | None = None, *, read_password: bool = True)
     return load(config_path(None if path is None else str(path)), read_password=read_password)
 
 
+def no_color(environ: Mapping[str, str] = os.environ) -> bool:
+    """``$NO_COLOR`` set and not empty: no colours on a terminal either (https://no-color.org)."""
+    return bool(environ.get("NO_COLOR"))
+
+
 def journal_stream(environ: Mapping[str, str] = os.environ) -> str | None:
     """``$JOURNAL_STREAM`` ("device:inode"): systemd's sign of where it connected stderr."""
     return environ.get("JOURNAL_STREAM") or None

@@ -95,6 +95,7 @@ def configure(
     fmt: str = "auto",
     secrets: Iterable[str] = (),
     journal_stream: str | None = None,
+    no_color: bool = False,
 ) -> None:
     """Route structlog and stdlib logging (zeep, SQLAlchemy, APScheduler) to one stderr stream.
 
@@ -112,7 +113,7 @@ def configure(
     renderer: Processor = (
         structlog.processors.JSONRenderer()
         if as_json
-        else structlog.dev.ConsoleRenderer(colors=sys.stderr.isatty())
+        else structlog.dev.ConsoleRenderer(colors=sys.stderr.isatty() and not no_color)
     )
     journal = as_json and stderr_is_journal(journal_stream)
     formatter = (JournalFormatter if journal else structlog.stdlib.ProcessorFormatter)(

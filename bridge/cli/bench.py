@@ -6,6 +6,7 @@ import argparse
 import json
 from typing import Any
 
+from bridge import config as config_module
 from bridge import logging as bridge_logging
 from bridge.bench import DEFAULT_EVENTS, DEFAULT_NAIVE_EVENTS, BenchOptions, run_bench
 from bridge.cli.common import epilog, positive_int
@@ -51,7 +52,9 @@ def add_bench_command(commands: Any) -> None:
 
 
 def run_command(args: argparse.Namespace) -> int:
-    bridge_logging.configure(args.log_level or "warning", args.log_format or "auto")
+    bridge_logging.configure(
+        args.log_level or "warning", args.log_format or "auto", no_color=config_module.no_color()
+    )
     outbox = {} if args.outbox_records is None else {"outbox_records": args.outbox_records}
     options = BenchOptions(
         events=args.events, naive_events=args.naive_events, seed=args.seed, **outbox

@@ -134,7 +134,9 @@ def configure_logging(args: argparse.Namespace, settings: Settings | None) -> No
     level = args.log_level or (settings.logging.level if settings else "info")
     fmt = args.log_format or (settings.logging.format if settings else "auto")
     secrets = [settings.centra.password.reveal()] if settings else []
-    bridge_logging.configure(level, fmt, secrets, config_module.journal_stream())
+    bridge_logging.configure(
+        level, fmt, secrets, config_module.journal_stream(), no_color=config_module.no_color()
+    )
 
 
 def answer(args: argparse.Namespace, data: dict[str, Any], text: str) -> None:

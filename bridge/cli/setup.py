@@ -24,7 +24,9 @@ def add_commands(commands: Any) -> None:
         help="check the configuration",
         epilog=epilog("centra-bridge config check --config /etc/centra-bridge/config.toml"),
     )
-    actions = config.add_subparsers(dest="config_command", metavar="ACTION", required=True)
+    actions = config.add_subparsers(
+        dest="config_command", metavar="ACTION", required=True, help="what to do"
+    )
     actions.add_parser(
         "check",
         help="load the whole configuration (password and handlers included), contact nothing",

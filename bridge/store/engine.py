@@ -22,8 +22,9 @@ def make_engine(url: str, *, create: bool = True) -> Engine:
     """An engine for ``url``: SQLite with WAL and full sync, or PostgreSQL over psycopg 3.
 
     A SQLite file is created (private) when missing, unless ``create`` is False: then a
-    missing file is a DatabaseFileError naming it. A missing folder is never created: a
-    mistyped path must not quietly start a new, empty database somewhere else.
+    missing file is a DatabaseFileError naming it, and the file is used as it is. A missing
+    folder is never created: a mistyped path must not quietly start a new, empty database
+    somewhere else.
     """
     parsed = make_url(url)
     if parsed.get_backend_name() == "sqlite":
@@ -59,7 +60,10 @@ def _sqlite_engine(url: str, database: str | None, create: bool) -> Engine:
         dbapi_connection.isolation_level = None
         cursor = dbapi_connection.cursor()
         cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
-        cursor.execute("PRAGMA journal_mode=WAL")
+        if create:
+            # A write (it stays with the file): an existing store is in WAL mode already, and
+            # a file that is not one must be left as it was found.
+            cursor.execute("PRAGMA journal_mode=WAL")
         # FULL: an event Centra forgot after events_Done must survive a power cut here.
         cursor.execute("PRAGMA synchronous=FULL")
         cursor.execute("PRAGMA foreign_keys=ON")
