@@ -31,6 +31,7 @@ from bridge.handlers.sinks import Sink, make_sink
 from bridge.inbox.dispatch import Dispatcher
 from bridge.inbox.drain import Inbox
 from bridge.outbox.push import Outbox
+from bridge.progress import Progress, no_progress
 from bridge.retry import RetryPolicy
 from bridge.store import Store
 from bridge.store.lock import StoreLock
@@ -111,7 +112,7 @@ class App:
             lock=lock,
         )
 
-    def outbox(self) -> Outbox:
+    def outbox(self, progress: Progress = no_progress) -> Outbox:
         """ERP updates → Centra; ``outbox().push_job(stop)`` is the daemon's push job."""
         self._ensure_writable()
         return Outbox(
@@ -120,6 +121,7 @@ class App:
             self.codec,
             self.settings.outbox,
             RetryPolicy.of(self.settings.centra),
+            progress=progress,
         )
 
     def _ensure_writable(self) -> None:

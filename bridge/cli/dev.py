@@ -8,8 +8,10 @@ from typing import Any
 
 from bridge.cli.common import configure_logging, epilog, positive_int
 from bridge.cli.demo import DEFAULT_DATABASE, run_demo
+from bridge.cli.progress import reporting
 from bridge.config import ConfigError
 from bridge.errors import ExitCode
+from bridge.progress import Progress
 from bridge.simulator import (
     EVENT_DATE_FORMATS,
     EVENTS_DONE_ANSWERS,
@@ -91,6 +93,12 @@ def _simulate(args: argparse.Namespace) -> int:
         raise ConfigError(f"simulate --fault: {exc}") from None
     if args.latency:
         faults.append(Fault("latency", delay_s=args.latency))
+    with reporting() as progress:
+        _serve(args, faults, progress)
+    return ExitCode.OK
+
+
+def _serve(args: argparse.Namespace, faults: list[Fault], progress: Progress) -> None:
     serve(
         host=args.host,
         port=args.port,
@@ -101,8 +109,8 @@ def _simulate(args: argparse.Namespace) -> int:
         faults=FaultPlan(faults, seed=args.seed) if faults else None,
         events_done_answer=args.events_done_answer,
         event_dates=args.event_dates,
+        progress=progress,
     )
-    return ExitCode.OK
 
 
 def _demo(args: argparse.Namespace) -> int:

@@ -10,6 +10,7 @@ from typing import Any
 
 from bridge.app import App
 from bridge.cli.common import CENTRA_CODES, answer, epilog, load_settings, reading
+from bridge.cli.progress import reporting
 from bridge.config import ConfigError
 from bridge.daemon import signals
 from bridge.errors import ExitCode
@@ -111,13 +112,22 @@ def _push(args: argparse.Namespace) -> int:
     # Beside a running service, only queue: two senders could put older data over newer.
     sends = not (args.dry_run or args.queue_only)
     lock = held(settings.database.url, required=False) if sends else nullcontext(None)
-    with lock as taken, App.open(settings) as app, signals.handled() as control:
+    with (
+        lock as taken,
+        App.open(settings) as app,
+        signals.handled() as control,
+        reporting() as progress,
+    ):
         if args.dry_run:
             print("\n".join(dry_run(app.outbox(), args.files)), end="")
             return ExitCode.OK
         sending = taken is not None
         report = push_files(
-            app.outbox(), args.files, queue_only=not sending, retry=args.retry, stop=control.stop
+            app.outbox(progress),
+            args.files,
+            queue_only=not sending,
+            retry=args.retry,
+            stop=control.stop,
         )
     if sends and not sending:
         report.stopped = (

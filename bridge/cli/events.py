@@ -17,6 +17,7 @@ from bridge.cli.common import (
     seconds,
     timestamp,
 )
+from bridge.cli.progress import reporting
 from bridge.clock import utcnow
 from bridge.config import EVENT_TYPES
 from bridge.daemon import signals
@@ -106,8 +107,9 @@ def _drain(args: argparse.Namespace) -> int:
         held(settings.database.url) as lock,
         App.open(settings) as app,
         signals.handled() as control,
+        reporting() as progress,
     ):
-        report = app.inbox(lock).drain(options, control.stop)
+        report = app.inbox(lock).drain(options, control.stop, progress=progress)
     answer(args, report.as_dict(), report.summary())
     return ExitCode.OK if report.complete else ExitCode.PARTIAL
 
@@ -129,8 +131,8 @@ def _replay(args: argparse.Namespace) -> int:
         answer(args, {"would_replay": rows}, text or "no stored event matches")
         return ExitCode.OK
     # Replay runs the handlers (site code included) but never calls Centra: no password.
-    with App.open(load_settings(args, read_password=False)) as app:
-        report = replay(app.store, app.dispatcher, selection)
+    with App.open(load_settings(args, read_password=False)) as app, reporting() as progress:
+        report = replay(app.store, app.dispatcher, selection, progress)
     counts = report.counts
     data = {"replayed": len(report.chosen), **{status: counts[status] for status in sorted(counts)}}
     text = f"replayed={len(report.chosen)} " + " ".join(

@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 
 from bridge.config import ConfigError
 from bridge.inbox.dispatch import Dispatcher
+from bridge.progress import Progress, no_progress
 from bridge.store import Store
 from bridge.store import events as repo
 from bridge.store.events import ReplaySelection
@@ -66,7 +67,13 @@ def choose(store: Store, selection: ReplaySelection) -> list[Chosen]:
     return chosen
 
 
-def replay(store: Store, dispatcher: Dispatcher, selection: ReplaySelection) -> ReplayReport:
+def replay(
+    store: Store,
+    dispatcher: Dispatcher,
+    selection: ReplaySelection,
+    progress: Progress = no_progress,
+) -> ReplayReport:
     """Run the selected events through their handlers again (``choose`` only lists them)."""
     chosen = choose(store, selection)
-    return ReplayReport(chosen, dispatcher.run((event.seq for event in chosen), replay=True))
+    counts = dispatcher.run((event.seq for event in chosen), replay=True, progress=progress)
+    return ReplayReport(chosen, counts)

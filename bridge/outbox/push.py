@@ -36,6 +36,7 @@ from bridge.config import OutboxSettings
 from bridge.outbox.dropdir import DropDirectory, DropReport
 from bridge.outbox.id_rules import IdConflict, KnownIds
 from bridge.outbox.idmap import known_ids, register_sent
+from bridge.progress import Progress, no_progress
 from bridge.retry import MAX_ERROR_CHARS, RetryPolicy, call_centra
 from bridge.store import Store
 from bridge.store import outbox as repo
@@ -124,9 +125,12 @@ class Outbox:
         *,
         rng: random.Random | None = None,
         clock: Callable[[], datetime] = utcnow,
+        progress: Progress = no_progress,
     ) -> None:
         self.store = store
         self.client = client
+        #: Hears after each call how many records have had an answer.
+        self.progress = progress
         self.codec = codec
         self.settings = settings
         #: For one call while Centra is unreachable ([centra] max_attempts…); ``policy`` below
@@ -173,6 +177,7 @@ class Outbox:
                 if self._stopping(report, stop):
                     break
                 self._send(batch, report, stop)
+                self.progress("sending ERP updates", report.sent + report.failed + report.dead)
         if report.calls or report.dead:
             log.info("outbox pushed", **report.as_dict())
         return report

@@ -15,6 +15,7 @@ from wsgiref.simple_server import WSGIRequestHandler, WSGIServer, make_server
 
 from lxml import etree
 
+from bridge.progress import Progress, no_progress
 from bridge.simulator.app import FLAVORS, Call, FaultHook, SimState, SoapApp
 from bridge.simulator.catalog import EVENT_DATE_FORMATS
 from bridge.simulator.data import Generator
@@ -37,6 +38,10 @@ DEFAULT_PASSWORD = "demo-password"  # noqa: S105 (the simulator's published demo
 DEFAULT_EVENTS = 300
 #: How often ``wait_for`` re-checks a predicate that depends on something outside the simulator.
 _RECHECK_S = 0.05
+
+
+#: Events generated between two progress reports.
+PROGRESS_EVERY = 500
 
 
 class _ThreadingServer(socketserver.ThreadingMixIn, WSGIServer):
@@ -164,25 +169,23 @@ class Simulator:
 
     # -- the queue ---------------------------------------------------------------------------
 
-    def add_generated(self, count: int) -> list[str]:
+    def add_generated(self, count: int, progress: Progress = no_progress) -> list[str]:
         """Queue ``count`` realistic events (orders over their life, customers, master data)."""
-        return self.add_prepared(self.prepare_generated(count))
+        return self.add_prepared(self.prepare_generated(count, progress))
 
-    def prepare_generated(self, count: int) -> list[Event]:
+    def prepare_generated(self, count: int, progress: Progress = no_progress) -> list[Event]:
         """The next ``count`` events of the generated stream, serialised but not queued.
 
-        Building them is most of the cost of ``add_generated``, and needs no lock.
+        Building them is most of the cost of ``add_generated``, and needs no lock;
+        ``progress`` hears every ``PROGRESS_EVERY`` events.
         """
-        return [
-            Event.of(
-                e.type,
-                build(None, e.type, e.payload, CENTRA_NS),
-                entry=e.entry,
-                mission=e.mission,
-                date=e.date,
-            )
-            for e in self._generator.generate(count)
-        ]
+        events = []
+        for number, e in enumerate(self._generator.generate(count), start=1):
+            xml = build(None, e.type, e.payload, CENTRA_NS)
+            events.append(Event.of(e.type, xml, entry=e.entry, mission=e.mission, date=e.date))
+            if number % PROGRESS_EVERY == 0 or number == count:
+                progress("generating events", number, count)
+        return events
 
     def add_prepared(self, events: Sequence[Event]) -> list[str]:
         """Queue prepared events, each under a new id; the same event may be queued again.
@@ -320,6 +323,7 @@ def serve(
     faults: FaultPlan | None = None,
     events_done_answer: str = "result",
     event_dates: str = "plain",
+    progress: Progress = no_progress,
 ) -> None:
     """Run a simulator until SIGINT or SIGTERM (``centra-bridge simulate``).
 
@@ -341,7 +345,7 @@ def serve(
             events_done_answer=events_done_answer,
             event_dates=event_dates,
         ) as sim:
-            sim.add_generated(events)
+            sim.add_generated(events, progress)
             if faults is not None:
                 sim.inject(faults)
             print(f"Centra SOAP simulator listening on {sim.url}", flush=True)
