@@ -23,6 +23,7 @@ from zoneinfo import ZoneInfo
 
 from bridge.centra.port import CentraPort, EventCodec
 from bridge.centra.soap import CentraClient, SoapCodec
+from bridge.clock import Progress, no_progress
 from bridge.config import Settings
 from bridge.errors import BridgeError
 from bridge.handlers.delivery import with_delivery
@@ -31,7 +32,6 @@ from bridge.handlers.sinks import Sink, make_sink
 from bridge.inbox.dispatch import Dispatcher
 from bridge.inbox.drain import Inbox
 from bridge.outbox.push import Outbox
-from bridge.progress import Progress, no_progress
 from bridge.retry import RetryPolicy
 from bridge.store import Store
 from bridge.store.lock import StoreLock

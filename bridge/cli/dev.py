@@ -9,9 +9,9 @@ from typing import Any
 from bridge.cli.common import configure_logging, epilog, positive_int
 from bridge.cli.demo import DEFAULT_DATABASE, run_demo
 from bridge.cli.progress import reporting
+from bridge.clock import Progress
 from bridge.config import ConfigError
 from bridge.errors import ExitCode
-from bridge.progress import Progress
 from bridge.simulator import (
     EVENT_DATE_FORMATS,
     EVENTS_DONE_ANSWERS,

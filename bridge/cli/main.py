@@ -22,9 +22,6 @@ from bridge.cli.bench import add_bench_command
 from bridge.cli.common import epilog, fail, first_line
 from bridge.errors import BridgeError, ExitCode
 
-#: Options every command takes, before or after its name (``status --config FILE``).
-GLOBAL_OPTIONS = ("--config", "--log-level", "--log-format")
-
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()

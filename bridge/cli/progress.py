@@ -24,7 +24,7 @@ REDRAW_EVERY_S = 0.1
 
 
 class Reporter:
-    """A ``bridge.progress.Progress`` that shows itself on ``stream``."""
+    """A ``bridge.clock.Progress`` that shows itself on ``stream``."""
 
     def __init__(
         self,

@@ -26,10 +26,9 @@ from sqlalchemy.orm import Session
 
 from bridge.centra.errors import CentraProtocolError
 from bridge.centra.port import EventCodec
-from bridge.clock import utcnow
+from bridge.clock import Progress, no_progress, utcnow
 from bridge.handlers.base import EventRecord, Outcome, PermanentError
 from bridge.handlers.registry import Registry
-from bridge.progress import Progress, no_progress
 from bridge.retry import MAX_ERROR_CHARS, RetryPolicy
 from bridge.store import Store
 from bridge.store import events as repo

@@ -23,10 +23,9 @@ from sqlalchemy.orm import Session
 
 from bridge.centra.errors import CentraError
 from bridge.centra.port import CentraPort, EventPage, UpdateResult
-from bridge.clock import utcnow
+from bridge.clock import Progress, no_progress, utcnow
 from bridge.errors import BridgeError, ExitCode
 from bridge.inbox.dispatch import Dispatcher
-from bridge.progress import Progress, no_progress
 from bridge.retry import RetryPolicy, call_centra
 from bridge.store import Store, state
 from bridge.store import events as repo

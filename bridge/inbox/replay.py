@@ -10,9 +10,9 @@ from __future__ import annotations
 from collections import Counter
 from dataclasses import dataclass, field
 
+from bridge.clock import Progress, no_progress
 from bridge.config import ConfigError
 from bridge.inbox.dispatch import Dispatcher
-from bridge.progress import Progress, no_progress
 from bridge.store import Store
 from bridge.store import events as repo
 from bridge.store.events import ReplaySelection

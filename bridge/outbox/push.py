@@ -31,12 +31,11 @@ import structlog
 
 from bridge.centra.errors import CentraAuthError, CentraError, CentraUnavailable
 from bridge.centra.port import CentraPort, EventCodec, UpdateResult
-from bridge.clock import utcnow
+from bridge.clock import Progress, no_progress, utcnow
 from bridge.config import OutboxSettings
 from bridge.outbox.dropdir import DropDirectory, DropReport
 from bridge.outbox.id_rules import IdConflict, KnownIds
 from bridge.outbox.idmap import known_ids, register_sent
-from bridge.progress import Progress, no_progress
 from bridge.retry import MAX_ERROR_CHARS, RetryPolicy, call_centra
 from bridge.store import Store
 from bridge.store import outbox as repo

@@ -15,7 +15,7 @@ from wsgiref.simple_server import WSGIRequestHandler, WSGIServer, make_server
 
 from lxml import etree
 
-from bridge.progress import Progress, no_progress
+from bridge.clock import Progress, no_progress
 from bridge.simulator.app import FLAVORS, Call, FaultHook, SimState, SoapApp
 from bridge.simulator.catalog import EVENT_DATE_FORMATS
 from bridge.simulator.data import Generator
