@@ -120,6 +120,9 @@ class CentraSettings:
     max_attempts: int = DEFAULT_CENTRA_ATTEMPTS
     retry_base_s: float = DEFAULT_CENTRA_RETRY_BASE_S
     retry_max_s: float = DEFAULT_CENTRA_RETRY_MAX_S
+    #: Where the password was read from ("systemd credential …"), for ``config check``;
+    #: ``PASSWORD_NOT_READ`` when the command needs none.
+    password_source: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -239,6 +242,67 @@ class Settings:
     source: str = "<defaults>"
 
 
+#: ``[schedule]`` keys and the ScheduleSettings attribute each one sets.
+_SCHEDULE_KEYS = {
+    "poll": "poll_s",
+    "poll_jitter": "poll_jitter_s",
+    "retry": "retry_s",
+    "push": "push_s",
+    "housekeeping": "housekeeping_s",
+    "retention_days": "retention_days",
+    "backoff_max": "backoff_max_s",
+    "auth_retry": "auth_retry_s",
+    "stall_after": "stall_after_s",
+}
+
+#: Every key each section accepts: the loader refuses any other, and a test holds
+#: ``config/example.toml`` to the same list, so the example never falls behind.
+SECTION_KEYS: Mapping[str, tuple[str, ...]] = {
+    "centra": (
+        "endpoint",
+        "flavor",
+        "username",
+        "password",
+        "password_file",
+        "token",
+        "token_file",
+        "listen",
+        "timeout",
+        "event_type",
+        "markets",
+        "timezone",
+        "max_response_bytes",
+        "navision_api_login",
+        "max_attempts",
+        "retry_base",
+        "retry_max",
+    ),
+    "database": ("url",),
+    "handlers": ("custom", "max_attempts", "retry_base", "retry_max"),
+    "logging": ("level", "format"),
+    "schedule": tuple(_SCHEDULE_KEYS),
+    "metrics": ("host", "port"),
+    "outbox": (
+        "batch_size",
+        "directory",
+        "max_attempts",
+        "retry_base",
+        "retry_max",
+        "echo_window",
+        "settle",
+    ),
+    "orders": ("lock_on_import",),
+}
+#: The keys of a ``[sinks.<event type>]`` table besides ``kind``, by kind.
+SINK_KEYS: Mapping[str, tuple[str, ...]] = {
+    "directory": ("path", "format"),
+    "database": ("url", "table"),
+    "python": ("target",),
+}
+#: ``password_source`` of settings loaded without the password (read-only commands).
+PASSWORD_NOT_READ = "not read (this command needs none)"  # noqa: S105 (a message)
+
+
 def config_path(explicit: str | None, environ: Mapping[str, str] = os.environ) -> Path:
     """The config file: ``--config`` wins over ``CENTRA_BRIDGE_CONFIG``."""
     chosen = explicit or environ.get(CONFIG_ENV)
@@ -247,10 +311,20 @@ def config_path(explicit: str | None, environ: Mapping[str, str] = os.environ) -
     return Path(chosen)
 
 
-def load_settings(path: str | Path | None = None) -> Settings:
+def load_settings(path: str | Path | None = None, *, read_password: bool = True) -> Settings:
     """The settings of ``path``, or of the file ``CENTRA_BRIDGE_CONFIG`` names: what the
-    commands and a site's own script start from."""
-    return load(config_path(None if path is None else str(path)))
+    commands and a site's own script start from.
+
+    ``read_password=False`` is for work that never calls Centra (``status``, listings): the
+    password source is then neither looked for nor read, so a missing or unreadable one
+    does not stand in the way, and ``centra.password`` is empty.
+    """
+    return load(config_path(None if path is None else str(path)), read_password=read_password)
+
+
+def no_color(environ: Mapping[str, str] = os.environ) -> bool:
+    """``$NO_COLOR`` set and not empty: no colours on a terminal either (https://no-color.org)."""
+    return bool(environ.get("NO_COLOR"))
 
 
 def journal_stream(environ: Mapping[str, str] = os.environ) -> str | None:
@@ -258,7 +332,9 @@ def journal_stream(environ: Mapping[str, str] = os.environ) -> str | None:
     return environ.get("JOURNAL_STREAM") or None
 
 
-def load(path: Path, environ: Mapping[str, str] = os.environ) -> Settings:
+def load(
+    path: Path, environ: Mapping[str, str] = os.environ, *, read_password: bool = True
+) -> Settings:
     """Read and check ``path``; raise ConfigError with file and key on any problem."""
     try:
         data = tomllib.loads(path.read_text(encoding="utf-8"))
@@ -270,7 +346,13 @@ def load(path: Path, environ: Mapping[str, str] = os.environ) -> Settings:
         raise ConfigError(f"{path}: not UTF-8 text (byte {exc.start})") from None
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"{path}: not valid TOML: {exc}") from None
-    return from_mapping(data, source=str(path), base_dir=path.parent, environ=environ)
+    return from_mapping(
+        data,
+        source=str(path),
+        base_dir=path.parent,
+        environ=environ,
+        read_password=read_password,
+    )
 
 
 def from_mapping(
@@ -279,29 +361,17 @@ def from_mapping(
     source: str = "<config>",
     base_dir: Path = Path(),
     environ: Mapping[str, str] = os.environ,
+    read_password: bool = True,
 ) -> Settings:
     """Build Settings from parsed TOML; relative file paths resolve against ``base_dir``."""
     reader = _Reader(source)
-    reader.only_sections(
-        data,
-        (
-            "centra",
-            "database",
-            "handlers",
-            "logging",
-            "schedule",
-            "metrics",
-            "outbox",
-            "orders",
-            "sinks",
-        ),
-    )
+    reader.only_sections(data, (*SECTION_KEYS, "sinks"))
     centra = reader.section(data, "centra", required=True)
     database = reader.section(data, "database")
     handlers = reader.section(data, "handlers")
     logging_ = reader.section(data, "logging")
     return Settings(
-        centra=_centra(reader, centra, base_dir, environ),
+        centra=_centra(reader, centra, base_dir, environ if read_password else None),
         database=_database(reader, database, base_dir),
         handlers=_handlers(reader, handlers),
         logging=_logging(reader, logging_),
@@ -315,31 +385,10 @@ def from_mapping(
 
 
 def _centra(
-    r: _Reader, t: Mapping[str, Any], base_dir: Path, environ: Mapping[str, str]
+    r: _Reader, t: Mapping[str, Any], base_dir: Path, environ: Mapping[str, str] | None
 ) -> CentraSettings:
-    r.only_keys(
-        t,
-        "centra",
-        (
-            "endpoint",
-            "flavor",
-            "username",
-            "password",
-            "password_file",
-            "token",
-            "token_file",
-            "listen",
-            "timeout",
-            "event_type",
-            "markets",
-            "timezone",
-            "max_response_bytes",
-            "navision_api_login",
-            "max_attempts",
-            "retry_base",
-            "retry_max",
-        ),
-    )
+    """``environ`` None: the password is not wanted, so it is neither looked for nor read."""
+    r.only_keys(t, "centra", SECTION_KEYS["centra"])
     endpoint = r.string(t, "centra", "endpoint", required=True)
     url = urlsplit(endpoint)
     if url.scheme not in ("http", "https") or not url.hostname:
@@ -360,9 +409,9 @@ def _centra(
     return CentraSettings(
         endpoint=endpoint,
         username=r.string(t, "centra", "username", required=not graphql),
-        password=Secret("") if graphql else _password(r, t, base_dir, environ),
+        **({"password": Secret("")} if graphql else _password(r, t, base_dir, environ)),
         flavor=flavor,
-        token=_token(r, t, base_dir, environ) if graphql else Secret(""),
+        token=_token(r, t, base_dir, environ) if graphql and environ is not None else Secret(""),
         listen=_listen(r, t) if graphql else (),
         timeout_s=r.positive(t, "centra", "timeout", DEFAULT_TIMEOUT_S),
         event_type=r.choice(t, "centra", "event_type", EVENT_TYPES, "all"),
@@ -398,27 +447,40 @@ def _market_ids(r: _Reader, t: Mapping[str, Any]) -> tuple[str, ...]:
 
 
 def _password(
-    r: _Reader, t: Mapping[str, Any], base_dir: Path, environ: Mapping[str, str]
-) -> Secret:
-    """The first of: password, password_file, $CENTRA_BRIDGE_PASSWORD, a systemd credential."""
+    r: _Reader, t: Mapping[str, Any], base_dir: Path, environ: Mapping[str, str] | None
+) -> dict[str, Any]:
+    """The first of: password, password_file, $CENTRA_BRIDGE_PASSWORD, a systemd credential;
+    with where it came from (never the password itself)."""
     if "password" in t and "password_file" in t:
         r.fail("centra", "password", "give either password or password_file, not both")
+    if environ is None:
+        return {"password": Secret(""), "password_source": PASSWORD_NOT_READ}
     if "password" in t:
-        return Secret(r.string(t, "centra", "password", required=True))
-    if "password_file" in t:
-        path = base_dir / r.string(t, "centra", "password_file", required=True)
-        return Secret(_read_secret_file(r, path, "password_file"))
-    if environ.get(PASSWORD_ENV):
-        return Secret(environ[PASSWORD_ENV])
-    credentials = environ.get("CREDENTIALS_DIRECTORY")
-    if credentials and (Path(credentials) / PASSWORD_CREDENTIAL).is_file():
-        return Secret(_read_secret_file(r, Path(credentials) / PASSWORD_CREDENTIAL, "password"))
-    r.fail(
-        "centra",
-        "password",
-        f"missing: set password or password_file, or the environment variable {PASSWORD_ENV}",
-    )
-    raise AssertionError("unreachable")
+        secret, source = r.string(t, "centra", "password", required=True), "[centra] password"
+    elif "password_file" in t:
+        file = base_dir / r.string(t, "centra", "password_file", required=True)
+        secret, source = _read_secret_file(r, file, "password_file"), f"password_file {file}"
+    elif environ.get(PASSWORD_ENV):
+        secret, source = environ[PASSWORD_ENV], f"environment variable {PASSWORD_ENV}"
+    elif (credential := _credential(environ)) is not None:
+        secret = _read_secret_file(r, credential, "password")
+        source = f"systemd credential {credential}"
+    else:
+        r.fail(
+            "centra",
+            "password",
+            "missing: set password or password_file, or the environment variable "
+            f"{PASSWORD_ENV}, or the systemd credential {PASSWORD_CREDENTIAL}",
+        )
+        raise AssertionError("unreachable")
+    return {"password": Secret(secret), "password_source": source}
+
+
+def _credential(environ: Mapping[str, str]) -> Path | None:
+    """``$CREDENTIALS_DIRECTORY/centra_password`` when systemd handed it over (LoadCredential=)."""
+    directory = environ.get("CREDENTIALS_DIRECTORY")
+    path = Path(directory) / PASSWORD_CREDENTIAL if directory else None
+    return path if path is not None and path.is_file() else None
 
 
 def _token(r: _Reader, t: Mapping[str, Any], base_dir: Path, environ: Mapping[str, str]) -> Secret:
@@ -465,7 +527,7 @@ def _read_secret_file(r: _Reader, path: Path, key: str) -> str:
 
 
 def _database(r: _Reader, t: Mapping[str, Any], base_dir: Path) -> DatabaseSettings:
-    r.only_keys(t, "database", ("url",))
+    r.only_keys(t, "database", SECTION_KEYS["database"])
     url = r.string(t, "database", "url") or DEFAULT_DATABASE_URL
     if not url.startswith(("sqlite://", "postgresql://", "postgresql+psycopg://")):
         r.fail("database", "url", "must start with sqlite:// or postgresql+psycopg://")
@@ -476,7 +538,7 @@ def _database(r: _Reader, t: Mapping[str, Any], base_dir: Path) -> DatabaseSetti
 
 
 def _handlers(r: _Reader, t: Mapping[str, Any]) -> HandlerSettings:
-    r.only_keys(t, "handlers", ("custom", "max_attempts", "retry_base", "retry_max"))
+    r.only_keys(t, "handlers", SECTION_KEYS["handlers"])
     custom = r.get(t, "handlers", "custom", dict, {})
     for event_type, target in custom.items():
         if not isinstance(target, str) or ":" not in target:
@@ -504,28 +566,15 @@ def _retry_keys(
 
 
 def _logging(r: _Reader, t: Mapping[str, Any]) -> LoggingSettings:
-    r.only_keys(t, "logging", ("level", "format"))
+    r.only_keys(t, "logging", SECTION_KEYS["logging"])
     return LoggingSettings(
         level=r.choice(t, "logging", "level", ("debug", "info", "warning", "error"), "info"),
         format=r.choice(t, "logging", "format", ("auto", "json", "console"), "auto"),
     )
 
 
-_SCHEDULE_KEYS = {
-    "poll": "poll_s",
-    "poll_jitter": "poll_jitter_s",
-    "retry": "retry_s",
-    "push": "push_s",
-    "housekeeping": "housekeeping_s",
-    "retention_days": "retention_days",
-    "backoff_max": "backoff_max_s",
-    "auth_retry": "auth_retry_s",
-    "stall_after": "stall_after_s",
-}
-
-
 def _schedule(r: _Reader, t: Mapping[str, Any]) -> ScheduleSettings:
-    r.only_keys(t, "schedule", tuple(_SCHEDULE_KEYS))
+    r.only_keys(t, "schedule", SECTION_KEYS["schedule"])
     defaults = ScheduleSettings()
     values: dict[str, float] = {}
     for key, attribute in _SCHEDULE_KEYS.items():
@@ -537,7 +586,7 @@ def _schedule(r: _Reader, t: Mapping[str, Any]) -> ScheduleSettings:
 
 
 def _metrics(r: _Reader, t: Mapping[str, Any]) -> MetricsSettings:
-    r.only_keys(t, "metrics", ("host", "port"))
+    r.only_keys(t, "metrics", SECTION_KEYS["metrics"])
     port = r.get(t, "metrics", "port", int, 0)
     if not 0 <= port <= 65535:
         r.fail("metrics", "port", f"must be 0 (off) to 65535, got {port}")
@@ -545,19 +594,7 @@ def _metrics(r: _Reader, t: Mapping[str, Any]) -> MetricsSettings:
 
 
 def _outbox(r: _Reader, t: Mapping[str, Any], base_dir: Path) -> OutboxSettings:
-    r.only_keys(
-        t,
-        "outbox",
-        (
-            "batch_size",
-            "directory",
-            "max_attempts",
-            "retry_base",
-            "retry_max",
-            "echo_window",
-            "settle",
-        ),
-    )
+    r.only_keys(t, "outbox", SECTION_KEYS["outbox"])
     batch_size = r.get(t, "outbox", "batch_size", int, DEFAULT_OUTBOX_BATCH_SIZE)
     if batch_size < 1:
         r.fail("outbox", "batch_size", f"must be at least 1, got {batch_size}")
@@ -574,7 +611,7 @@ def _outbox(r: _Reader, t: Mapping[str, Any], base_dir: Path) -> OutboxSettings:
 
 
 def _orders(r: _Reader, t: Mapping[str, Any]) -> OrdersSettings:
-    r.only_keys(t, "orders", ("lock_on_import",))
+    r.only_keys(t, "orders", SECTION_KEYS["orders"])
     return OrdersSettings(lock_on_import=r.get(t, "orders", "lock_on_import", bool, False))
 
 
@@ -586,12 +623,7 @@ def _sinks(r: _Reader, t: Mapping[str, Any], base_dir: Path) -> dict[str, SinkSe
         if not isinstance(table, dict):
             raise ConfigError(f"{r.source}: {section}: must be a [{section}] table")
         kind = r.choice(table, section, "kind", SINK_KINDS, "")
-        needed = {
-            "directory": ("path", "format"),
-            "database": ("url", "table"),
-            "python": ("target",),
-        }[kind]
-        r.only_keys(table, section, ("kind", *needed))
+        r.only_keys(table, section, ("kind", *SINK_KEYS[kind]))
         sinks[event_type] = _sink(r, table, section, kind, base_dir)
     return sinks
 

@@ -13,6 +13,7 @@
     ├── DatabaseFileError            DATABASE    (bridge.store.engine)
     ├── StoreGone                    DATABASE    (bridge.store.engine)
     ├── QueueStalled                 PARTIAL     (bridge.inbox.drain)
+    ├── ReadOnlyApp                  INTERNAL    (bridge.app; a bug: a read-only App asked to act)
     └── CentraError                  CENTRA_ERROR (bridge.centra.errors, with its own tree)
 
 A handler's ``PermanentError`` (``bridge.handlers.base``) is not among them: it is a handler's
@@ -50,6 +51,8 @@ class ExitCode(IntEnum):
     STALE = 9
     #: Stopped by SIGINT before anything could be finished (the shell's convention, 128 + 2).
     INTERRUPTED = 130
+    #: The reader of the answer went away (``… | head``); as if killed by SIGPIPE (128 + 13).
+    BROKEN_PIPE = 141
 
 
 class BridgeError(Exception):

@@ -96,8 +96,8 @@ def _json_renderers() -> list[Processor]:
     return [structlog.processors.EventRenamer("message"), structlog.processors.JSONRenderer()]
 
 
-def _console_renderers() -> list[Processor]:
-    return [structlog.dev.ConsoleRenderer(colors=sys.stderr.isatty())]
+def _console_renderers(no_color: bool) -> list[Processor]:
+    return [structlog.dev.ConsoleRenderer(colors=sys.stderr.isatty() and not no_color)]
 
 
 def configure(
@@ -105,6 +105,7 @@ def configure(
     fmt: str = "auto",
     secrets: Iterable[str] = (),
     journal_stream: str | None = None,
+    no_color: bool = False,
 ) -> None:
     """Route structlog and stdlib logging (zeep, SQLAlchemy, APScheduler) to one stderr stream.
 
@@ -126,7 +127,7 @@ def configure(
             structlog.stdlib.ProcessorFormatter.remove_processors_meta,
             structlog.processors.format_exc_info,
             redact,
-            *(_json_renderers() if as_json else _console_renderers()),
+            *(_json_renderers() if as_json else _console_renderers(no_color)),
         ],
     )
     handler = logging.StreamHandler(sys.stderr)

@@ -6,6 +6,7 @@ import argparse
 import json
 from typing import Any
 
+from bridge import config as config_module
 from bridge import logging as bridge_logging
 from bridge.bench import (
     DEFAULT_EVENTS,
@@ -14,7 +15,7 @@ from bridge.bench import (
     BenchOptions,
     run_bench,
 )
-from bridge.cli.common import positive_int
+from bridge.cli.common import epilog, positive_int
 from bridge.errors import ExitCode
 
 
@@ -23,6 +24,12 @@ def add_bench_command(commands: Any) -> None:
     bench = commands.add_parser(
         "bench",
         help="drain simulated events and compare the bridge with the floor and a naive client",
+        epilog=epilog(
+            "centra-bridge bench --events 20000",
+            "centra-bridge bench --check --json",
+            codes=[ExitCode.PARTIAL],
+            meanings={ExitCode.PARTIAL: "--check: a target was missed"},
+        ),
     )
     bench.add_argument(
         "--events",
@@ -52,14 +59,16 @@ def add_bench_command(commands: Any) -> None:
         help=f"records of the large ERP file queued for the memory figure, beside one of "
         f"10,000 (default {DEFAULT_INPUT_RECORDS:,}; 0: skip)",
     )
-    bench.add_argument("--seed", type=int, default=1)
+    bench.add_argument("--seed", type=int, default=1, help="seed of the generated events")
     bench.add_argument("--check", action="store_true", help="exit non-zero when a target is missed")
     bench.add_argument("--json", action="store_true", help="answer with JSON")
     bench.set_defaults(run=run_command)
 
 
 def run_command(args: argparse.Namespace) -> int:
-    bridge_logging.configure(args.log_level or "warning", args.log_format or "auto")
+    bridge_logging.configure(
+        args.log_level or "warning", args.log_format or "auto", no_color=config_module.no_color()
+    )
     outbox = {} if args.outbox_records is None else {"outbox_records": args.outbox_records}
     options = BenchOptions(
         events=args.events,

@@ -10,7 +10,8 @@ import getpass
 import json
 import os
 import sys
-from collections.abc import Sequence
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from datetime import UTC, datetime
 from typing import Any
 
@@ -18,10 +19,48 @@ import structlog
 
 from bridge import config as config_module
 from bridge import logging as bridge_logging
+from bridge.app import App
 from bridge.config import Settings
+from bridge.errors import ExitCode
 from bridge.store.lock import for_database, held
 
 log = structlog.get_logger(__name__)
+
+#: What each exit code means, as every ``--help`` lists it (README "Exit codes" agrees).
+EXIT_MEANINGS: Mapping[ExitCode, str] = {
+    ExitCode.OK: "done",
+    ExitCode.INTERNAL: "unexpected error (the traceback is in the log)",
+    ExitCode.CONFIG: "bad command line or configuration; nothing was done",
+    ExitCode.AUTH: "Centra refused the username or password",
+    ExitCode.UNAVAILABLE: "Centra unreachable, timed out, or answered HTTP 5xx",
+    ExitCode.CENTRA_ERROR: "Centra answered with a SOAP Fault or a malformed answer",
+    ExitCode.PARTIAL: "partial: some of the work was done, some not",
+    ExitCode.DATABASE: "the bridge's database is missing or cannot be used",
+    ExitCode.LOCKED: "another run or drain-events already polls this store",
+    ExitCode.STALE: "the last successful poll is older than allowed, or there was none",
+    ExitCode.INTERRUPTED: "stopped by Ctrl-C",
+    ExitCode.BROKEN_PIPE: "the reader of the answer went away (a pipe into head)",
+}
+
+
+#: How a command that talks to Centra can end besides 0 and 2.
+CENTRA_CODES = (ExitCode.AUTH, ExitCode.UNAVAILABLE, ExitCode.CENTRA_ERROR)
+
+
+def epilog(
+    *examples: str,
+    codes: Sequence[ExitCode] = (),
+    meanings: Mapping[ExitCode, str] | None = None,
+) -> str:
+    """The end of a command's ``--help``: examples, then the exit codes it can end with
+    (0 and 2 always; ``meanings`` says what one means for this command in particular)."""
+    meaning = {**EXIT_MEANINGS, **(meanings or {})}
+    lines = ["examples:", *(f"  {example}" for example in examples), "", "exit codes:"]
+    lines += [
+        f"  {int(code):>3}  {meaning[code]}"
+        for code in sorted({ExitCode.OK, ExitCode.CONFIG, *codes})
+    ]
+    return "\n".join(lines)
 
 
 def fail(code: int, message: str, details: Sequence[str] = ()) -> int:
@@ -65,12 +104,14 @@ def timestamp(text: str) -> datetime:
     return value if value.tzinfo else value.replace(tzinfo=UTC)
 
 
-def load_settings(args: argparse.Namespace) -> Settings:
-    settings = config_module.load_settings(args.config)
+def load_settings(args: argparse.Namespace, *, read_password: bool = True) -> Settings:
+    """The configuration, with logging set up from it; ``read_password=False`` for commands
+    that never call Centra (a missing or unreadable password then stops nothing)."""
+    settings = config_module.load_settings(args.config, read_password=read_password)
     configure_logging(args, settings)
     graphql = settings.centra.flavor == config_module.GRAPHQL
     secret = settings.centra.token if graphql else settings.centra.password
-    if len(secret.reveal()) < bridge_logging.MIN_ADVISED_SECRET:
+    if read_password and len(secret.reveal()) < bridge_logging.MIN_ADVISED_SECRET:
         log.warning(
             f"the Centra {'token' if graphql else 'password'} is short; it is masked wherever "
             "it appears in logs and messages, which can mangle them: use a longer one",
@@ -79,13 +120,29 @@ def load_settings(args: argparse.Namespace) -> Settings:
     return settings
 
 
+@contextmanager
+def reading(args: argparse.Namespace) -> Iterator[App]:
+    """The App of a command that only reads (``status``, ``ids list``, listings).
+
+    It needs no password and imports no site code, and it never creates or migrates a
+    database: a missing one is one line naming it (exit 7). Which database is read goes to
+    stderr, so ``--json`` on stdout stays pure JSON.
+    """
+    settings = load_settings(args, read_password=False)
+    with App.open(settings, read_only=True) as app:
+        print(f"centra-bridge: reading {app.store.name}", file=sys.stderr)
+        yield app
+
+
 def configure_logging(args: argparse.Namespace, settings: Settings | None) -> None:
     level = args.log_level or (settings.logging.level if settings else "info")
     fmt = args.log_format or (settings.logging.format if settings else "auto")
     secrets = (
         [settings.centra.password.reveal(), settings.centra.token.reveal()] if settings else []
     )
-    bridge_logging.configure(level, fmt, secrets, config_module.journal_stream())
+    bridge_logging.configure(
+        level, fmt, secrets, config_module.journal_stream(), no_color=config_module.no_color()
+    )
 
 
 def answer(args: argparse.Namespace, data: dict[str, Any], text: str) -> None:

@@ -6,8 +6,10 @@ import argparse
 from pathlib import Path
 from typing import Any
 
-from bridge.cli.common import configure_logging, positive_int
+from bridge.cli.common import configure_logging, epilog, positive_int
 from bridge.cli.demo import DEFAULT_DATABASE, run_demo
+from bridge.cli.progress import reporting
+from bridge.clock import Progress
 from bridge.config import ConfigError
 from bridge.errors import ExitCode
 from bridge.simulator import (
@@ -25,13 +27,20 @@ from bridge.simulator.graphql import serve as serve_graphql
 
 def add_commands(commands: Any) -> None:
     """Register ``simulate`` and ``demo``."""
-    simulate = commands.add_parser("simulate", help="run the bundled Centra simulator")
-    simulate.add_argument("--host", default="127.0.0.1")
-    simulate.add_argument("--port", type=int, default=8765)
+    simulate = commands.add_parser(
+        "simulate",
+        help="run the bundled Centra simulator",
+        epilog=epilog(
+            "centra-bridge simulate --port 8765 --events 1000",
+            "centra-bridge simulate --fault http-503:events_Get:0.2",
+        ),
+    )
+    simulate.add_argument("--host", default="127.0.0.1", help="address to listen on")
+    simulate.add_argument("--port", type=int, default=8765, help="port to listen on")
     simulate.add_argument("--events", type=int, default=300, help="events queued at start")
-    simulate.add_argument("--seed", type=int, default=1)
-    simulate.add_argument("--username", default="demo")
-    simulate.add_argument("--password", default="demo-password")
+    simulate.add_argument("--seed", type=int, default=1, help="seed of the generated events")
+    simulate.add_argument("--username", default="demo", help="the SOAP user it accepts")
+    simulate.add_argument("--password", default="demo-password", help="that user's password")
     simulate.add_argument(
         "--flavor",
         choices=("soap", "graphql"),
@@ -78,10 +87,17 @@ def add_commands(commands: Any) -> None:
     simulate.set_defaults(run=_simulate)
 
     demo = commands.add_parser(
-        "demo", help="start the simulator, drain its events into a local SQLite file, summarise"
+        "demo",
+        help="start the simulator, drain its events into a local SQLite file, summarise",
+        epilog=epilog(
+            "centra-bridge demo",
+            "centra-bridge demo --events 1000 --database /tmp/try.db",
+            codes=[ExitCode.PARTIAL],
+            meanings={ExitCode.PARTIAL: "not every event arrived, or the queue is not empty"},
+        ),
     )
-    demo.add_argument("--events", type=positive_int, default=300)
-    demo.add_argument("--seed", type=int, default=1)
+    demo.add_argument("--events", type=positive_int, default=300, help="events to simulate")
+    demo.add_argument("--seed", type=int, default=1, help="seed of the generated events")
     demo.add_argument(
         "--database",
         type=Path,
@@ -104,6 +120,12 @@ def _simulate(args: argparse.Namespace) -> int:
         raise ConfigError(f"simulate --fault: {exc}") from None
     if args.latency:
         faults.append(Fault("latency", delay_s=args.latency))
+    with reporting() as progress:
+        _serve(args, faults, progress)
+    return ExitCode.OK
+
+
+def _serve(args: argparse.Namespace, faults: list[Fault], progress: Progress) -> None:
     serve(
         host=args.host,
         port=args.port,
@@ -116,8 +138,8 @@ def _simulate(args: argparse.Namespace) -> int:
         event_dates=args.event_dates,
         echo_orders=args.echo_orders,
         capture_fails=args.capture_fails,
+        progress=progress,
     )
-    return ExitCode.OK
 
 
 def _demo(args: argparse.Namespace) -> int:

@@ -9,7 +9,8 @@ from pathlib import Path
 from typing import Any
 
 from bridge.app import App
-from bridge.cli.common import answer, load_settings
+from bridge.cli.common import CENTRA_CODES, answer, epilog, load_settings, reading
+from bridge.cli.progress import reporting
 from bridge.config import ConfigError
 from bridge.daemon import signals
 from bridge.errors import ExitCode
@@ -24,7 +25,15 @@ from bridge.store.lock import held
 def add_commands(commands: Any) -> None:
     """Register ``push`` and ``ids`` on the ``centra-bridge`` subcommand parser."""
     pushing = commands.add_parser(
-        "push", help="queue ERP updates (JSON Lines) and send them with products/customers_Update"
+        "push",
+        help="queue ERP updates (JSON Lines) and send them with products/customers_Update",
+        epilog=epilog(
+            "centra-bridge --config /etc/centra-bridge/config.toml push updates.jsonl",
+            "centra-bridge push --dry-run updates.jsonl",
+            "centra-bridge push --retry         # the drop directory, and failed records again",
+            codes=[*CENTRA_CODES, ExitCode.PARTIAL, ExitCode.DATABASE],
+            meanings={ExitCode.PARTIAL: "some records were refused or not sent yet"},
+        ),
     )
     pushing.add_argument(
         "files",
@@ -44,26 +53,55 @@ def add_commands(commands: Any) -> None:
     pushing.add_argument("--json", action="store_true", help="answer with JSON")
     pushing.set_defaults(run=_push)
 
-    id_map = commands.add_parser("ids", help="the ERP id ↔ Centra id map")
-    actions = id_map.add_subparsers(dest="ids_command", metavar="ACTION", required=True)
-    listing = actions.add_parser("list", help="show mappings")
-    listing.add_argument("--type", choices=MAPPED_TYPES)
+    codes = [ExitCode.DATABASE]
+    id_map = commands.add_parser(
+        "ids",
+        help="the ERP id ↔ Centra id map",
+        epilog=epilog("centra-bridge ids list --type product", codes=codes),
+    )
+    actions = id_map.add_subparsers(
+        dest="ids_command", metavar="ACTION", required=True, help="what to do"
+    )
+    listing = actions.add_parser(
+        "list",
+        help="show mappings (reads only; needs no password)",
+        epilog=epilog("centra-bridge ids list --type customer --json", codes=codes),
+    )
+    listing.add_argument("--type", choices=MAPPED_TYPES, help="only this entity type")
     listing.add_argument("--json", action="store_true", help="answer with JSON")
     listing.set_defaults(run=_ids_list)
-    setting = actions.add_parser("set", help="map an ERP id to a Centra id")
-    removing = actions.add_parser("remove", help="forget the mapping of an ERP id")
+    setting = actions.add_parser(
+        "set",
+        help="map an ERP id to a Centra id",
+        epilog=epilog("centra-bridge ids set product SKU-1001 42", codes=codes),
+    )
+    removing = actions.add_parser(
+        "remove",
+        help="forget the mapping of an ERP id",
+        epilog=epilog("centra-bridge ids remove product SKU-1001", codes=codes),
+    )
     for action in (setting, removing):
-        action.add_argument("type", choices=MAPPED_TYPES)
-        action.add_argument("erp_id")
-    setting.add_argument("centra_id")
+        action.add_argument("type", choices=MAPPED_TYPES, help="the entity type")
+        action.add_argument("erp_id", help="the id in the ERP")
+    setting.add_argument("centra_id", help="the id in Centra")
     setting.set_defaults(run=_ids_set)
     removing.set_defaults(run=_ids_remove)
-    importing = actions.add_parser("import", help="add mappings from a CSV file (all or none)")
-    importing.add_argument("file", type=Path)
+    importing = actions.add_parser(
+        "import",
+        help="add mappings from a CSV file (all or none)",
+        epilog=epilog("centra-bridge ids import mappings.csv", codes=codes),
+    )
+    importing.add_argument(
+        "file", type=Path, help="CSV with columns entity_type, erp_id, centra_id (as export writes)"
+    )
     importing.set_defaults(run=_ids_import)
-    exporting = actions.add_parser("export", help="write the map as CSV (to stdout by default)")
-    exporting.add_argument("file", type=Path, nargs="?")
-    exporting.add_argument("--type", choices=MAPPED_TYPES)
+    exporting = actions.add_parser(
+        "export",
+        help="write the map as CSV (to stdout by default; reads only)",
+        epilog=epilog("centra-bridge ids export --type product > products.csv", codes=codes),
+    )
+    exporting.add_argument("file", type=Path, nargs="?", help="write here (private) instead")
+    exporting.add_argument("--type", choices=MAPPED_TYPES, help="only this entity type")
     exporting.set_defaults(run=_ids_export)
 
 
@@ -74,13 +112,22 @@ def _push(args: argparse.Namespace) -> int:
     # Beside a running service, only queue: two senders could put older data over newer.
     sends = not (args.dry_run or args.queue_only)
     lock = held(settings.database.url, required=False) if sends else nullcontext(None)
-    with lock as taken, App.open(settings) as app, signals.handled() as control:
+    with (
+        lock as taken,
+        App.open(settings) as app,
+        signals.handled() as control,
+        reporting() as progress,
+    ):
         if args.dry_run:
             print("\n".join(dry_run(app.outbox(), args.files)), end="")
             return ExitCode.OK
         sending = taken is not None
         report = push_files(
-            app.outbox(), args.files, queue_only=not sending, retry=args.retry, stop=control.stop
+            app.outbox(progress),
+            args.files,
+            queue_only=not sending,
+            retry=args.retry,
+            stop=control.stop,
         )
     if sends and not sending:
         report.stopped = (
@@ -94,35 +141,35 @@ def _push(args: argparse.Namespace) -> int:
 
 
 def _ids_list(args: argparse.Namespace) -> int:
-    with App.open(load_settings(args)) as app:
+    with reading(args) as app:
         links = idmap.listing(app.store, args.type)
     answer(args, {"mappings": [dataclasses.asdict(link) for link in links]}, _table(links))
     return ExitCode.OK
 
 
 def _ids_set(args: argparse.Namespace) -> int:
-    with App.open(load_settings(args)) as app:
+    with App.open(load_settings(args, read_password=False)) as app:
         change = idmap.set_link(app.store, args.type, args.erp_id, args.centra_id)
     print(f"{args.type} {args.erp_id} -> {args.centra_id} ({change})")
     return ExitCode.OK
 
 
 def _ids_remove(args: argparse.Namespace) -> int:
-    with App.open(load_settings(args)) as app:
+    with App.open(load_settings(args, read_password=False)) as app:
         removed = idmap.remove(app.store, args.type, args.erp_id)
     print(f"removed {removed.entity_type} {removed.erp_id} -> {removed.centra_id}")
     return ExitCode.OK
 
 
 def _ids_import(args: argparse.Namespace) -> int:
-    with App.open(load_settings(args)) as app:
+    with App.open(load_settings(args, read_password=False)) as app:
         counts = idmap.import_csv(app.store, args.file)
     print("imported: " + " ".join(f"{k}={counts[k]}" for k in ("added", "linked", "unchanged")))
     return ExitCode.OK
 
 
 def _ids_export(args: argparse.Namespace) -> int:
-    with App.open(load_settings(args)) as app:
+    with reading(args) as app:
         text = idmap.export_csv(app.store, args.type)
     if args.file is None:
         print(text, end="")

@@ -7,20 +7,24 @@ from typing import Any
 
 from bridge.app import App
 from bridge.cli.common import (
+    CENTRA_CODES,
     answer,
+    epilog,
     fail,
     load_settings,
     positive_int,
+    reading,
     seconds,
     timestamp,
 )
+from bridge.cli.progress import reporting
 from bridge.clock import utcnow
 from bridge.config import EVENT_TYPES
 from bridge.daemon import signals
 from bridge.errors import ExitCode
 from bridge.inbox import status as status_module
 from bridge.inbox.drain import DrainOptions
-from bridge.inbox.replay import check_selection, replay
+from bridge.inbox.replay import check_selection, choose, replay
 from bridge.store.events import ReplaySelection
 from bridge.store.lock import held
 from bridge.store.models import EventStatus
@@ -29,7 +33,17 @@ from bridge.store.models import EventStatus
 def add_commands(commands: Any) -> None:
     """Register ``drain-events``, ``replay`` and ``status``."""
     drain = commands.add_parser(
-        "drain-events", help="fetch, store, acknowledge and handle events until the queue is empty"
+        "drain-events",
+        help="fetch, store, acknowledge and handle events until the queue is empty",
+        epilog=epilog(
+            "centra-bridge --config /etc/centra-bridge/config.toml drain-events",
+            "centra-bridge drain-events --type order --max-pages 10 --json",
+            codes=[*CENTRA_CODES, ExitCode.PARTIAL, ExitCode.DATABASE, ExitCode.LOCKED],
+            meanings={
+                ExitCode.OK: "the queue is empty (or --max-pages reached)",
+                ExitCode.PARTIAL: "stopped early (a signal, or a queue that does not move)",
+            },
+        ),
     )
     drain.add_argument("--type", choices=EVENT_TYPES, help="only this event type (Centra filter)")
     drain.add_argument(
@@ -40,9 +54,18 @@ def add_commands(commands: Any) -> None:
     drain.set_defaults(run=_drain)
 
     replay = commands.add_parser(
-        "replay", help="run stored events through the handlers again (never calls Centra)"
+        "replay",
+        help="run stored events through the handlers again (never calls Centra)",
+        epilog=epilog(
+            "centra-bridge replay 1003 1004",
+            "centra-bridge replay --type order --status dead --dry-run",
+            codes=[ExitCode.PARTIAL, ExitCode.DATABASE],
+            meanings={ExitCode.PARTIAL: "some replayed events failed again"},
+        ),
     )
-    replay.add_argument("event_ids", nargs="*", metavar="EVENT_ID")
+    replay.add_argument(
+        "event_ids", nargs="*", metavar="EVENT_ID", help="Centra event ids (as status shows them)"
+    )
     replay.add_argument("--type", action="append", default=[], help="event type (repeatable)")
     replay.add_argument(
         "--status",
@@ -57,7 +80,16 @@ def add_commands(commands: Any) -> None:
     replay.add_argument("--json", action="store_true", help="answer with JSON")
     replay.set_defaults(run=_replay)
 
-    status = commands.add_parser("status", help="what the store holds and what is stuck")
+    status = commands.add_parser(
+        "status",
+        help="what the store holds and what is stuck (reads only; needs no password)",
+        epilog=epilog(
+            "centra-bridge status --config /etc/centra-bridge/config.toml",
+            "centra-bridge status --json | jq .events.by_status",
+            "centra-bridge status --max-age 600    # for monitoring",
+            codes=[ExitCode.DATABASE, ExitCode.STALE],
+        ),
+    )
     status.add_argument("--json", action="store_true", help="answer with JSON")
     status.add_argument(
         "--max-age",
@@ -75,8 +107,9 @@ def _drain(args: argparse.Namespace) -> int:
         held(settings.database.url) as lock,
         App.open(settings) as app,
         signals.handled() as control,
+        reporting() as progress,
     ):
-        report = app.inbox(lock).drain(options, control.stop)
+        report = app.inbox(lock).drain(options, control.stop, progress=progress)
     answer(args, report.as_dict(), report.summary())
     return ExitCode.OK if report.complete else ExitCode.PARTIAL
 
@@ -90,14 +123,16 @@ def _replay(args: argparse.Namespace) -> int:
         until=args.until,
     )
     check_selection(selection)
-    settings = load_settings(args)
-    with App.open(settings) as app:
-        report = replay(app.store, app.dispatcher, selection, dry_run=args.dry_run)
     if args.dry_run:
-        rows = [{"event_id": e.event_id, "type": e.type, "status": e.status} for e in report.chosen]
-        text = "\n".join(f"{e.event_id:>12}  {e.type:<12} {e.status}" for e in report.chosen)
+        with reading(args) as app:
+            chosen = choose(app.store, selection)
+        rows = [{"event_id": e.event_id, "type": e.type, "status": e.status} for e in chosen]
+        text = "\n".join(f"{e.event_id:>12}  {e.type:<12} {e.status}" for e in chosen)
         answer(args, {"would_replay": rows}, text or "no stored event matches")
         return ExitCode.OK
+    # Replay runs the handlers (site code included) but never calls Centra: no password.
+    with App.open(load_settings(args, read_password=False)) as app, reporting() as progress:
+        report = replay(app.store, app.dispatcher, selection, progress)
     counts = report.counts
     data = {"replayed": len(report.chosen), **{status: counts[status] for status in sorted(counts)}}
     text = f"replayed={len(report.chosen)} " + " ".join(
@@ -108,8 +143,7 @@ def _replay(args: argparse.Namespace) -> int:
 
 
 def _status(args: argparse.Namespace) -> int:
-    settings = load_settings(args)
-    with App.open(settings) as app, app.store.reading() as session:
+    with reading(args) as app, app.store.reading() as session:
         data = status_module.report(session, utcnow())
     answer(args, data, render(data))
     problem = status_module.stale(data, args.max_age) if args.max_age else None
@@ -123,7 +157,7 @@ def render(data: dict[str, Any]) -> str:
     lines = [f"last poll ok       {_ago(poll)}"]
     if poll["last_error"] and (poll["last_failure_at"] or "") > (poll["last_success_at"] or ""):
         lines.append(f"last poll failed   {poll['last_failure_at']}: {poll['last_error']}")
-    lines.append(f"backlog            {events['pending']}")
+    lines.append(f"pending            {events['pending']}")
     lines.append(f"events             {events['total']}")
     lines += [f"  {status:<16} {count}" for status, count in events["by_status"].items()]
     lines.append(f"  {'unacknowledged':<16} {events['unacknowledged']}")

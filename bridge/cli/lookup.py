@@ -10,10 +10,12 @@ from bridge.app import App
 from bridge.cli.common import (
     answer_masked,
     clip,
+    epilog,
     load_settings,
     more_line,
     non_negative_int,
     positive_int,
+    reading,
     service_note,
     timestamp,
     when,
@@ -30,36 +32,82 @@ from bridge.store.models import EventStatus
 
 def add_commands(commands: Any) -> None:
     """Register ``events show|list|retry|skip``."""
-    events = commands.add_parser("events", help="look up stored events; retry or skip them")
-    actions = events.add_subparsers(dest="events_command", metavar="ACTION", required=True)
-    showing = actions.add_parser(
-        "show", help="every event for one object (TYPE OBJECT_ID), or one event (EVENT_ID)"
+    codes = [ExitCode.DATABASE]
+    events = commands.add_parser(
+        "events",
+        help="look up stored events; retry or skip them",
+        epilog=epilog("centra-bridge events show order 1003", codes=codes),
     )
-    showing.add_argument("names", nargs="+", metavar="EVENT_ID | TYPE OBJECT_ID")
+    actions = events.add_subparsers(
+        dest="events_command", metavar="ACTION", required=True, help="what to do"
+    )
+    showing = actions.add_parser(
+        "show",
+        help="every event for one object (TYPE OBJECT_ID), or one event (EVENT_ID); reads only",
+        epilog=epilog(
+            "centra-bridge events show order 1003", "centra-bridge events show 115", codes=codes
+        ),
+    )
+    showing.add_argument(
+        "names",
+        nargs="+",
+        metavar="EVENT_ID | TYPE OBJECT_ID",
+        help="an event id, or an event type and the object's id",
+    )
     showing.add_argument("--json", action="store_true", help="answer with JSON")
     showing.set_defaults(run=_show)
 
-    listing = actions.add_parser("list", help="stored events, newest first")
+    listing = actions.add_parser(
+        "list",
+        help="stored events, newest first; reads only",
+        epilog=epilog("centra-bridge events list --status failed --type order", codes=codes),
+    )
     listing.add_argument(
-        "--status", action="append", default=[], choices=[s.value for s in EventStatus]
+        "--status",
+        action="append",
+        default=[],
+        choices=[s.value for s in EventStatus],
+        help="only events in this status (repeatable)",
     )
     listing.add_argument("--type", action="append", default=[], help="event type (repeatable)")
     listing.add_argument("--since", type=timestamp, help="received at or after (ISO date/time)")
-    listing.add_argument("--limit", type=positive_int, default=lookup.LIST_LIMIT, metavar="N")
-    listing.add_argument("--offset", type=non_negative_int, default=0, metavar="N")
+    listing.add_argument(
+        "--limit",
+        type=positive_int,
+        default=lookup.LIST_LIMIT,
+        metavar="N",
+        help=f"at most N rows (default {lookup.LIST_LIMIT})",
+    )
+    listing.add_argument(
+        "--offset", type=non_negative_int, default=0, metavar="N", help="skip the first N rows"
+    )
     listing.add_argument("--json", action="store_true", help="answer with JSON")
     listing.set_defaults(run=_list)
 
     retrying = actions.add_parser(
-        "retry", help="make events due again, attempts reset (the service handles them)"
+        "retry",
+        help="make events due again, attempts reset (the service handles them)",
+        epilog=epilog(
+            "centra-bridge events retry 115 116",
+            "centra-bridge events retry --status dead",
+            codes=codes,
+        ),
     )
-    retrying.add_argument("event_ids", nargs="*", metavar="EVENT_ID")
+    retrying.add_argument(
+        "event_ids", nargs="*", metavar="EVENT_ID", help="the events (or give --status)"
+    )
     retrying.add_argument("--status", choices=[str(s) for s in RETRIABLE], help="every event in it")
     retrying.add_argument("--json", action="store_true", help="answer with JSON")
     retrying.set_defaults(run=_retry)
 
-    skipping = actions.add_parser("skip", help="set events aside by hand, with the reason")
-    skipping.add_argument("event_ids", nargs="+", metavar="EVENT_ID")
+    skipping = actions.add_parser(
+        "skip",
+        help="set events aside by hand, with the reason",
+        epilog=epilog(
+            'centra-bridge events skip 115 --reason "entered by hand in the ERP"', codes=codes
+        ),
+    )
+    skipping.add_argument("event_ids", nargs="+", metavar="EVENT_ID", help="the events")
     skipping.add_argument("--reason", required=True, help="why (kept with each event)")
     skipping.add_argument("--json", action="store_true", help="answer with JSON")
     skipping.set_defaults(run=_skip)
@@ -68,14 +116,13 @@ def add_commands(commands: Any) -> None:
 def _show(args: argparse.Namespace) -> int:
     if len(args.names) > 2:
         raise ConfigError("events show: give EVENT_ID, or TYPE OBJECT_ID (e.g. order 1003)")
-    settings = load_settings(args)
-    with App.open(settings) as app:
+    with reading(args) as app:
         if len(args.names) == 1:
             detail = lookup.event_detail(app.store, args.names[0])
-            answer_masked(args, settings, detail.as_dict(), render_event(detail))
+            answer_masked(args, app.settings, detail.as_dict(), render_event(detail))
         else:
             story = lookup.object_story(app.store, *args.names)
-            answer_masked(args, settings, story.as_dict(), render_story(story))
+            answer_masked(args, app.settings, story.as_dict(), render_story(story))
     return ExitCode.OK
 
 
@@ -87,10 +134,9 @@ def _list(args: argparse.Namespace) -> int:
         limit=args.limit,
         offset=args.offset,
     )
-    settings = load_settings(args)
-    with App.open(settings) as app:
+    with reading(args) as app:
         page = lookup.list_events(app.store, query)
-    answer_masked(args, settings, page.as_dict("events"), render_list(page))
+        answer_masked(args, app.settings, page.as_dict("events"), render_list(page))
     return ExitCode.OK
 
 

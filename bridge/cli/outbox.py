@@ -11,10 +11,12 @@ from bridge.app import App
 from bridge.cli.common import (
     answer_masked,
     clip,
+    epilog,
     load_settings,
     more_line,
     non_negative_int,
     positive_int,
+    reading,
     service_note,
     timestamp,
     when,
@@ -32,36 +34,81 @@ from bridge.store.outbox import RETRIABLE
 
 def add_commands(commands: Any) -> None:
     """Register ``outbox list|show|retry|skip``."""
-    outbox = commands.add_parser("outbox", help="look up ERP updates; retry or skip them")
-    actions = outbox.add_subparsers(dest="outbox_command", metavar="ACTION", required=True)
-    listing = actions.add_parser("list", help="outbox records, newest first")
-    listing.add_argument(
-        "--status", action="append", default=[], choices=[s.value for s in OutboxStatus]
+    codes = [ExitCode.DATABASE]
+    outbox = commands.add_parser(
+        "outbox",
+        help="look up ERP updates; retry or skip them",
+        epilog=epilog("centra-bridge outbox list --status dead", codes=codes),
     )
-    listing.add_argument("--type", action="append", default=[], choices=ENTITY_TYPES)
+    actions = outbox.add_subparsers(
+        dest="outbox_command", metavar="ACTION", required=True, help="what to do"
+    )
+    listing = actions.add_parser(
+        "list",
+        help="outbox records, newest first; reads only",
+        epilog=epilog("centra-bridge outbox list --status failed --type order", codes=codes),
+    )
+    listing.add_argument(
+        "--status",
+        action="append",
+        default=[],
+        choices=[s.value for s in OutboxStatus],
+        help="only records in this status (repeatable)",
+    )
+    listing.add_argument(
+        "--type",
+        action="append",
+        default=[],
+        choices=ENTITY_TYPES,
+        help="only records of this entity type (repeatable)",
+    )
     listing.add_argument("--since", type=timestamp, help="queued at or after (ISO date/time)")
-    listing.add_argument("--limit", type=positive_int, default=lookup.LIST_LIMIT, metavar="N")
-    listing.add_argument("--offset", type=non_negative_int, default=0, metavar="N")
+    listing.add_argument(
+        "--limit",
+        type=positive_int,
+        default=lookup.LIST_LIMIT,
+        metavar="N",
+        help=f"at most N rows (default {lookup.LIST_LIMIT})",
+    )
+    listing.add_argument(
+        "--offset", type=non_negative_int, default=0, metavar="N", help="skip the first N rows"
+    )
     listing.add_argument("--json", action="store_true", help="answer with JSON")
     listing.set_defaults(run=_list)
 
-    showing = actions.add_parser("show", help="one record, its fields and Centra's answer")
-    showing.add_argument("record_id", type=int, metavar="ID")
+    showing = actions.add_parser(
+        "show",
+        help="one record, its fields and Centra's answer; reads only",
+        epilog=epilog("centra-bridge outbox show 42", codes=codes),
+    )
+    showing.add_argument("record_id", type=int, metavar="ID", help="the outbox record's id")
     showing.add_argument("--json", action="store_true", help="answer with JSON")
     showing.set_defaults(run=_show)
 
     retrying = actions.add_parser(
-        "retry", help="make records due again, attempts reset (the service sends them)"
+        "retry",
+        help="make records due again, attempts reset (the service sends them)",
+        epilog=epilog(
+            "centra-bridge outbox retry 42",
+            "centra-bridge outbox retry --status dead",
+            codes=codes,
+        ),
     )
-    retrying.add_argument("record_ids", nargs="*", type=int, metavar="ID")
+    retrying.add_argument(
+        "record_ids", nargs="*", type=int, metavar="ID", help="the records (or give --status)"
+    )
     retrying.add_argument(
         "--status", choices=[str(s) for s in RETRIABLE], help="every record in it"
     )
     retrying.add_argument("--json", action="store_true", help="answer with JSON")
     retrying.set_defaults(run=_retry)
 
-    skipping = actions.add_parser("skip", help="set records aside by hand, with the reason")
-    skipping.add_argument("record_ids", nargs="+", type=int, metavar="ID")
+    skipping = actions.add_parser(
+        "skip",
+        help="set records aside by hand, with the reason",
+        epilog=epilog('centra-bridge outbox skip 42 --reason "sent by hand"', codes=codes),
+    )
+    skipping.add_argument("record_ids", nargs="+", type=int, metavar="ID", help="the records")
     skipping.add_argument("--reason", required=True, help="why (kept with each record)")
     skipping.add_argument("--json", action="store_true", help="answer with JSON")
     skipping.set_defaults(run=_skip)
@@ -75,16 +122,15 @@ def _list(args: argparse.Namespace) -> int:
         limit=args.limit,
         offset=args.offset,
     )
-    settings = load_settings(args)
-    with App.open(settings) as app:
+    with reading(args) as app:
         page = lookup.list_records(app.store, query)
-    answer_masked(args, settings, page.as_dict("records"), render_list(page))
+        answer_masked(args, app.settings, page.as_dict("records"), render_list(page))
     return ExitCode.OK
 
 
 def _show(args: argparse.Namespace) -> int:
-    settings = load_settings(args)
-    with App.open(settings) as app:
+    with reading(args) as app:
+        settings = app.settings
         detail = lookup.record_detail(app.store, args.record_id)
     fields = json.dumps(detail.fields, indent=2, sort_keys=True, ensure_ascii=False)
     text = "\n".join(

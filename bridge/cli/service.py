@@ -6,7 +6,7 @@ import argparse
 from typing import Any
 
 from bridge import daemon
-from bridge.cli.common import load_settings
+from bridge.cli.common import epilog, load_settings
 from bridge.errors import ExitCode
 from bridge.store import Store, schema
 
@@ -14,7 +14,17 @@ from bridge.store import Store, schema
 def add_commands(commands: Any) -> None:
     """Register ``run`` and ``db``."""
     run = commands.add_parser(
-        "run", help="the service: poll Centra, retry failed events, prune old ones, until SIGTERM"
+        "run",
+        help="the service: poll Centra, retry failed events, prune old ones, until SIGTERM",
+        epilog=epilog(
+            "centra-bridge --config /etc/centra-bridge/config.toml run",
+            "centra-bridge --config /etc/centra-bridge/config.toml run --standby",
+            codes=[ExitCode.DATABASE, ExitCode.LOCKED],
+            meanings={
+                ExitCode.OK: "stopped by SIGTERM or SIGINT after the work in flight",
+                ExitCode.DATABASE: "the database, or the poller's lock on it, was lost",
+            },
+        ),
     )
     run.add_argument(
         "--standby",
@@ -23,9 +33,19 @@ def add_commands(commands: Any) -> None:
     )
     run.set_defaults(run=_run)
 
-    db = commands.add_parser("db", help="database maintenance")
-    db_commands = db.add_subparsers(dest="db_command", metavar="ACTION", required=True)
-    db_commands.add_parser("upgrade", help="apply schema migrations").set_defaults(run=_db_upgrade)
+    db_epilog = epilog(
+        "centra-bridge --config /etc/centra-bridge/config.toml db upgrade",
+        codes=[ExitCode.DATABASE],
+    )
+    db = commands.add_parser("db", help="database maintenance", epilog=db_epilog)
+    db_commands = db.add_subparsers(
+        dest="db_command", metavar="ACTION", required=True, help="what to do"
+    )
+    db_commands.add_parser(
+        "upgrade",
+        help="create the database or apply schema migrations (needs no password)",
+        epilog=db_epilog,
+    ).set_defaults(run=_db_upgrade)
 
 
 def _run(args: argparse.Namespace) -> int:
@@ -34,7 +54,7 @@ def _run(args: argparse.Namespace) -> int:
 
 
 def _db_upgrade(args: argparse.Namespace) -> int:
-    settings = load_settings(args)
+    settings = load_settings(args, read_password=False)
     store = Store.open(settings.database.url, migrate=False)
     try:
         before, after = schema.upgrade(store.engine)

@@ -26,7 +26,7 @@ from sqlalchemy.orm import Session
 
 from bridge.centra.errors import CentraProtocolError
 from bridge.centra.port import EventCodec
-from bridge.clock import utcnow
+from bridge.clock import Progress, no_progress, utcnow
 from bridge.handlers.base import EventRecord, Outcome, PermanentError
 from bridge.handlers.registry import Registry
 from bridge.retry import MAX_ERROR_CHARS, RetryPolicy
@@ -72,29 +72,35 @@ class Dispatcher:
         *,
         replay: bool = False,
         stop: threading.Event | None = None,
+        progress: Progress = no_progress,
     ) -> Counter[str]:
         """Handle these events in order; returns how many ended in each status.
 
         Outside a replay only ``new`` and ``failed`` events run, so a crash and a second
         drain never handle an event twice. A replay runs any event again, whatever its status.
         ``stop`` is read between batches: a shutdown waits for the batch in flight only, and
-        the rest stays due for the next run.
+        the rest stays due for the next run. ``progress`` hears after each batch.
         """
         order = list(seqs)
         counts: Counter[str] = Counter()
+        phase = "replaying events" if replay else "handling events"
         for start in range(0, len(order), self._batch_size):
             if stop is not None and stop.is_set():
                 break
             counts.update(self._run_batch(order[start : start + self._batch_size], replay))
+            progress(phase, min(start + self._batch_size, len(order)), len(order))
         return counts
 
     def run_due(
-        self, limit: int | None = None, stop: threading.Event | None = None
+        self,
+        limit: int | None = None,
+        stop: threading.Event | None = None,
+        progress: Progress = no_progress,
     ) -> Counter[str]:
         """Handle new events and failed ones whose back-off has passed."""
         with self.store.reading() as session:
             seqs = repo.due_seqs(session, self._clock(), limit)
-        return self.run(seqs, stop=stop)
+        return self.run(seqs, stop=stop, progress=progress)
 
     def _run_batch(self, seqs: Sequence[int], replay: bool) -> Counter[str]:
         counts: Counter[str] = Counter()
@@ -183,7 +189,8 @@ class Dispatcher:
             else self._clock() + timedelta(seconds=self.policy.delay_s(attempts, self._rng))
         )
         status = EventStatus.DEAD if give_up else EventStatus.FAILED
-        log.warning(
+        # Dead needs a person (journalctl -p err shows it); failed is retried by itself.
+        (log.error if give_up else log.warning)(
             "handler failed",
             attempts=attempts,
             status=status.value,

@@ -23,7 +23,7 @@ from sqlalchemy.orm import Session
 
 from bridge.centra.errors import CentraError
 from bridge.centra.port import CentraPort, EventPage, UpdateResult
-from bridge.clock import utcnow
+from bridge.clock import Progress, no_progress, utcnow
 from bridge.errors import BridgeError, ExitCode
 from bridge.inbox.dispatch import Dispatcher
 from bridge.retry import RetryPolicy, call_centra
@@ -195,19 +195,38 @@ class Inbox:
         options: DrainOptions = DrainOptions(),
         stop: threading.Event | None = None,
         on_page: Callable[[PageReport], None] = lambda page: None,
+        progress: Progress = no_progress,
     ) -> DrainReport:
         """Poll until Centra's queue is empty, a page limit is hit, or ``stop`` is set.
 
         Every page is stored and acknowledged before any handler runs, so a handler that
         hangs or kills the process never holds Centra's queue back. CentraError propagates;
-        handler failures do not. The report is logged however the drain ends.
+        handler failures do not. The report is logged however the drain ends (at debug when
+        nothing came: an idle poll is not news). Every log line of the drain carries one
+        ``poll_id``: the caller's, or a new one.
         """
+        poll_id = structlog.contextvars.get_contextvars().get("poll_id") or uuid.uuid4().hex[:12]
+        with structlog.contextvars.bound_contextvars(poll_id=poll_id):
+            return self._drain(options, stop, on_page, progress)
+
+    def _drain(
+        self,
+        options: DrainOptions,
+        stop: threading.Event | None,
+        on_page: Callable[[PageReport], None],
+        progress: Progress,
+    ) -> DrainReport:
         report = DrainReport()
         started = time.monotonic()
+
+        def page_done(page: PageReport) -> None:
+            on_page(page)
+            progress("fetching events", report.fetched)
+
         try:
-            self._fetch_pages(options, report, stop, on_page)
+            self._fetch_pages(options, report, stop, page_done)
             if options.handle and report.stopped != STOPPED_BY_SHUTDOWN:
-                report.add_outcomes(self.dispatcher.run_due(stop=stop))
+                report.add_outcomes(self.dispatcher.run_due(stop=stop, progress=progress))
                 if stop is not None and stop.is_set():
                     report.stopped = STOPPED_BY_SHUTDOWN
         except BaseException as exc:
@@ -215,7 +234,8 @@ class Inbox:
             raise
         finally:
             report.seconds = time.monotonic() - started
-            log.info("drain finished", **report.as_dict())
+            idle = not report.fetched and not report.outcomes and not report.stopped
+            (log.debug if idle else log.info)("drain finished", **report.as_dict())
         return report
 
     def _fetch_pages(
@@ -254,16 +274,11 @@ class Inbox:
     ) -> tuple[PageReport, list[str]]:
         """One events_Get → store (committed) → events_Done; the page's report and event ids.
 
-        Log lines carry the caller's ``poll_id`` (a new one if none is bound) and, once the
-        page is in, Centra's request id.
+        Log lines carry, once the page is in, Centra's request id.
         """
-        poll_id = structlog.contextvars.get_contextvars().get("poll_id") or uuid.uuid4().hex[:12]
-        with structlog.contextvars.bound_contextvars(poll_id=poll_id):
-            page = self._call(
-                lambda: self.client.get_events(options.event_type, options.markets), stop
-            )
-            with structlog.contextvars.bound_contextvars(request_id=page.request_id):
-                return self._keep(page, stop, unrecorded)
+        page = self._call(lambda: self.client.get_events(options.event_type, options.markets), stop)
+        with structlog.contextvars.bound_contextvars(request_id=page.request_id):
+            return self._keep(page, stop, unrecorded)
 
     def _keep(
         self, page: EventPage, stop: threading.Event | None, unrecorded: _Unrecorded
@@ -302,7 +317,7 @@ class Inbox:
             done_at=done_at,
             types=Counter(event.type for event in page.events),
         )
-        log.info(
+        (log.info if page.events else log.debug)(
             "page stored and acknowledged" if page.events else "queue empty",
             fetched=report.fetched,
             new=report.new,

@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections import Counter
 from dataclasses import dataclass, field
 
+from bridge.clock import Progress, no_progress
 from bridge.config import ConfigError
 from bridge.inbox.dispatch import Dispatcher
 from bridge.store import Store
@@ -32,7 +33,7 @@ class ReplayReport:
     """What a replay selected and, unless it only looked, what came of it."""
 
     chosen: list[Chosen]
-    #: How many ended in each status; empty for a dry run.
+    #: How many ended in each status.
     counts: Counter[str] = field(default_factory=Counter)
 
     @property
@@ -67,10 +68,12 @@ def choose(store: Store, selection: ReplaySelection) -> list[Chosen]:
 
 
 def replay(
-    store: Store, dispatcher: Dispatcher, selection: ReplaySelection, *, dry_run: bool = False
+    store: Store,
+    dispatcher: Dispatcher,
+    selection: ReplaySelection,
+    progress: Progress = no_progress,
 ) -> ReplayReport:
-    """Run the selected events through their handlers again (only list them if ``dry_run``)."""
+    """Run the selected events through their handlers again (``choose`` only lists them)."""
     chosen = choose(store, selection)
-    if dry_run:
-        return ReplayReport(chosen)
-    return ReplayReport(chosen, dispatcher.run((event.seq for event in chosen), replay=True))
+    counts = dispatcher.run((event.seq for event in chosen), replay=True, progress=progress)
+    return ReplayReport(chosen, counts)

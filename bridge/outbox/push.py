@@ -31,7 +31,7 @@ import structlog
 
 from bridge.centra.errors import CentraAuthError, CentraError, CentraUnavailable
 from bridge.centra.port import CentraPort, EventCodec, UpdateResult
-from bridge.clock import utcnow
+from bridge.clock import Progress, no_progress, utcnow
 from bridge.config import OutboxSettings
 from bridge.outbox.dropdir import DropDirectory, DropReport
 from bridge.outbox.entities import MAPPED_TYPES, batch_size
@@ -126,9 +126,12 @@ class Outbox:
         *,
         rng: random.Random | None = None,
         clock: Callable[[], datetime] = utcnow,
+        progress: Progress = no_progress,
     ) -> None:
         self.store = store
         self.client = client
+        #: Hears after each call how many records have had an answer.
+        self.progress = progress
         self.codec = codec
         self.settings = settings
         #: For one call while Centra is unreachable ([centra] max_attempts…); ``policy`` below
@@ -178,6 +181,7 @@ class Outbox:
                 if self._stopping(report, stop):
                     break
                 self._send(batch, report, stop)
+                self.progress("sending ERP updates", report.sent + report.failed + report.dead)
         if report.calls or report.dead:
             log.info("outbox pushed", **report.as_dict())
         return report

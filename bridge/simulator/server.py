@@ -17,6 +17,7 @@ from wsgiref.simple_server import WSGIRequestHandler, WSGIServer, make_server
 
 from lxml import etree
 
+from bridge.clock import Progress, no_progress
 from bridge.simulator.app import FLAVORS, Call, FaultHook, SimState, SoapApp
 from bridge.simulator.catalog import EVENT_DATE_FORMATS, MARKETS, PLACES, WAREHOUSES
 from bridge.simulator.data import Generator
@@ -61,6 +62,10 @@ class AddedOrder:
     id: str
     orderitems: list[str]
     event_id: str | None
+
+
+#: Events generated between two progress reports.
+PROGRESS_EVERY = 500
 
 
 class _ThreadingServer(socketserver.ThreadingMixIn, WSGIServer):
@@ -200,27 +205,25 @@ class Simulator:
 
     # -- the queue ---------------------------------------------------------------------------
 
-    def add_generated(self, count: int) -> list[str]:
+    def add_generated(self, count: int, progress: Progress = no_progress) -> list[str]:
         """Queue ``count`` realistic events (orders over their life, customers, master data)."""
-        return self.add_prepared(self.prepare_generated(count))
+        return self.add_prepared(self.prepare_generated(count, progress))
 
-    def prepare_generated(self, count: int) -> list[Event]:
+    def prepare_generated(self, count: int, progress: Progress = no_progress) -> list[Event]:
         """The next ``count`` events of the generated stream, serialised but not queued.
 
-        Building them is most of the cost of ``add_generated``, and needs no lock.
+        Building them is most of the cost of ``add_generated``, and needs no lock;
+        ``progress`` hears every ``PROGRESS_EVERY`` events.
         """
         with self._generating:
             generated = self._generator.generate(count)
-        return [
-            Event.of(
-                e.type,
-                build(None, e.type, e.payload, CENTRA_NS),
-                entry=e.entry,
-                mission=e.mission,
-                date=e.date,
-            )
-            for e in generated
-        ]
+        events = []
+        for number, e in enumerate(generated, start=1):
+            xml = build(None, e.type, e.payload, CENTRA_NS)
+            events.append(Event.of(e.type, xml, entry=e.entry, mission=e.mission, date=e.date))
+            if number % PROGRESS_EVERY == 0 or number == count:
+                progress("generating events", number, count)
+        return events
 
     def add_prepared(self, events: Sequence[Event]) -> list[str]:
         """Queue prepared events, each under a new id; the same event may be queued again.
@@ -463,6 +466,7 @@ def serve(
     event_dates: str = "plain",
     echo_orders: bool = True,
     capture_fails: bool = False,
+    progress: Progress = no_progress,
 ) -> None:
     """Run a simulator until SIGINT or SIGTERM (``centra-bridge simulate``).
 
@@ -486,7 +490,7 @@ def serve(
             echo_orders=echo_orders,
             capture_fails=capture_fails,
         ) as sim:
-            sim.add_generated(events)
+            sim.add_generated(events, progress)
             if faults is not None:
                 sim.inject(faults)
             print(f"Centra SOAP simulator listening on {sim.url}", flush=True)

@@ -9,7 +9,7 @@ from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
 from bridge.store import schema
-from bridge.store.engine import READ_ONLY, StoreFile, make_engine
+from bridge.store.engine import READ_ONLY, StoreFile, database_name, make_engine
 
 
 class Store:
@@ -17,6 +17,8 @@ class Store:
 
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
+        #: Which database this is, for people (a path, or database@host; no password).
+        self.name = database_name(engine.url.render_as_string(hide_password=True))
         #: The SQLite file as it was opened (None on a server), to notice it vanish.
         self.file = StoreFile.of(engine)
         self._sessions = sessionmaker(engine, expire_on_commit=False)
@@ -30,6 +32,21 @@ class Store:
         store = cls(make_engine(url))
         if migrate:
             schema.upgrade(store.engine)
+        return store
+
+    @classmethod
+    def open_existing(cls, url: str) -> Store:
+        """The store at ``url`` as it is, for commands that only read (``status``, listings).
+
+        Nothing is created or migrated: a missing SQLite file, an empty database or one at
+        another schema is a DatabaseFileError (exit 7) naming the database.
+        """
+        store = cls(make_engine(url, create=False))
+        try:
+            schema.ensure_current(store.engine, store.name)
+        except BaseException:
+            store.close()
+            raise
         return store
 
     @contextmanager

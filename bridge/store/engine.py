@@ -18,11 +18,17 @@ SQLITE_BUSY_TIMEOUT_MS = 10_000
 READ_ONLY = "centra_bridge_read_only"
 
 
-def make_engine(url: str) -> Engine:
-    """An engine for ``url``: SQLite with WAL and full sync, or PostgreSQL over psycopg 3."""
+def make_engine(url: str, *, create: bool = True) -> Engine:
+    """An engine for ``url``: SQLite with WAL and full sync, or PostgreSQL over psycopg 3.
+
+    A SQLite file is created (private) when missing, unless ``create`` is False: then a
+    missing file is a DatabaseFileError naming it, and the file is used as it is. A missing
+    folder is never created: a mistyped path must not quietly start a new, empty database
+    somewhere else.
+    """
     parsed = make_url(url)
     if parsed.get_backend_name() == "sqlite":
-        return _sqlite_engine(url, parsed.database)
+        return _sqlite_engine(url, parsed.database, create)
     if parsed.drivername == "postgresql":
         parsed = parsed.set(drivername="postgresql+psycopg")
     return create_engine(
@@ -37,9 +43,15 @@ def make_engine(url: str) -> Engine:
     )
 
 
-def _sqlite_engine(url: str, database: str | None) -> Engine:
+def _sqlite_engine(url: str, database: str | None, create: bool) -> Engine:
     if database and database != ":memory:":
-        _create_private_file(Path(database))
+        if create:
+            _create_private_file(Path(database))
+        elif not Path(database).is_file():
+            raise DatabaseFileError(
+                f"no SQLite database at {database} (check [database] url; run, drain-events "
+                "or db upgrade create it)"
+            )
     engine = create_engine(url)
 
     @event.listens_for(engine, "connect")
@@ -48,7 +60,10 @@ def _sqlite_engine(url: str, database: str | None) -> Engine:
         dbapi_connection.isolation_level = None
         cursor = dbapi_connection.cursor()
         cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
-        cursor.execute("PRAGMA journal_mode=WAL")
+        if create:
+            # A write (it stays with the file): an existing store is in WAL mode already, and
+            # a file that is not one must be left as it was found.
+            cursor.execute("PRAGMA journal_mode=WAL")
         # FULL: an event Centra forgot after events_Done must survive a power cut here.
         cursor.execute("PRAGMA synchronous=FULL")
         cursor.execute("PRAGMA foreign_keys=ON")
@@ -120,10 +135,35 @@ class DatabaseFileError(BridgeError):
         return f"database error: {super().summary()}"
 
 
+def sqlite_path(url: str) -> Path | None:
+    """The file of a SQLite ``url``; None for a server or an in-memory database."""
+    parsed = make_url(url)
+    if parsed.get_backend_name() != "sqlite" or parsed.database in (None, "", ":memory:"):
+        return None
+    return Path(parsed.database)
+
+
+def database_name(url: str) -> str:
+    """Which database ``url`` is, for people: the SQLite file's path, or database@host
+    (never the password)."""
+    parsed = make_url(url)
+    if parsed.get_backend_name() == "sqlite":
+        return parsed.database or ":memory:"
+    return f"PostgreSQL database {parsed.database or ''}@{parsed.host or 'local socket'}"
+
+
 def _create_private_file(path: Path) -> None:
-    """Create the SQLite file readable by its owner only: it holds customers' addresses."""
+    """Create the SQLite file readable by its owner only: it holds customers' addresses.
+
+    Its folder must exist: under systemd it is the unit's StateDirectory, elsewhere the
+    operator's choice; a folder that is not there is a mistake to report, not to paper over.
+    """
+    if not path.parent.is_dir():
+        raise DatabaseFileError(
+            f"the folder of the SQLite database {path} does not exist (check [database] url, "
+            "or create the folder)"
+        )
     try:
-        path.parent.mkdir(parents=True, exist_ok=True)
         if not path.exists():
             fd = os.open(path, os.O_CREAT | os.O_WRONLY, 0o600)
             os.close(fd)

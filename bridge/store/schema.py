@@ -11,6 +11,8 @@ from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy import Engine, text
 
+from bridge.store.engine import DatabaseFileError, make_engine, sqlite_path
+
 MIGRATIONS = Path(__file__).parent / "migrations"
 #: The advisory-lock key migrations run under on PostgreSQL (a positive bigint).
 MIGRATION_KEY = int.from_bytes(hashlib.sha256(b"centra-bridge migrations").digest()[:8], "big") >> 1
@@ -33,6 +35,41 @@ def current_revision(engine: Engine) -> str | None:
     """The migration the database is at; None for an empty database."""
     with engine.connect() as connection:
         return MigrationContext.configure(connection).get_current_revision()
+
+
+def ensure_current(engine: Engine, name: str) -> None:
+    """DatabaseFileError unless the database ``name`` is at this version's schema: what a
+    command that only reads needs, as it must not migrate (nor create) anything."""
+    found = current_revision(engine)
+    if found is None:
+        raise DatabaseFileError(
+            f"{name} holds no centra-bridge schema (is [database] url right? "
+            "centra-bridge db upgrade creates it)"
+        )
+    if found != head_revision():
+        raise DatabaseFileError(
+            f"{name} is at schema {found}, this version reads {head_revision()}: "
+            "run centra-bridge db upgrade"
+        )
+
+
+def database_state(url: str) -> str:
+    """What is at ``url`` now, in a phrase (for ``config check``); creates nothing."""
+    path = sqlite_path(url)
+    if path is not None and not path.exists():
+        folder = "" if path.parent.is_dir() else f"; its folder {path.parent} is not there either"
+        return "not there yet: the first run, drain-events, push or db upgrade creates it" + folder
+    engine = make_engine(url, create=False)
+    try:
+        found = current_revision(engine)
+    finally:
+        engine.dispose()
+    head = head_revision()
+    if found is None:
+        return "no schema yet: the first run, drain-events, push or db upgrade creates it"
+    if found != head:
+        return f"schema {found}: the next run (or db upgrade) migrates it to {head}"
+    return f"schema {head} (current)"
 
 
 def upgrade(engine: Engine) -> tuple[str | None, str]:

@@ -72,7 +72,7 @@ def test_a_missing_database_folder_is_one_line(tmp_path: Path, simulator: Simula
 def test_a_short_password_is_accepted_with_a_warning(tmp_path: Path) -> None:
     """A password under eight characters works, with a warning that never shows it."""
     config = write_config(tmp_path, "http://127.0.0.1:9/x", password="k9#Qz")
-    result = bridge("--config", str(config), "status", "--json")
+    result = bridge("--config", str(config), "config", "check")
     assert result.returncode == ExitCode.OK, result.stderr
     assert "password is short" in result.stderr
     assert "k9#Qz" not in result.stderr + result.stdout
@@ -81,6 +81,7 @@ def test_a_short_password_is_accepted_with_a_warning(tmp_path: Path) -> None:
 def test_config_from_environment_variable(tmp_path: Path, simulator: Simulator) -> None:
     """CENTRA_BRIDGE_CONFIG works where --config is not given."""
     config = write_config(tmp_path, simulator.url)
+    assert bridge("db", "upgrade", env={"CENTRA_BRIDGE_CONFIG": str(config)}).returncode == 0
     result = bridge("status", "--json", env={"CENTRA_BRIDGE_CONFIG": str(config)})
     assert result.returncode == 0, result.stderr
     assert json.loads(result.stdout)["events"]["total"] == 0

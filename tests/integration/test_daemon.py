@@ -373,6 +373,7 @@ def test_status_exit_code_follows_the_last_successful_poll(
     """status --max-age: exit 9 before any poll and when the last one is old, 0 when recent."""
     simulator.add_generated(5)
     config = write_config(tmp_path, simulator.url, PASSWORD)
+    assert bridge(config, "db", "upgrade").returncode == ExitCode.OK
     never = bridge(config, "status", "--max-age", "60")
     assert never.returncode == ExitCode.STALE
     assert "no successful poll recorded" in never.stderr

@@ -45,6 +45,7 @@ def test_migrations_match_models(database_url: str) -> None:
 def test_sqlite_file_is_private(tmp_path: Path) -> None:
     """The database holds customers' addresses: only its owner may read it."""
     path = tmp_path / "state" / "bridge.db"
+    path.parent.mkdir()
     Store.open(f"sqlite:///{path}").close()
     assert stat.S_IMODE(path.stat().st_mode) == 0o600
 

@@ -172,6 +172,7 @@ def test_huge_answer_keeps_memory_bounded(simulator: Simulator, tmp_path: Path) 
     """A 64 MB answer is refused without being read: the bridge grows by far less than it."""
     simulator.add_generated(10)
     config = write_config(tmp_path, simulator.url, PASSWORD)
+    peak_rss_mb("--config", str(config), "db", "upgrade")
     _, baseline_mb = peak_rss_mb("--config", str(config), "status")
     simulator.inject(FaultPlan([Fault("huge", ("events_Get",))]))
     result, peak_mb = peak_rss_mb("--config", str(config), "drain-events")

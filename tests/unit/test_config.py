@@ -2,11 +2,22 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
 
-from bridge.config import ConfigError, Secret, config_path, load
+from bridge.config import (
+    PASSWORD_NOT_READ,
+    SECTION_KEYS,
+    SINK_KEYS,
+    ConfigError,
+    Secret,
+    config_path,
+    load,
+)
+
+EXAMPLE = Path(__file__).parents[2] / "config" / "example.toml"
 
 MINIMAL = """
 [centra]
@@ -120,3 +131,68 @@ def test_missing_file_and_no_config_given(tmp_path: Path) -> None:
         config_path(None, environ={})
     assert config_path(None, environ={"CENTRA_BRIDGE_CONFIG": "x.toml"}) == Path("x.toml")
     assert config_path("y.toml", environ={"CENTRA_BRIDGE_CONFIG": "x.toml"}) == Path("y.toml")
+
+
+def example_keys() -> tuple[dict[str, set[str]], dict[str, set[str]]]:
+    """Every key config/example.toml shows, set or commented out: by section, and the keys of
+    its ``[sinks.*]`` examples by sink kind."""
+    sections: dict[str, set[str]] = {}
+    current = ""
+    for line in EXAMPLE.read_text(encoding="utf-8").splitlines():
+        text = line.lstrip("#").strip()
+        if header := re.fullmatch(r"\[([a-z_.]+)\]", text):
+            current = header[1]
+            sections.setdefault(current, set())
+        elif key := re.match(r"([a-z_]+)\s*=\s*(\S+)", text):
+            sections.setdefault(current, set()).add(key[1])
+            if key[1] == "kind":
+                sections[current].add("kind=" + key[2].strip('"'))
+    sinks: dict[str, set[str]] = {}
+    for name, keys in list(sections.items()):
+        if name.startswith("sinks."):
+            del sections[name]
+            kind = next(k.removeprefix("kind=") for k in keys if k.startswith("kind="))
+            sinks[kind] = {k for k in keys if not k.startswith("kind")}
+    if "handlers.custom" in sections:
+        del sections["handlers.custom"]
+        sections["handlers"].add("custom")
+    return sections, sinks
+
+
+def test_example_lists_every_key_the_loader_accepts() -> None:
+    """config/example.toml shows each key the loader accepts, and no key it would refuse."""
+    sections, sinks = example_keys()
+    assert sections == {name: set(keys) for name, keys in SECTION_KEYS.items()}
+    assert sinks == {kind: set(keys) for kind, keys in SINK_KEYS.items()}
+
+
+def test_example_loads_with_the_password_from_the_environment() -> None:
+    """The example as shipped sets no password, so the environment's (or systemd's) is used."""
+    settings = load(EXAMPLE, environ={"CENTRA_BRIDGE_PASSWORD": "from-env-pw"})
+    assert settings.centra.password.reveal() == "from-env-pw"
+    assert settings.centra.password_source == "environment variable CENTRA_BRIDGE_PASSWORD"
+    assert settings.database.url == "sqlite:////var/lib/centra-bridge/centra-bridge.db"
+
+
+def test_password_source_is_named_and_the_password_is_not(tmp_path: Path) -> None:
+    """Each source says where it is; the systemd credential beats nothing set in the file."""
+    base = MINIMAL.replace('password = "s3cret-pw"\n', "")
+    creds = tmp_path / "creds"
+    creds.mkdir()
+    (creds / "centra_password").write_text("from-credential")
+    settings = load(write(tmp_path, base), environ={"CREDENTIALS_DIRECTORY": str(creds)})
+    assert settings.centra.password_source == f"systemd credential {creds / 'centra_password'}"
+    assert load(write(tmp_path, MINIMAL), environ={}).centra.password_source == (
+        "[centra] password"
+    )
+
+
+def test_without_the_password_nothing_is_looked_for(tmp_path: Path) -> None:
+    """read_password=False: an unreadable password_file does not stop a read-only command."""
+    base = MINIMAL.replace('password = "s3cret-pw"\n', "")
+    path = write(tmp_path, base + 'password_file = "/nonexistent/pw"\n')
+    with pytest.raises(ConfigError, match="cannot read /nonexistent/pw"):
+        load(path, environ={})
+    settings = load(path, environ={}, read_password=False)
+    assert not settings.centra.password
+    assert settings.centra.password_source == PASSWORD_NOT_READ
