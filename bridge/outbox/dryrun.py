@@ -7,14 +7,16 @@ be (read only); the transport builds each request without sending it (``EventCod
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import replace
 from itertools import groupby
 from typing import Any
 
 from bridge.centra.port import EventCodec
 from bridge.outbox.entities import MAPPED_TYPES
 from bridge.outbox.entities import batch_size as entity_batch_size
-from bridge.outbox.idmap import translate
+from bridge.outbox.idmap import known_ids, translate
 from bridge.outbox.input import ErpRecord
+from bridge.outbox.prices import product_ids, with_centra_products
 from bridge.store import Store
 
 
@@ -48,6 +50,17 @@ def render_requests(
             else record.erp_id
             for record in records
         }
+        products = known_ids(
+            session,
+            "product",
+            [i for r in records if r.entity_type == "pricelist" for i in product_ids(r.fields)],
+        )
+    records = [
+        replace(record, fields=with_centra_products(record.fields, products))
+        if record.entity_type == "pricelist"
+        else record
+        for record in records
+    ]
     calls = batches(records, batch_size)
     return [
         request

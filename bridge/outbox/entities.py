@@ -11,8 +11,9 @@ from __future__ import annotations
 #: Entity types the ERP knows by its own ids, translated through the id map.
 MAPPED_TYPES = ("customer", "product")
 #: Entity types the outbox pushes. An order is addressed by Centra's own id, which the ERP
-#: learnt from the order event, so its id is sent as it is.
-ENTITY_TYPES = (*MAPPED_TYPES, "order")
+#: learnt from the order event, so its id is sent as it is; a pricelist by its own id, with
+#: the products in it translated through the product id map.
+ENTITY_TYPES = (*MAPPED_TYPES, "order", "pricelist")
 #: Types sent one object per call, so Centra's ``success=false`` belongs to that one object
 #: (an order's shipment refused must not hold back another order's lock).
 ONE_PER_CALL = ("order",)

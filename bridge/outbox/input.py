@@ -18,6 +18,7 @@ import os
 import stat
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 from typing import Any, BinaryIO
 
@@ -25,6 +26,7 @@ from bridge.centra.port import EventCodec
 from bridge.errors import BridgeError, ExitCode
 from bridge.outbox.entities import ENTITY_TYPES
 from bridge.outbox.orders import ACTIONS, OrderBook, OrderProblem, expand_action, stock_record
+from bridge.outbox.prices import price_record, pricelist_fields
 from bridge.store.models import MAX_ID_CHARS
 
 #: More problems than this in one file are summarised; the first ones say enough.
@@ -59,6 +61,14 @@ class Problem:
 
     def __str__(self) -> str:
         return f"{self.source}:{self.line}: {self.field}: {self.message}"
+
+
+#: Short records a person writes by hand: how each is expanded, and the type it becomes.
+SHORT_RECORDS: dict[str, tuple[Callable[[Mapping[str, Any]], dict[str, Any]], str]] = {
+    **{kind: (partial(expand_action, kind), "order") for kind in ACTIONS},
+    "stock": (stock_record, "product"),
+    "price": (price_record, "pricelist"),
+}
 
 
 class InputError(BridgeError):
@@ -172,19 +182,17 @@ class Checker:
 
     def _record(self, data: dict[str, Any], source: str, number: int) -> ErpRecord | None:
         entity_type = data.pop("type", None)
-        if entity_type in ACTIONS or entity_type == "stock":
+        if entity_type in SHORT_RECORDS:
+            expand, entity_type = SHORT_RECORDS[entity_type]
             try:
-                data = (
-                    stock_record(data)
-                    if entity_type == "stock"
-                    else expand_action(entity_type, data)
-                )
+                data = expand(data)
             except OrderProblem as exc:
                 self.add(source, number, exc.field, exc.message)
                 return None
-            entity_type = "product" if entity_type == "stock" else "order"
+        elif entity_type == "pricelist":
+            data = pricelist_fields(data)
         elif entity_type not in ENTITY_TYPES:
-            types = ", ".join(sorted({*ENTITY_TYPES, *ACTIONS, "stock"}))
+            types = ", ".join(sorted({*ENTITY_TYPES, *SHORT_RECORDS}))
             self.add(source, number, "type", f"must be one of {types}, got {entity_type!r}")
             return None
         erp_id = data.get("id")

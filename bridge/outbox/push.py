@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import random
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
@@ -37,6 +37,7 @@ from bridge.outbox.dropdir import DropDirectory, DropReport
 from bridge.outbox.entities import MAPPED_TYPES, batch_size
 from bridge.outbox.id_rules import IdConflict, KnownIds
 from bridge.outbox.idmap import known_ids, register_sent
+from bridge.outbox.prices import product_ids, with_centra_products
 from bridge.retry import MAX_ERROR_CHARS, RetryPolicy, call_centra
 from bridge.store import Store
 from bridge.store import outbox as repo
@@ -104,13 +105,30 @@ class PushReport:
         return not (self.failed or self.dead or self.stopped or self.failed_files)
 
 
-def prepare(row: repo.DueRecord, known: KnownIds | None) -> Prepared:
-    """The record with its id translated through the id map (IdConflict if it cannot be);
-    without one (an order, known by Centra's id) the id goes as it is."""
-    centra_id, mapped = known.translate(row.erp_id) if known is not None else (row.erp_id, True)
+def prepare(row: repo.DueRecord, known: Mapping[str, KnownIds]) -> Prepared:
+    """The record with its ids translated through the id map (IdConflict if one cannot be):
+    a customer's or product's own id, a pricelist's products; an order (known by Centra's
+    id) and a pricelist's own id go as they are."""
+    if row.entity_type not in MAPPED_TYPES:
+        fields = dict(row.fields)
+        if row.entity_type == "pricelist":
+            fields = with_centra_products(fields, known["product"])
+        return Prepared(row.id, row.entity_type, row.erp_id, row.erp_id, True, fields)
+    centra_id, mapped = known[row.entity_type].translate(row.erp_id)
     return Prepared(
         row.id, row.entity_type, row.erp_id, centra_id, mapped, {**row.fields, "id": centra_id}
     )
+
+
+def _ids_to_translate(due: Iterable[repo.DueRecord]) -> dict[str, list[str]]:
+    """The ERP ids the id map is asked about, by entity type, for these records."""
+    ids: dict[str, list[str]] = {}
+    for row in due:
+        if row.entity_type in MAPPED_TYPES:
+            ids.setdefault(row.entity_type, []).append(row.erp_id)
+        elif row.entity_type == "pricelist":
+            ids.setdefault("product", []).extend(product_ids(row.fields))
+    return ids
 
 
 class Outbox:
@@ -201,18 +219,12 @@ class Outbox:
         with self.store.transaction() as session:
             due = repo.due_records(session, self._clock(), size * READ_BATCHES)
             known = {
-                entity_type: known_ids(
-                    session,
-                    entity_type,
-                    [row.erp_id for row in due if row.entity_type == entity_type],
-                )
-                if entity_type in MAPPED_TYPES
-                else None
-                for entity_type in {row.entity_type for row in due}
+                entity_type: known_ids(session, entity_type, ids)
+                for entity_type, ids in _ids_to_translate(due).items()
             }
             for row in due:
                 try:
-                    prepared = prepare(row, known[row.entity_type])
+                    prepared = prepare(row, known)
                 except IdConflict as exc:
                     repo.mark_failed(session.get_one(OutboxRecord, row.id), str(exc), None)
                     report.dead += 1

@@ -282,3 +282,42 @@ def _rows(element: etree._Element) -> list[tuple[str, ...]]:
                 )
             )
     return rows
+
+
+def test_prices_reach_centra_per_variation_and_product_through_the_id_map(
+    tmp_path: Path, simulator: Simulator, database_url: str
+) -> None:
+    """One price a line, by the ERP's product ids: Centra gets one pricelists_Update with the
+    products under the ids the id map gives them, prices at variation or product level."""
+    config = bridge_config(tmp_path, simulator, database_url)
+    mapped = run_bridge("--config", config, "ids", "set", "product", "ERP-T001", "T001")
+    assert mapped.returncode == 0, mapped.stderr
+    whole = {
+        "type": "pricelist",
+        "id": "EUR-Retail",
+        "store": "1",
+        "pricelist_type": "retail",
+        "currency": "EUR",
+        "items": {"product": [{"id": "PWC", "price": "1000"}]},
+    }
+    one = {
+        "type": "price",
+        "pricelist": "EUR-Retail",
+        "product": "ERP-T001",
+        "variation": "T001_RED",
+        "price": 123,
+    }
+    prices = write_lines(tmp_path / "prices.jsonl", whole, one)
+    code, out, err = push(config, prices)
+    assert code == ExitCode.OK, err
+    pricelist = simulator.pricelist("EUR-Retail")
+    assert pricelist is not None, out
+    assert pricelist.variations[("T001", "T001_RED")].price == "123"
+    assert pricelist.products["PWC"].price == "1000"
+    bad = write_lines(
+        tmp_path / "bad.jsonl",
+        {"type": "price", "pricelist": "EUR-Retail", "product": "P", "price": "a lot"},
+    )
+    code, _, err = push(config, bad)
+    assert code == ExitCode.CONFIG
+    assert f"{bad}:1: price: must be a price (a number), got 'a lot'" in err

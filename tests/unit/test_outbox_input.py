@@ -43,8 +43,8 @@ def test_every_bad_line_is_named_with_file_line_and_field() -> None:
         "valid: cog, description, displays, id, sizes, sizetable, sku, status, stockid)",
         "in.jsonl:3: lastname: null is not a value: leave the field out to keep it unchanged, "
         'or send "" to clear it',
-        "in.jsonl:4: type: must be one of cancel, confirm, customer, lock, order, product, "
-        "refund, shipment, stock, got 'invoice'",
+        "in.jsonl:4: type: must be one of cancel, confirm, customer, lock, order, price, "
+        "pricelist, product, refund, shipment, stock, got 'invoice'",
         "in.jsonl:5: id: required: the ERP's id of the object, a non-empty string",
         "in.jsonl:6: -: must be a JSON object, got list",
         "in.jsonl:7: -: not valid JSON: Expecting ',' delimiter (column 32)",
