@@ -4,16 +4,18 @@ filled in with what Centra needs, one order per orders_Update."""
 from __future__ import annotations
 
 import json
+import signal
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from bridge_process import run_bridge, write_config
+from daemon_harness import Daemon
 from lxml import etree
 from test_push_cli import bodies, write_lines
 
 from bridge.errors import ExitCode
-from bridge.simulator import OrderRow, Simulator
+from bridge.simulator import Hold, OrderRow, Simulator
 
 PASSWORD = "orders-pw-4e1a"
 
@@ -321,3 +323,34 @@ def test_prices_reach_centra_per_variation_and_product_through_the_id_map(
     code, _, err = push(config, bad)
     assert code == ExitCode.CONFIG
     assert f"{bad}:1: price: must be a price (a number), got 'a lot'" in err
+
+
+def test_a_push_killed_while_a_shipment_is_in_flight_ships_nothing_twice(
+    tmp_path: Path, simulator: Simulator, config: str
+) -> None:
+    """SIGKILL while Centra takes the first shipment: Centra applied it, the bridge never
+    heard. The next push sends it again under the same shipment id, which Centra takes as
+    the same shipment: every piece ships once, the payment is captured once."""
+    shipments = [
+        {"type": "shipment", "order": "30", "id": "30-1", "items": {"301": 2}, "capture": True},
+        {"type": "shipment", "order": "30", "id": "30-2", "items": {"302": 1, "303": 3}},
+    ]
+    code, _, err = push(config, write_lines(tmp_path / "ship.jsonl", *shipments), "--queue-only")
+    assert code == ExitCode.OK, err
+    hold = Hold("orders_Update")
+    simulator.faults.append(hold)
+    killed = Daemon(Path(config), command="push")
+    try:
+        assert hold.arrived.wait(30), killed.output()
+        killed.signal(signal.SIGKILL)
+        killed.wait()
+    finally:
+        hold.release()
+    assert simulator.wait_for(lambda: "30-1" in simulator.order_state("30").shipments)  # type: ignore[union-attr]
+    again = run_bridge("--config", config, "push")
+    assert again.returncode == ExitCode.OK, again.stderr
+    assert "sent=2" in again.stdout, "the unanswered shipment is sent again, then the next"
+    state = simulator.order_state("30")
+    assert state is not None and state.captures == 1
+    shipped = {orderitem: row.in_shipments for orderitem, row in state.rows.items()}
+    assert shipped == {"301": 2, "302": 1, "303": 3}
