@@ -145,7 +145,7 @@ def expand_action(kind: str, data: Mapping[str, Any]) -> dict[str, Any]:
     if unknown:
         valid = ", ".join(ACTIONS[kind])
         raise OrderProblem(unknown[0], f"unknown field for a {kind} record; valid: {valid}")
-    order_id = _id(data, "order")
+    order_id = required_id(data, "order")
     if kind == "lock":
         return {"id": order_id, "locked": "yes"}
     if kind == "confirm":
@@ -158,14 +158,17 @@ def expand_action(kind: str, data: Mapping[str, Any]) -> dict[str, Any]:
         return {"id": order_id, "cancelled": _item_rows(data)}
     if kind == "shipment":
         return {"id": order_id, "shipments": [_shipment(data)]}
-    refund = {"id": _id(data, "id"), "status": "confirmed", "products": _item_rows(data)}
+    refund = {"id": required_id(data, "id"), "status": "confirmed", "products": _item_rows(data)}
     if "comment" in data:
         refund["comment"] = data["comment"]
-    return {"id": order_id, "shipments": [{"id": _id(data, "shipment"), "refunds": [refund]}]}
+    return {
+        "id": order_id,
+        "shipments": [{"id": required_id(data, "shipment"), "refunds": [refund]}],
+    }
 
 
 def _shipment(data: Mapping[str, Any]) -> dict[str, Any]:
-    shipment: dict[str, Any] = {"id": _id(data, "id")}
+    shipment: dict[str, Any] = {"id": required_id(data, "id")}
     if "appendix" in data:
         shipment["appendix"] = str(data["appendix"])
     shipment["shipped"] = "yes" if _flag(data, "shipped", default=True) else "no"
@@ -194,7 +197,8 @@ def _item_rows(data: Mapping[str, Any]) -> list[dict[str, Any]]:
     ]
 
 
-def _id(data: Mapping[str, Any], key: str) -> str:
+def required_id(data: Mapping[str, Any], key: str) -> str:
+    """``data[key]`` as an id (a whole number is read as its text), or OrderProblem."""
     value = data.get(key)
     if isinstance(value, int) and not isinstance(value, bool):
         value = str(value)
@@ -390,11 +394,11 @@ def stock_record(data: Mapping[str, Any]) -> dict[str, Any]:
         or not str(qty).lstrip("-").isdigit()
     ):
         raise OrderProblem("qty", f"must be a whole number, got {qty!r}")
-    warehouse = {"id": _id(data, "warehouse"), "qty": str(qty)}
-    size = {"id": _id(data, "size"), "warehouseitems": [warehouse]}
+    warehouse = {"id": required_id(data, "warehouse"), "qty": str(qty)}
+    size = {"id": required_id(data, "size"), "warehouseitems": [warehouse]}
     return {
-        "id": _id(data, "product"),
-        "variations": [{"id": _id(data, "variant"), "sizes": [size]}],
+        "id": required_id(data, "product"),
+        "variations": [{"id": required_id(data, "variant"), "sizes": [size]}],
     }
 
 

@@ -13,7 +13,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from bridge.outbox.id_rules import KnownIds
-from bridge.outbox.orders import OrderProblem
+from bridge.outbox.orders import OrderProblem, required_id
 
 #: Price fields Centra takes for a product or a variation.
 PRICE_FIELDS = ("price", "priceb", "alteredprice", "alteredpriceb")
@@ -29,12 +29,12 @@ def price_record(data: Mapping[str, Any]) -> dict[str, Any]:
     prices = {key: _price(data[key], key) for key in PRICE_FIELDS if key in data}
     if not prices:
         raise OrderProblem("price", f"required: at least one of {', '.join(PRICE_FIELDS)}")
-    product: dict[str, Any] = {"id": _text(data, "product")}
+    product: dict[str, Any] = {"id": required_id(data, "product")}
     if "variation" in data:
-        product["variation"] = [{"id": _text(data, "variation"), **prices}]
+        product["variation"] = [{"id": required_id(data, "variation"), **prices}]
     else:
         product.update(prices)
-    return {"id": _text(data, "pricelist"), "items": {"product": [product]}}
+    return {"id": required_id(data, "pricelist"), "items": {"product": [product]}}
 
 
 def pricelist_fields(data: dict[str, Any]) -> dict[str, Any]:
@@ -65,15 +65,6 @@ def _products(fields: Mapping[str, Any]) -> list[dict[str, Any]]:
     if isinstance(products, dict):
         products = [products]
     return [p for p in products or [] if isinstance(p, dict)]
-
-
-def _text(data: Mapping[str, Any], key: str) -> str:
-    value = data.get(key)
-    if isinstance(value, int) and not isinstance(value, bool):
-        value = str(value)
-    if not isinstance(value, str) or not value.strip():
-        raise OrderProblem(key, "required: a non-empty id")
-    return value
 
 
 def _price(value: Any, key: str) -> str:
