@@ -33,7 +33,7 @@ import structlog
 from sqlalchemy.exc import SQLAlchemyError
 
 from bridge.centra.port import EventCodec
-from bridge.clock import utcnow
+from bridge.clock import Progress, no_progress, utcnow
 from bridge.handlers.sinks.directory import write_atomically
 from bridge.outbox.input import Checker, ErpRecord, InputError, NotRegularFile, open_regular
 from bridge.outbox.orders import order_book
@@ -70,12 +70,14 @@ class DropDirectory:
         *,
         settle_s: float,
         clock: Callable[[], float] = time.time,
+        progress: Progress = no_progress,
     ) -> None:
         self.root = root
         self.store = store
         self.codec = codec
         self.settle_s = settle_s
         self._clock = clock
+        self.progress = progress
         self.work, self.processed, self.failed = (
             root / "work",
             root / "processed",
@@ -154,7 +156,7 @@ class DropDirectory:
             with open_regular(path, follow_symlinks=False) as file:
                 checker = Checker(self.codec, order_book(self.store))
                 records = _unchanged(file, checker, checker.lines(file, path.name), path.name)
-                queued = queue_input(self.store, checker, records, key, stop)
+                queued = queue_input(self.store, checker, records, key, stop, self.progress)
         except SQLAlchemyError:
             raise  # the store is down: the file stays in work/ and is tried again
         except Exception as exc:  # whatever is wrong with the file, it must not block others

@@ -173,7 +173,11 @@ class Outbox:
             return DropReport()
         try:
             drop = DropDirectory(
-                self.settings.directory, self.store, self.codec, settle_s=self.settings.settle_s
+                self.settings.directory,
+                self.store,
+                self.codec,
+                settle_s=self.settings.settle_s,
+                progress=self.progress,
             )
             return drop.pick_up(stop)
         except Exception as exc:  # the drop directory never holds back what is queued

@@ -62,7 +62,8 @@ def push_files(
     if files:
         checker = Checker(outbox.codec, order_book(outbox.store))
         key = f"push:{uuid.uuid4().hex}"
-        taken = queue_input(outbox.store, checker, checker.files(files), key, stop)
+        records = checker.files(files)
+        taken = queue_input(outbox.store, checker, records, key, stop, outbox.progress)
         if taken is None:
             return PushReport(stopped="shutdown requested while reading; nothing queued")
         queued = taken

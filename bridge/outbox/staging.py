@@ -18,7 +18,7 @@ from collections.abc import Iterable, Iterator
 
 from sqlalchemy.exc import SQLAlchemyError
 
-from bridge.clock import utcnow
+from bridge.clock import Progress, no_progress, utcnow
 from bridge.outbox.input import Checker, ErpRecord
 from bridge.store import Store
 from bridge.store import outbox as repo
@@ -34,14 +34,19 @@ def queue_input(
     records: Iterable[ErpRecord],
     input_key: str,
     stop: threading.Event | None = None,
+    progress: Progress = no_progress,
 ) -> int | None:
     """Queue ``records`` (checked by ``checker`` as they are read) under ``input_key``.
 
     Returns how many were queued, or None when ``stop`` was set first (nothing queued).
     Raises the checker's InputError, with nothing queued, when any record was bad.
+    ``progress`` hears the count of records read after each chunk.
     """
+    read = 0
     try:
         for chunk in _chunks(records, CHUNK):
+            read += len(chunk)
+            progress("checking and queueing ERP records", read)
             if stop is not None and stop.is_set():
                 _drop(store, input_key)
                 return None

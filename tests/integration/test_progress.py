@@ -117,3 +117,25 @@ def test_an_event_that_ends_dead_is_logged_as_an_error(
     assert "dead=" in dead.stdout
     ended = [line for line in json_logs(dead.stderr) if line["event"] == "handler failed"]
     assert ended and {(e["level"], e["status"]) for e in ended} == {("error", "dead")}
+
+
+def test_queueing_a_large_file_reports_the_records_read(
+    simulator: Simulator, database_url: str, tmp_path: Path
+) -> None:
+    """push FILE counts the records it has checked and queued, a chunk at a time."""
+    from bridge.outbox.queue import push_files
+
+    updates = tmp_path / "customers.jsonl"
+    updates.write_text(
+        "".join(
+            json.dumps({"type": "customer", "id": f"C{n}", "firstname": "Ada"}) + "\n"
+            for n in range(2_500)
+        ),
+        encoding="utf-8",
+    )
+    progress = Recorder()
+    with App.open(settings_for(simulator, database_url)) as app:
+        report = push_files(app.outbox(progress), [updates], queue_only=True)
+    assert report.queued == 2_500
+    read = [done for done, _ in progress.of("checking and queueing ERP records")]
+    assert read == [1_000, 2_000, 2_500]
