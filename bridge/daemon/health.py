@@ -57,5 +57,5 @@ class Health:
                 last = "no successful poll yet"
             else:
                 last = f"last poll ok {int((now - self.succeeded_at).total_seconds())} s ago"
-            counts = f"backlog {self.backlog}, failed {self.failed}, dead {self.dead}"
+            counts = f"pending {self.backlog}, failed {self.failed}, dead {self.dead}"
             return f"{last}; {counts}" + (f"; last error: {self.error}" if self.error else "")
