@@ -438,7 +438,7 @@ class Simulator:
         with self._state.changed:
             return self._state.store.conversion_table(kind)
 
-    def wait_for(self, predicate: Callable[[], bool], timeout: float = 10.0) -> bool:
+    def wait_for(self, predicate: Callable[[], bool], timeout: float = 30.0) -> bool:
         """Block until ``predicate()`` is true or ``timeout`` seconds pass; True if it held.
 
         Re-checked on every change of the simulator's state (and every 50 ms, for predicates
