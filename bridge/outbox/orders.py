@@ -40,6 +40,7 @@ ACTIONS: dict[str, tuple[str, ...]] = {
         "tracking",
         "packages",
         "appendix",
+        "shipping",
     ),
     "refund": ("order", "shipment", "id", "items", "comment"),
 }
@@ -183,6 +184,8 @@ def _shipment(data: Mapping[str, Any]) -> dict[str, Any]:
         shipment["carrierinformation"] = carrier
     if "items" in data:
         shipment["products"] = _item_rows(data)
+    if "shipping" in data:
+        shipment["shipping"] = {"subtotal": str(data["shipping"])}
     return shipment
 
 

@@ -354,3 +354,94 @@ def test_a_push_killed_while_a_shipment_is_in_flight_ships_nothing_twice(
     assert state is not None and state.captures == 1
     shipped = {orderitem: row.in_shipments for orderitem, row in state.rows.items()}
     assert shipped == {"301": 2, "302": 1, "303": 3}
+
+
+#: Order 25 of Centra's ERP guide (§1.3): a wholesale order, rows by orderitem.
+GUIDE_ROWS = [
+    OrderRow("PWC", "PWC", "OS", 2, orderitem="67"),
+    OrderRow("T001", "T001_BLUE", "S", 1, orderitem="68"),
+    OrderRow("T001", "T001_BLUE", "M", 2, orderitem="69"),
+    OrderRow("T001", "T001_RED", "M", 3, orderitem="70"),
+    OrderRow("T001", "T001_RED", "L", 4, orderitem="71"),
+]
+CAPTURES = Path(__file__).parents[1] / "contract" / "captures"
+
+
+def test_dry_run_prints_each_step_of_the_guide_as_the_guide_shows_it(
+    tmp_path: Path, simulator: Simulator, database_url: str
+) -> None:
+    """Confirm, cancel, two shipments, then both shipped, written as an ERP writes them: each
+    --dry-run request carries the fields of the guide's verbatim request for that step."""
+    config = bridge_config(tmp_path, simulator, database_url)
+    simulator.add_order(GUIDE_ROWS, order_id="25", type="wholesale", shipping="123")
+    assert run_bridge("--config", config, "drain-events").returncode == 0
+    steps = {
+        "orders_update_confirm": {"type": "confirm", "order": "25", "lock": True},
+        "orders_update_cancel": {"type": "cancel", "order": "25", "items": {"71": 1}},
+        "orders_update_shipment_1": {
+            "type": "shipment",
+            "order": "25",
+            "id": "shipment-25-1",
+            "shipped": False,
+            "appendix": 1,
+            "items": {"68": 1, "69": 1, "67": 2},
+            "shipping": 123,
+        },
+        "orders_update_shipment_2": {
+            "type": "shipment",
+            "order": "25",
+            "id": "shipment-25-2",
+            "shipped": False,
+            "appendix": 2,
+            "items": {"69": 1, "70": 3, "71": 3},
+            "shipping": 0,
+        },
+    }
+    for name, record in steps.items():
+        path = write_lines(tmp_path / f"{name}.jsonl", record)
+        code, out, err = push(config, path, "--dry-run")
+        assert code == ExitCode.OK, err
+        _assert_same_fields(name, out)
+    code, _, err = push(config, write_lines(tmp_path / "all.jsonl", *steps.values()))
+    assert code == ExitCode.OK, err
+    assert run_bridge("--config", config, "drain-events").returncode == 0
+    carrier = {"carrier": "DHL", "service": "EXPRESS"}
+    shipped = {
+        "type": "order",
+        "id": "25",
+        "shipments": [
+            {
+                "id": "shipment-25-1",
+                "shipped": "yes",
+                "carrierinformation": {**carrier, "tracking": "876543210"},
+            },
+            {
+                "id": "shipment-25-2",
+                "shipped": "yes",
+                "carrierinformation": {**carrier, "tracking": "987654321"},
+            },
+        ],
+    }
+    code, out, err = push(config, write_lines(tmp_path / "shipped.jsonl", shipped), "--dry-run")
+    assert code == ExitCode.OK, err
+    _assert_same_fields("orders_update_shipped", out)
+
+
+def _assert_same_fields(name: str, dry_run: str) -> None:
+    guide = _order_fields((CAPTURES / f"{name}.xml").read_bytes())
+    ours = _order_fields(dry_run.encode())
+    if name == "orders_update_confirm":  # the guide itself puts status before locked here
+        guide, ours = sorted(guide), sorted(ours)
+    assert ours == guide, name
+
+
+def _order_fields(xml: bytes) -> list[tuple[str, str]]:
+    """(path, text) of every leaf with text under the request's <order>."""
+    (order,) = etree.fromstring(xml).iter("{*}order")
+    fields = []
+    for element in order.iter():
+        if len(element) == 0 and (element.text or "").strip():
+            path = [etree.QName(a).localname for a in reversed(list(element.iterancestors()))]
+            path = [*path[path.index("order") + 1 :], etree.QName(element).localname]
+            fields.append(("/".join(path), element.text.strip()))
+    return fields
