@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 import time
 from collections import Counter
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from types import TracebackType
 from typing import Any
@@ -47,6 +47,9 @@ _REDACTED = "********"
 _AUTH_CATEGORIES = frozenset({"authorization", "authentication"})
 _MAX_DETAIL = 300
 
+#: Told what Centra keeps listening to after ``setEventListeners``: object type → change types.
+ListenersObserver = Callable[[dict[str, list[str]]], None]
+
 
 class GraphqlClient:
     """One connection to one Centra's ``/graphql``, for the queue of the token's integration."""
@@ -58,11 +61,14 @@ class GraphqlClient:
         *,
         session: requests.Session | None = None,
         observe: CallObserver | None = None,
+        on_listeners: ListenersObserver | None = None,
     ) -> None:
-        """``listen``: the object types to listen to (``kinds.listener_types``)."""
+        """``listen``: the object types to listen to (``kinds.listener_types``);
+        ``on_listeners`` hears Centra's ``eventListeners`` once they are set."""
         self.settings = settings
         self.listen = list(listen)
         self._observe = observe
+        self._on_listeners = on_listeners
         #: Calls made, per operation name (attempts, failed ones included).
         self.calls: Counter[str] = Counter()
         self._listening = False
@@ -163,8 +169,16 @@ class GraphqlClient:
                 code="userErrors",
                 request_id=request_id,
             )
+        for warning in _messages(answer.get("userWarnings")):
+            log.warning("Centra warns about the event listeners", warning=warning)
         self._listening = True
-        log.info("event listeners set", object_types=self.listen, request_id=request_id)
+        listening = _listeners(answer.get("eventListeners"))
+        log.info("event listeners set", listeners=listening, request_id=request_id)
+        if self._on_listeners is not None:
+            try:
+                self._on_listeners(listening)
+            except Exception as exc:  # recording them is for status; polling goes on
+                log.warning("could not record the event listeners", exc_info=exc)
 
     def _filter(self, event_type: str | None, markets: Sequence[str] | None) -> dict[str, Any]:
         kind = self.settings.event_type if event_type is None else event_type
@@ -332,6 +346,16 @@ def _event(item: Any) -> Event | None:
         payload_kind="" if obj is None else kind,
         xml=json.dumps(mask(item), ensure_ascii=False),
     )
+
+
+def _listeners(items: Any) -> dict[str, list[str]]:
+    """``eventListeners`` of an answer: object type → its change types."""
+    found: dict[str, list[str]] = {}
+    for item in items if isinstance(items, list) else []:
+        if isinstance(item, dict) and isinstance(item.get("objectType"), str):
+            changes = item.get("changeTypes")
+            found[item["objectType"]] = sorted(str(c) for c in changes or [])
+    return found
 
 
 def _graphql_error(errors: Any, request_id: str | None) -> CentraError:
