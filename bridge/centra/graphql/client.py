@@ -46,6 +46,12 @@ _REDACTED = "********"
 #: Error categories Centra gives a refused or expired token (AUTHZ sample: "authorization").
 _AUTH_CATEGORIES = frozenset({"authorization", "authentication"})
 _MAX_DETAIL = 300
+#: What to do about a refused token (centra-next.md §3.3: tokens expire, by default after
+#: 30 days, and can be revoked; they need Event:read and Event:write).
+RENEW_HINT = (
+    "an expired or revoked token needs a new one: AMS, System → API Tokens, for the same "
+    "integration name, with Event:read, Event:write and read access to the objects listened to"
+)
 
 #: Told what Centra keeps listening to after ``setEventListeners``: object type → change types.
 ListenersObserver = Callable[[dict[str, list[str]]], None]
@@ -110,6 +116,7 @@ class GraphqlClient:
             operation="events",
             unreadable=unreadable,
             transport=TRANSPORT,
+            state_at_fetch=True,
         )
 
     def acknowledge(self, event_ids: Sequence[str]) -> UpdateResult:
@@ -173,7 +180,7 @@ class GraphqlClient:
             log.warning("Centra warns about the event listeners", warning=warning)
         self._listening = True
         listening = _listeners(answer.get("eventListeners"))
-        log.info("event listeners set", listeners=listening, request_id=request_id)
+        log.info("event listeners set", object_types=sorted(listening), request_id=request_id)
         if self._on_listeners is not None:
             try:
                 self._on_listeners(listening)
@@ -253,7 +260,7 @@ class GraphqlClient:
         if status in (401, 403):
             detail = "; ".join(_messages(body.get("errors"))) if body else ""
             raise CentraAuthError(
-                f"Centra refused the token (HTTP {status}){': ' + detail if detail else ''}",
+                f"the API token, HTTP {status}{': ' + detail if detail else ''} ({RENEW_HINT})",
                 code=f"HTTP {status}",
                 request_id=request_id,
             )
@@ -370,7 +377,7 @@ def _graphql_error(errors: Any, request_id: str | None) -> CentraError:
     text = "; ".join(messages)[:_MAX_DETAIL]
     if categories & _AUTH_CATEGORIES:
         return CentraAuthError(
-            f"Centra refused the token: {text}", code="authorization", request_id=request_id
+            f"the API token: {text} ({RENEW_HINT})", code="authorization", request_id=request_id
         )
     return CentraFault(f"Centra GraphQL error: {text}", code="errors", request_id=request_id)
 
