@@ -246,3 +246,15 @@ def test_soap_events_for_one_object_in_one_page_are_each_handled(database_url: s
         with App.open(settings) as app:
             report = app.inbox().drain()
     assert report.outcomes["handled"] == 3 and report.outcomes["superseded"] == 0
+
+
+def test_demo_on_graphql_drains_everything(tmp_path: Path) -> None:
+    """README's first command, over GraphQL: every kind stored, confirmed, the queue empty."""
+    result = run_bridge(
+        "demo", "--flavor", "graphql", "--events", "150", "--database", str(tmp_path / "demo.db")
+    )
+    assert result.returncode == 0, result.stderr
+    assert "drained: fetched=150 new=150 duplicates=0" in result.stdout
+    assert "150 of 150 events stored, 0 unacknowledged, 0 left in the simulator's queue" in (
+        result.stdout
+    )
