@@ -112,6 +112,9 @@ class CentraSettings:
     #: Flavor "graphql": the day the token expires, as AMS showed it when the token was made
     #: (Centra's API does not report it); ``status`` and the metrics count the days left.
     token_expires: date | None = None
+    #: Flavor "graphql": the integration name the token must belong to (AMS, API tokens);
+    #: its queue is the integration's, so another name means another system's events.
+    integration: str = ""
     timeout_s: float = DEFAULT_TIMEOUT_S
     event_type: str = "all"
     markets: tuple[str, ...] = ()
@@ -271,6 +274,7 @@ SECTION_KEYS: Mapping[str, tuple[str, ...]] = {
         "token",
         "token_file",
         "token_expires",
+        "integration",
         "listen",
         "timeout",
         "event_type",
@@ -419,6 +423,7 @@ def _centra(
         token=_token(r, t, base_dir, environ) if graphql and environ is not None else Secret(""),
         listen=_listen(r, t) if graphql else (),
         token_expires=_token_expires(r, t) if graphql else None,
+        integration=r.string(t, "centra", "integration") if graphql else "",
         timeout_s=r.positive(t, "centra", "timeout", DEFAULT_TIMEOUT_S),
         event_type=r.choice(t, "centra", "event_type", EVENT_TYPES, "all"),
         markets=_market_ids(r, t),

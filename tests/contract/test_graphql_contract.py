@@ -130,6 +130,9 @@ def test_the_client_asks_as_documented_and_reads_the_documented_answers(
     assert confirm.variables == {"ids": [2, 3, 100, 999]}
     assert double.confirmed == [2, 3, 100]
     assert acknowledged.success and acknowledged.notices == ["Event 999 not found"]
+    assert {"warning": "Event 999 not found"}.items() <= next(
+        line for line in logs if line["event"] == "Centra warns about confirmed events"
+    ).items()
 
 
 def _fragment(document: str, name: str) -> str:

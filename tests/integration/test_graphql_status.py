@@ -20,16 +20,22 @@ from bridge.daemon.health import Health
 from bridge.daemon.jobs import Jobs
 from bridge.daemon.metrics import Metrics
 from bridge.errors import ExitCode
-from bridge.simulator.graphql import GraphqlSimulator
+from bridge.simulator.graphql import INTEGRATION, GraphqlSimulator
 
 TOKEN = "gql-token-51aa-very-secret"
 
 
-def write_config(tmp_path: Path, url: str, database_url: str, token_expires: date) -> Path:
+def write_config(
+    tmp_path: Path,
+    url: str,
+    database_url: str,
+    token_expires: date,
+    integration: str = INTEGRATION,
+) -> Path:
     config = tmp_path / "bridge.toml"
     config.write_text(
         f'[centra]\nflavor = "graphql"\nendpoint = "{url}"\nlisten = ["Return"]\n'
-        f"token_expires = {token_expires.isoformat()}\n"
+        f'token_expires = {token_expires.isoformat()}\nintegration = "{integration}"\n'
         "timeout = 5\nretry_base = 0.01\nretry_max = 0.05\n"
         f'[database]\nurl = "{database_url}"\n',
         encoding="utf-8",
@@ -103,3 +109,20 @@ def test_an_expired_token_stops_drain_events_with_exit_3_and_one_clear_line(
     assert "token" in errors[0] and "expired" in errors[0]
     assert "Traceback" not in drained.stderr
     assert TOKEN not in drained.stderr + drained.stdout
+
+
+def test_a_token_of_another_integration_is_refused_with_exit_3(tmp_path: Path) -> None:
+    """The queue is the integration's: a token made for another one would take its events."""
+    with GraphqlSimulator(token=TOKEN) as sim:
+        sim.add_generated(3)
+        config = write_config(
+            tmp_path, sim.url, "sqlite:///bridge.db", date(2027, 1, 1), "erp-prod"
+        )
+        drained = run_bridge(
+            "--config", str(config), "drain-events", env={"CENTRA_BRIDGE_TOKEN": TOKEN}
+        )
+        assert len(sim.queue()) == 3
+        assert "events" not in {call.operation for call in sim.calls}
+    assert drained.returncode == ExitCode.AUTH
+    last = drained.stderr.strip().splitlines()[-1]
+    assert f'belongs to integration "{INTEGRATION}", not "erp-prod"' in last

@@ -131,6 +131,8 @@ class GraphqlClient:
         errors = _messages(answer.get("userErrors"))
         warnings = _messages(answer.get("userWarnings"))
         confirmed = {str(e.get("id")) for e in answer.get("events") or [] if isinstance(e, dict)}
+        for warning in warnings:
+            log.warning("Centra warns about confirmed events", warning=warning)
         missing = [i for i in event_ids if i not in confirmed]
         if missing and not warnings:
             errors.append(
@@ -178,14 +180,35 @@ class GraphqlClient:
             )
         for warning in _messages(answer.get("userWarnings")):
             log.warning("Centra warns about the event listeners", warning=warning)
+        found = answer.get("eventListeners")
+        integrations = _integrations(found)
+        self._check_integration(integrations, request_id)
         self._listening = True
-        listening = _listeners(answer.get("eventListeners"))
-        log.info("event listeners set", object_types=sorted(listening), request_id=request_id)
+        listening = _listeners(found)
+        log.info(
+            "event listeners set",
+            integration=", ".join(sorted(integrations)),
+            object_types=sorted(listening),
+            request_id=request_id,
+        )
         if self._on_listeners is not None:
             try:
                 self._on_listeners(listening)
             except Exception as exc:  # recording them is for status; polling goes on
                 log.warning("could not record the event listeners", exc_info=exc)
+
+    def _check_integration(self, integrations: set[str], request_id: str | None) -> None:
+        """Refuse a token of another integration than ``[centra] integration`` names: its
+        queue is that integration's, and polling it takes another system's events."""
+        wanted = self.settings.integration
+        if not wanted or not integrations or integrations == {wanted}:
+            return
+        raise CentraAuthError(
+            f'the API token belongs to integration "{", ".join(sorted(integrations))}", not '
+            f'"{wanted}" ([centra] integration): its events queue is not this bridge\'s',
+            code="integration",
+            request_id=request_id,
+        )
 
     def _filter(self, event_type: str | None, markets: Sequence[str] | None) -> dict[str, Any]:
         kind = self.settings.event_type if event_type is None else event_type
@@ -353,6 +376,15 @@ def _event(item: Any) -> Event | None:
         payload_kind="" if obj is None else kind,
         xml=json.dumps(mask(item), ensure_ascii=False),
     )
+
+
+def _integrations(items: Any) -> set[str]:
+    """The ``integrationName`` of each listener (the token's integration)."""
+    return {
+        item["integrationName"]
+        for item in (items if isinstance(items, list) else [])
+        if isinstance(item, dict) and isinstance(item.get("integrationName"), str)
+    }
 
 
 def _listeners(items: Any) -> dict[str, list[str]]:
