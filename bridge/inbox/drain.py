@@ -93,7 +93,8 @@ class DrainReport:
         self.new += page.new
         self.duplicates += page.duplicates
         self.acknowledged += page.acknowledged
-        self.outcomes["superseded"] += page.superseded
+        if page.superseded:
+            self.outcomes["superseded"] += page.superseded
 
     def as_dict(self) -> dict[str, object]:
         return {
