@@ -199,12 +199,16 @@ def render(data: dict[str, Any]) -> str:
     return "\n".join(lines + _centra_lines(data["centra"]))
 
 
+#: Centra's ``EventChangeType``s: a listener to all of them is shown by its name alone.
+_EVERY_CHANGE = frozenset({"CREATED", "UPDATED", "COMPLETED", "DELETED", "DEPENDENT_DATA_CHANGED"})
+
+
 def _centra_lines(centra: dict[str, Any]) -> list[str]:
     """GraphQL only: the event listeners Centra keeps, and the days the token has left."""
     lines = []
     if centra["listeners"] is not None:
         listening = ", ".join(
-            name + (f" ({', '.join(changes)})" if changes else "")
+            name + (f" ({', '.join(changes)})" if changes and set(changes) < _EVERY_CHANGE else "")
             for name, changes in sorted(centra["listeners"].items())
         )
         lines.append(f"event listeners    {listening or '-'} (set {centra['listeners_set_at']})")
