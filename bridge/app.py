@@ -24,7 +24,7 @@ from zoneinfo import ZoneInfo
 from bridge.centra.graphql import GraphqlClient, GraphqlCodec, listener_types
 from bridge.centra.port import CallObserver, CentraPort, EventCodec
 from bridge.centra.soap import CentraClient, SoapCodec
-from bridge.clock import Progress, no_progress
+from bridge.clock import Progress, no_progress, utcnow
 from bridge.config import GRAPHQL, Settings
 from bridge.errors import BridgeError
 from bridge.handlers.delivery import with_delivery
@@ -34,7 +34,7 @@ from bridge.inbox.dispatch import Dispatcher
 from bridge.inbox.drain import Inbox
 from bridge.outbox.push import Outbox
 from bridge.retry import RetryPolicy
-from bridge.store import Store
+from bridge.store import Store, state
 from bridge.store.lock import StoreLock
 
 
@@ -121,10 +121,17 @@ class App:
             centra = self.settings.centra
             if centra.flavor == GRAPHQL:
                 listen = listener_types(self.handled_types, centra.listen)
-                self._client = GraphqlClient(centra, listen, observe=self.centra_calls)
+                self._client = GraphqlClient(
+                    centra, listen, observe=self.centra_calls, on_listeners=self._listeners_set
+                )
             else:
                 self._client = CentraClient(centra, observe=self.centra_calls)
         return self._client
+
+    def _listeners_set(self, change_types: dict[str, list[str]]) -> None:
+        """Keep what Centra listens to in the store, where ``status`` reads it."""
+        with self.store.transaction() as session:
+            state.listeners_set(session, utcnow(), change_types)
 
     def inbox(self, lock: StoreLock | None = None) -> Inbox:
         """Centra → store; with ``lock`` (the poller's, held by this process), nothing is

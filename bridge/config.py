@@ -11,6 +11,7 @@ import os
 import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -108,6 +109,12 @@ class CentraSettings:
     #: Flavor "graphql": object types listened to besides those the handlers and sinks need
     #: (Centra's names: "Return", "Shipment"…).
     listen: tuple[str, ...] = ()
+    #: Flavor "graphql": the day the token expires, as AMS showed it when the token was made
+    #: (Centra's API does not report it); ``status`` and the metrics count the days left.
+    token_expires: date | None = None
+    #: Flavor "graphql": the integration name the token must belong to (AMS, API tokens);
+    #: its queue is the integration's, so another name means another system's events.
+    integration: str = ""
     timeout_s: float = DEFAULT_TIMEOUT_S
     event_type: str = "all"
     markets: tuple[str, ...] = ()
@@ -266,6 +273,8 @@ SECTION_KEYS: Mapping[str, tuple[str, ...]] = {
         "password_file",
         "token",
         "token_file",
+        "token_expires",
+        "integration",
         "listen",
         "timeout",
         "event_type",
@@ -413,6 +422,8 @@ def _centra(
         flavor=flavor,
         token=_token(r, t, base_dir, environ) if graphql and environ is not None else Secret(""),
         listen=_listen(r, t) if graphql else (),
+        token_expires=_token_expires(r, t) if graphql else None,
+        integration=r.string(t, "centra", "integration") if graphql else "",
         timeout_s=r.positive(t, "centra", "timeout", DEFAULT_TIMEOUT_S),
         event_type=r.choice(t, "centra", "event_type", EVENT_TYPES, "all"),
         markets=_market_ids(r, t),
@@ -514,6 +525,20 @@ def _listen(r: _Reader, t: Mapping[str, Any]) -> tuple[str, ...]:
             "centra", "listen", f'must be a list of Centra object types ("Return"), got {names!r}'
         )
     return tuple(names)
+
+
+def _token_expires(r: _Reader, t: Mapping[str, Any]) -> date | None:
+    """``token_expires = 2027-01-31`` (a TOML date, or the same as text)."""
+    value = t.get("token_expires")
+    if value is None or (isinstance(value, date) and not isinstance(value, datetime)):
+        return value
+    if isinstance(value, str):
+        try:
+            return date.fromisoformat(value)
+        except ValueError:
+            pass
+    r.fail("centra", "token_expires", f"must be a date like 2027-01-31, got {value!r}")
+    raise AssertionError("unreachable")
 
 
 def _read_secret_file(r: _Reader, path: Path, key: str) -> str:

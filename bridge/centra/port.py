@@ -57,6 +57,10 @@ class EventPage:
     unreadable: list[str] = field(default_factory=list)
     #: Which of Centra's APIs sent it ("soap", "graphql"): event ids are unique within one.
     transport: str = "soap"
+    #: True when every event of the page carries its object as it is now, not as it was
+    #: when the event was raised (GraphQL's live lookup, centra-next.md §3.6): events for
+    #: one object then carry one state, which is handled once.
+    state_at_fetch: bool = False
 
 
 @dataclass(frozen=True, slots=True)

@@ -104,6 +104,12 @@ def add_commands(commands: Any) -> None:
         default=DEFAULT_DATABASE,
         help=f"a new SQLite file (default: {DEFAULT_DATABASE}, replaced on each run)",
     )
+    demo.add_argument(
+        "--flavor",
+        choices=("soap", "graphql"),
+        default="soap",
+        help="soap: over the SOAP API; graphql: over the GraphQL Integration API's events",
+    )
     demo.set_defaults(run=_demo)
 
 
@@ -144,4 +150,4 @@ def _serve(args: argparse.Namespace, faults: list[Fault], progress: Progress) ->
 
 def _demo(args: argparse.Namespace) -> int:
     configure_logging(args, None)
-    return run_demo(events=args.events, seed=args.seed, database=args.database)
+    return run_demo(events=args.events, seed=args.seed, database=args.database, flavor=args.flavor)

@@ -144,7 +144,7 @@ def _replay(args: argparse.Namespace) -> int:
 
 def _status(args: argparse.Namespace) -> int:
     with reading(args) as app, app.store.reading() as session:
-        data = status_module.report(session, utcnow())
+        data = status_module.report(session, utcnow(), app.settings.centra.token_expires)
     answer(args, data, render(data))
     problem = status_module.stale(data, args.max_age) if args.max_age else None
     return fail(ExitCode.STALE, problem) if problem else ExitCode.OK
@@ -196,7 +196,27 @@ def render(data: dict[str, Any]) -> str:
             "(centra-bridge outbox list --status failed --status dead)"
         )
     lines.append(f"id map             {data['id_map']['total']}")
-    return "\n".join(lines)
+    return "\n".join(lines + _centra_lines(data["centra"]))
+
+
+#: Centra's ``EventChangeType``s: a listener to all of them is shown by its name alone.
+_EVERY_CHANGE = frozenset({"CREATED", "UPDATED", "COMPLETED", "DELETED", "DEPENDENT_DATA_CHANGED"})
+
+
+def _centra_lines(centra: dict[str, Any]) -> list[str]:
+    """GraphQL only: the event listeners Centra keeps, and the days the token has left."""
+    lines = []
+    if centra["listeners"] is not None:
+        listening = ", ".join(
+            name + (f" ({', '.join(changes)})" if changes and set(changes) < _EVERY_CHANGE else "")
+            for name, changes in sorted(centra["listeners"].items())
+        )
+        lines.append(f"event listeners    {listening or '-'} (set {centra['listeners_set_at']})")
+    days = centra["token_days_left"]
+    if days is not None:
+        when = f"expired {-days} days ago" if days < 0 else f"in {days} days"
+        lines.append(f"token expires      {centra['token_expires']} ({when})")
+    return lines
 
 
 def _ago(poll: dict[str, Any]) -> str:

@@ -12,7 +12,8 @@ import time
 import uuid
 from collections import Counter
 from collections.abc import Callable, Mapping
-from datetime import datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
+from datetime import time as time_of_day
 
 import structlog
 from sqlalchemy.exc import SQLAlchemyError
@@ -249,6 +250,8 @@ class Jobs:
                     outbox=outbox_repo.count_by_status(session),
                     oldest_failed_event_at=events_repo.oldest_failed_received_at(session),
                     oldest_queued_outbox_at=outbox_repo.oldest_queued_created_at(session),
+                    listeners=_listeners(state.listeners(session)),
+                    token_expires_at=_token_expires_at(self.app.settings.centra.token_expires),
                 )
         except SQLAlchemyError as exc:
             log.warning("could not read the store's health", error=str(exc))
@@ -262,3 +265,12 @@ class Jobs:
             failed=totals[EventStatus.FAILED],
             dead=totals[EventStatus.DEAD],
         )
+
+
+def _listeners(listening: state.Listeners | None) -> tuple[str, ...]:
+    return tuple(sorted(listening.change_types)) if listening else ()
+
+
+def _token_expires_at(day: date | None) -> datetime | None:
+    """Counted to the start of that day, UTC: AMS shows no zone, and early beats late."""
+    return None if day is None else datetime.combine(day, time_of_day.min, UTC)

@@ -28,6 +28,7 @@ from bridge.centra.errors import (
 
 #: Polls can take minutes while a backlog drains; Centra calls take well under a second.
 POLL_BUCKETS_S = (0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0, 120.0, 300.0, 600.0)
+SECONDS_PER_DAY = 86400.0
 CALL_BUCKETS_S = (0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0)
 
 
@@ -44,6 +45,10 @@ class StoreSnapshot:
     oldest_failed_event_at: datetime | None = None
     #: When the oldest record still queued for Centra was queued; None when there is none.
     oldest_queued_outbox_at: datetime | None = None
+    #: GraphQL: the object types Centra last said it listens to for this integration.
+    listeners: tuple[str, ...] = ()
+    #: GraphQL: when the token expires (``[centra] token_expires``); None when not given.
+    token_expires_at: datetime | None = None
 
 
 class StoreGauges:
@@ -84,7 +89,22 @@ class StoreGauges:
             "centra_bridge_oldest_queued_outbox_record_age_seconds",
             "Age of the oldest outbox record still queued for Centra; 0 when none.",
         )
+        listeners = GaugeMetricFamily(
+            "centra_bridge_event_listeners",
+            "GraphQL: 1 for each object type Centra listens to for this integration.",
+            labels=["object_type"],
+        )
+        token_days = GaugeMetricFamily(
+            "centra_bridge_token_expires_in_days",
+            "GraphQL: days until the API token expires ([centra] token_expires); "
+            "negative once expired; absent when not configured.",
+        )
         if snapshot is not None:
+            for object_type in snapshot.listeners:
+                listeners.add_metric([object_type], 1)
+            if snapshot.token_expires_at is not None:
+                left_s = snapshot.token_expires_at.timestamp() - self._clock()
+                token_days.add_metric([], left_s / SECONDS_PER_DAY)
             for (kind, status), count in sorted(snapshot.events.items()):
                 events.add_metric([kind, status], count)
             unacknowledged.add_metric([], snapshot.unacknowledged)
@@ -92,7 +112,7 @@ class StoreGauges:
                 outbox.add_metric([status], count)
             failed_age.add_metric([], self._age_s(snapshot.oldest_failed_event_at))
             queued_age.add_metric([], self._age_s(snapshot.oldest_queued_outbox_at))
-        yield from (events, unacknowledged, outbox, failed_age, queued_age)
+        yield from (events, unacknowledged, outbox, failed_age, queued_age, listeners, token_days)
 
     def _age_s(self, since: datetime | None) -> float:
         return 0.0 if since is None else max(0.0, self._clock() - since.timestamp())

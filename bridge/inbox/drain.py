@@ -61,6 +61,8 @@ class PageReport:
     done_at: datetime
     #: Events of the page (all acknowledged) by type.
     types: Counter[str] = field(default_factory=Counter)
+    #: New events stored as superseded by a later one for the same object in the page.
+    superseded: int = 0
 
 
 @dataclass(slots=True)
@@ -91,6 +93,8 @@ class DrainReport:
         self.new += page.new
         self.duplicates += page.duplicates
         self.acknowledged += page.acknowledged
+        if page.superseded:
+            self.outcomes["superseded"] += page.superseded
 
     def as_dict(self) -> dict[str, object]:
         return {
@@ -316,6 +320,7 @@ class Inbox:
             request_id=page.request_id,
             done_at=done_at,
             types=Counter(event.type for event in page.events),
+            superseded=stored.superseded,
         )
         (log.info if page.events else log.debug)(
             "page stored and acknowledged" if page.events else "queue empty",

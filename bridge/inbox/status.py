@@ -6,7 +6,7 @@ The report is plain JSON-ready data; the command line renders it for people.
 from __future__ import annotations
 
 from collections import Counter
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
 from sqlalchemy.orm import Session
@@ -21,10 +21,13 @@ from bridge.store.models import EventStatus, OutboxStatus, StoredEvent
 TROUBLED_SHOWN = 10
 
 
-def report(session: Session, now: datetime | None = None) -> dict[str, Any]:
+def report(
+    session: Session, now: datetime | None = None, token_expires: date | None = None
+) -> dict[str, Any]:
     """A JSON-ready picture of the store; ``events.total`` and ``events.by_status`` always set.
 
-    With ``now``, ``poll`` says how long ago the last successful poll was.
+    With ``now``, ``poll`` says how long ago the last successful poll was, and
+    ``centra.token_days_left`` how many days the GraphQL token has left (``token_expires``).
     """
     counts = repo.count_by_type_and_status(session)
     by_status: Counter[str] = Counter()
@@ -59,6 +62,20 @@ def report(session: Session, now: datetime | None = None) -> dict[str, Any]:
         },
         "id_map": {"total": idmap_repo.count(session)},
         "poll": _poll(state.poll_state(session), now),
+        "centra": _centra(state.listeners(session), token_expires, now),
+    }
+
+
+def _centra(
+    listening: state.Listeners | None, token_expires: date | None, now: datetime | None
+) -> dict[str, Any]:
+    """What Centra listens to for this integration, and the token's days left (GraphQL)."""
+    days_left = (token_expires - now.date()).days if token_expires and now else None
+    return {
+        "listeners": listening.change_types if listening else None,
+        "listeners_set_at": listening.at.isoformat() if listening else None,
+        "token_expires": token_expires.isoformat() if token_expires else None,
+        "token_days_left": days_left,
     }
 
 

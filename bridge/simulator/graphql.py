@@ -10,6 +10,7 @@ through graphql-core against the schema in ``graphql_schema``.
 
 from __future__ import annotations
 
+import io
 import json
 import math
 import signal
@@ -24,7 +25,9 @@ from wsgiref.simple_server import make_server
 
 import graphql
 
+from bridge.simulator import graphql_faults
 from bridge.simulator.data import Generator
+from bridge.simulator.graphql_faults import Answer, GraphqlFault
 from bridge.simulator.graphql_objects import graphql_object, graphql_type
 from bridge.simulator.graphql_schema import LOOKED_UP, SDL
 from bridge.simulator.server import DEFAULT_HOST, _QuietHandler, _ThreadingServer
@@ -74,6 +77,10 @@ class _State:
     token_expired: bool = False
     #: When each 429 said requests may resume (epoch seconds).
     resume_at: list[float] = field(default_factory=list)
+    faults: list[GraphqlFault] = field(default_factory=list)
+    #: Set while a "confirm-ignored" fault answers: confirmEvents then keeps the events.
+    keep_confirmed: bool = False
+    stopping: threading.Event = field(default_factory=threading.Event)
 
 
 class GraphqlSimulator:
@@ -109,6 +116,7 @@ class GraphqlSimulator:
         return self
 
     def stop(self) -> None:
+        self._state.stopping.set()
         server, thread = self._server, self._thread
         self._server = self._thread = None
         if server is not None:
@@ -217,6 +225,16 @@ class GraphqlSimulator:
         with self._state.changed:
             self._state.failures += times
 
+    def inject(
+        self, kind: str, operation: str | None = None, *, times: int = 1, delay_s: float = 1.0
+    ) -> GraphqlFault:
+        """Strike the next ``times`` requests of ``operation`` (None: any) with a fault of
+        ``graphql_faults.KINDS``; the fault counts how often it ``fired``."""
+        fault = GraphqlFault(kind, operation, times, delay_s)
+        with self._state.changed:
+            self._state.faults.append(fault)
+        return fault
+
     def expire_token(self, expired: bool = True) -> None:
         with self._state.changed:
             self._state.token_expired = expired
@@ -234,11 +252,45 @@ class GraphqlSimulator:
     # -- HTTP --------------------------------------------------------------------------------
 
     def _app(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
-        status, headers, body = self._answer(environ)
+        answer, headers = self._faulty(environ)
         start_response(
-            f"{status} {_REASONS[status]}", [("Content-Type", "application/json"), *headers]
+            f"{answer.status} {_REASONS[answer.status]}",
+            [
+                ("Content-Type", answer.content_type),
+                ("Content-Length", str(len(answer.body))),
+                *headers,
+            ],
         )
-        return [body]
+        if answer.cut_after is not None:
+            # HTTP/1.0: the connection closes after this, short of its Content-Length.
+            return [answer.body[: answer.cut_after]]
+        return [answer.body]
+
+    def _faulty(self, environ: dict[str, Any]) -> tuple[Answer, list[tuple[str, str]]]:
+        """The double's answer, unless an injected fault answers instead or changes it."""
+        length = int(environ.get("CONTENT_LENGTH") or 0)
+        environ["wsgi.input"] = io.BytesIO(environ["wsgi.input"].read(length))
+        operation = _operation_of(environ["wsgi.input"].getvalue())
+        with self._state.changed:
+            striking = [f for f in self._state.faults if f.strikes(operation)]
+        for fault in striking:
+            if fault.kind in graphql_faults.BEFORE:
+                instead = graphql_faults.before(fault, self._state.stopping)
+                if instead is not None:
+                    self._record(operation, time.time(), instead.status, [], b"")
+                    return instead, []
+        keep = any(f.kind == graphql_faults.CONFIRM_IGNORED for f in striking)
+        with self._state.changed:
+            self._state.keep_confirmed = keep
+            try:
+                status, headers, body = self._answer(environ)
+            finally:
+                self._state.keep_confirmed = False
+        answer = Answer(status, body)
+        for fault in striking:
+            if fault.kind in graphql_faults.AFTER:
+                answer = graphql_faults.after(fault, answer)
+        return answer, headers
 
     def _answer(self, environ: dict[str, Any]) -> tuple[int, list[tuple[str, str]], bytes]:
         arrived = time.time()
@@ -302,7 +354,26 @@ _REASONS = {
     401: "Unauthorized",
     404: "Not Found",
     429: "Too Many Requests",
+    500: "Internal Server Error",
+    502: "Bad Gateway",
+    503: "Service Unavailable",
 }
+
+
+def _operation_of(raw: bytes) -> str:
+    """The request's operation name, "?" when it has none or cannot be read."""
+    try:
+        document = graphql.parse(json.loads(raw or b"{}").get("query") or "")
+    except (ValueError, AttributeError, graphql.GraphQLError):
+        return "?"
+    return next(
+        (
+            d.name.value
+            for d in document.definitions
+            if isinstance(d, graphql.OperationDefinitionNode) and d.name
+        ),
+        "?",
+    )
 
 
 def _retry_after(form: str, seconds: float, now: float) -> tuple[float, str]:
@@ -345,7 +416,8 @@ def _schema(state: _State) -> graphql.GraphQLSchema:
     def confirm(_: Any, info: Any, input: dict[str, Any]) -> dict[str, Any]:
         done, warnings = [], []
         for event_id in input["eventsIds"]:
-            event = state.pending.pop(event_id, None)
+            event = state.pending.get(event_id) if state.keep_confirmed else None
+            event = event or state.pending.pop(event_id, None)
             if event is None:
                 warnings.append(
                     {
@@ -354,7 +426,8 @@ def _schema(state: _State) -> graphql.GraphQLSchema:
                     }
                 )
             else:
-                state.confirmed.append(event_id)
+                if not state.keep_confirmed:
+                    state.confirmed.append(event_id)
                 done.append(_event(state, event))
         return {"events": done, "userErrors": [], "userWarnings": warnings}
 

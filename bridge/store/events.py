@@ -56,14 +56,18 @@ class IncomingPage(Protocol):
     def request_id(self) -> str | None: ...
     @property
     def transport(self) -> str: ...
+    @property
+    def state_at_fetch(self) -> bool: ...
 
 
 @dataclass(frozen=True, slots=True)
 class StoredPage:
-    """What storing one page did: which events were new, which Centra sent before."""
+    """What storing one page did: which events were new, which Centra sent before, and how
+    many new ones were stored as superseded already (``supersede_in_page``)."""
 
     new_seqs: list[int]
     duplicates: int
+    superseded: int = 0
 
 
 def store_page(session: Session, page: IncomingPage, operation: str, now: datetime) -> StoredPage:
@@ -90,6 +94,7 @@ def store_page(session: Session, page: IncomingPage, operation: str, now: dateti
         },
     )
     rows = [_row(event_id, event, transport, response_id, now) for event_id, event in fresh]
+    superseded = supersede_in_page(rows, now) if page.state_at_fetch else 0
     session.execute(_insert_new(dialect_of(session)), rows)
     # The rows this page inserted carry its response id; a concurrent writer's do not.
     new_seqs = list(
@@ -97,7 +102,29 @@ def store_page(session: Session, page: IncomingPage, operation: str, now: dateti
             _NEW_SEQS, {"ids": [event_id for event_id, _ in fresh], "response_id": response_id}
         )
     )
-    return StoredPage(new_seqs=new_seqs, duplicates=len(page.events) - len(new_seqs))
+    return StoredPage(
+        new_seqs=new_seqs, duplicates=len(page.events) - len(new_seqs), superseded=superseded
+    )
+
+
+def supersede_in_page(rows: Sequence[dict[str, Any]], now: datetime) -> int:
+    """Mark all but the last new row for each object (type, entry) superseded; how many.
+
+    For a page whose events all carry the object's state at fetch time: they carry the same
+    state, so the last one is handled and the others are done without a handler. Rows with
+    no entry name no object and are left alone, as are rows parked dead already.
+    """
+    last: dict[tuple[str, str], dict[str, Any]] = {}
+    for row in rows:
+        if row["entry"] and row["status"] == EventStatus.NEW:
+            last[(row["type"], row["entry"])] = row
+    superseded = 0
+    for row in rows:
+        key = (row["type"], row["entry"])
+        if row["entry"] and row["status"] == EventStatus.NEW and last[key] is not row:
+            row["status"], row["handled_at"] = EventStatus.SUPERSEDED, now
+            superseded += 1
+    return superseded
 
 
 _EVENTS = table_of(StoredEvent)

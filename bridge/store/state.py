@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -12,6 +13,8 @@ from bridge.store.models import BridgeState
 
 POLL_SUCCEEDED = "poll.succeeded"
 POLL_FAILED = "poll.failed"
+#: The event listeners Centra last said it keeps for this integration (GraphQL only).
+LISTENERS = "centra.listeners"
 #: Stored error texts are cut here; the whole error is in the log.
 MAX_DETAIL_CHARS = 500
 
@@ -60,3 +63,24 @@ def poll_state(session: Session) -> PollState:
         failed_at=failed.at if failed else None,
         error=failed.detail if failed else None,
     )
+
+
+@dataclass(frozen=True, slots=True)
+class Listeners:
+    """Centra's answer to the bridge's last ``setEventListeners``: object type → the change
+    types listened to (Centra returns them all)."""
+
+    at: datetime
+    change_types: dict[str, list[str]]
+
+
+def listeners_set(session: Session, at: datetime, change_types: dict[str, list[str]]) -> None:
+    record(session, LISTENERS, at, json.dumps(change_types, sort_keys=True))
+
+
+def listeners(session: Session) -> Listeners | None:
+    """The listeners last recorded; None if this store never polled over GraphQL."""
+    row = session.get(BridgeState, LISTENERS)
+    if row is None or not row.detail:
+        return None
+    return Listeners(at=row.at, change_types=json.loads(row.detail))

@@ -3,6 +3,7 @@ real client, a real database; and the same ERP-facing copies as a SOAP run."""
 
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 from typing import Any
 
@@ -19,9 +20,11 @@ from bridge.config import (
     DatabaseSettings,
     Secret,
     Settings,
+    SinkSettings,
 )
 from bridge.errors import ExitCode
 from bridge.simulator import Simulator
+from bridge.simulator.data import Generator
 from bridge.simulator.graphql import RETRY_AFTER_FORMS, GraphqlSimulator
 from bridge.store.models import Customer, Order, OrderLine, OrderShipment, StoredEvent
 
@@ -195,3 +198,63 @@ def test_drain_events_command_on_graphql_and_push_refused(tmp_path: Path) -> Non
     assert pushed.returncode == ConfigError.exit_code
     assert "[centra] flavor" in pushed.stderr and "Traceback" not in pushed.stderr
     assert TOKEN not in drained.stderr + drained.stdout + pushed.stderr
+
+
+def test_events_for_one_object_in_one_page_are_handled_once(
+    tmp_path: Path, database_url: str
+) -> None:
+    """Three events for order 1001 in one page carry the order as it is when the page is
+    fetched: the last is handled (one file for the ERP), the two before it are superseded.
+    The same order in a later page is handled again: that page may carry a newer state."""
+    orders = [e for e in Generator(3).generate(40) if e.type == "order"]
+    order, other = orders[0], next(e for e in orders if e.entry != orders[0].entry)
+    outbox = tmp_path / "erp"
+    outbox.mkdir()
+    sinks = {"order": SinkSettings(kind="directory", path=outbox)}
+    with GraphqlSimulator(token=TOKEN) as sim:
+        first = [sim.add_event("order", order.payload, entry=order.entry) for _ in range(3)]
+        alone = sim.add_event("order", other.payload, entry=other.entry)
+        settings = dataclasses.replace(graphql_settings(sim, database_url), sinks=sinks)
+        with App.open(settings) as app:
+            report = app.inbox().drain()
+            later = sim.add_event("order", order.payload | {"status": "shipped"}, entry=order.entry)
+            again = app.inbox().drain()
+            with app.store.reading() as session:
+                rows = session.execute(select(StoredEvent.event_id, StoredEvent.status))
+                status = {row.event_id: row.status for row in rows}
+        assert sim.queue() == [], "superseded events are confirmed too"
+    assert [status[str(i)] for i in first] == ["superseded", "superseded", "handled"]
+    assert status[str(alone)] == status[str(later)] == "handled"
+    assert report.outcomes["superseded"] == 2 and report.outcomes["handled"] == 2
+    assert again.outcomes["handled"] == 1 and again.outcomes["superseded"] == 0
+    delivered = sorted(path.name for path in outbox.iterdir())
+    assert len(delivered) == 3, delivered
+
+
+def test_soap_events_for_one_object_in_one_page_are_each_handled(database_url: str) -> None:
+    """Over SOAP each event carries the object as it was when it was raised: all are handled."""
+    orders = [e for e in Generator(3).generate(40) if e.type == "order"]
+    with Simulator(username="erp", password=PASSWORD) as soap:
+        for status in ("pending", "confirmed", "shipped"):
+            soap.add_event("order", orders[0].payload | {"status": status}, entry=orders[0].entry)
+        settings = Settings(
+            centra=CentraSettings(
+                endpoint=soap.url, username="erp", password=Secret(PASSWORD), timeout_s=10
+            ),
+            database=DatabaseSettings(url=database_url),
+        )
+        with App.open(settings) as app:
+            report = app.inbox().drain()
+    assert report.outcomes["handled"] == 3 and report.outcomes["superseded"] == 0
+
+
+def test_demo_on_graphql_drains_everything(tmp_path: Path) -> None:
+    """README's first command, over GraphQL: every kind stored, confirmed, the queue empty."""
+    result = run_bridge(
+        "demo", "--flavor", "graphql", "--events", "150", "--database", str(tmp_path / "demo.db")
+    )
+    assert result.returncode == 0, result.stderr
+    assert "drained: fetched=150 new=150 duplicates=0" in result.stdout
+    assert "150 of 150 events stored, 0 unacknowledged, 0 left in the simulator's queue" in (
+        result.stdout
+    )

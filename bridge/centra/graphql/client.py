@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 import time
 from collections import Counter
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from types import TracebackType
 from typing import Any
@@ -46,6 +46,15 @@ _REDACTED = "********"
 #: Error categories Centra gives a refused or expired token (AUTHZ sample: "authorization").
 _AUTH_CATEGORIES = frozenset({"authorization", "authentication"})
 _MAX_DETAIL = 300
+#: What to do about a refused token (centra-next.md §3.3: tokens expire, by default after
+#: 30 days, and can be revoked; they need Event:read and Event:write).
+RENEW_HINT = (
+    "an expired or revoked token needs a new one: AMS, System → API Tokens, for the same "
+    "integration name, with Event:read, Event:write and read access to the objects listened to"
+)
+
+#: Told what Centra keeps listening to after ``setEventListeners``: object type → change types.
+ListenersObserver = Callable[[dict[str, list[str]]], None]
 
 
 class GraphqlClient:
@@ -58,11 +67,14 @@ class GraphqlClient:
         *,
         session: requests.Session | None = None,
         observe: CallObserver | None = None,
+        on_listeners: ListenersObserver | None = None,
     ) -> None:
-        """``listen``: the object types to listen to (``kinds.listener_types``)."""
+        """``listen``: the object types to listen to (``kinds.listener_types``);
+        ``on_listeners`` hears Centra's ``eventListeners`` once they are set."""
         self.settings = settings
         self.listen = list(listen)
         self._observe = observe
+        self._on_listeners = on_listeners
         #: Calls made, per operation name (attempts, failed ones included).
         self.calls: Counter[str] = Counter()
         self._listening = False
@@ -104,6 +116,7 @@ class GraphqlClient:
             operation="events",
             unreadable=unreadable,
             transport=TRANSPORT,
+            state_at_fetch=True,
         )
 
     def acknowledge(self, event_ids: Sequence[str]) -> UpdateResult:
@@ -118,6 +131,8 @@ class GraphqlClient:
         errors = _messages(answer.get("userErrors"))
         warnings = _messages(answer.get("userWarnings"))
         confirmed = {str(e.get("id")) for e in answer.get("events") or [] if isinstance(e, dict)}
+        for warning in warnings:
+            log.warning("Centra warns about confirmed events", warning=warning)
         missing = [i for i in event_ids if i not in confirmed]
         if missing and not warnings:
             errors.append(
@@ -163,8 +178,37 @@ class GraphqlClient:
                 code="userErrors",
                 request_id=request_id,
             )
+        for warning in _messages(answer.get("userWarnings")):
+            log.warning("Centra warns about the event listeners", warning=warning)
+        found = answer.get("eventListeners")
+        integrations = _integrations(found)
+        self._check_integration(integrations, request_id)
         self._listening = True
-        log.info("event listeners set", object_types=self.listen, request_id=request_id)
+        listening = _listeners(found)
+        log.info(
+            "event listeners set",
+            integration=", ".join(sorted(integrations)),
+            object_types=sorted(listening),
+            request_id=request_id,
+        )
+        if self._on_listeners is not None:
+            try:
+                self._on_listeners(listening)
+            except Exception as exc:  # recording them is for status; polling goes on
+                log.warning("could not record the event listeners", exc_info=exc)
+
+    def _check_integration(self, integrations: set[str], request_id: str | None) -> None:
+        """Refuse a token of another integration than ``[centra] integration`` names: its
+        queue is that integration's, and polling it takes another system's events."""
+        wanted = self.settings.integration
+        if not wanted or not integrations or integrations == {wanted}:
+            return
+        raise CentraAuthError(
+            f'the API token belongs to integration "{", ".join(sorted(integrations))}", not '
+            f'"{wanted}" ([centra] integration): its events queue is not this bridge\'s',
+            code="integration",
+            request_id=request_id,
+        )
 
     def _filter(self, event_type: str | None, markets: Sequence[str] | None) -> dict[str, Any]:
         kind = self.settings.event_type if event_type is None else event_type
@@ -239,7 +283,7 @@ class GraphqlClient:
         if status in (401, 403):
             detail = "; ".join(_messages(body.get("errors"))) if body else ""
             raise CentraAuthError(
-                f"Centra refused the token (HTTP {status}){': ' + detail if detail else ''}",
+                f"the API token, HTTP {status}{': ' + detail if detail else ''} ({RENEW_HINT})",
                 code=f"HTTP {status}",
                 request_id=request_id,
             )
@@ -334,6 +378,25 @@ def _event(item: Any) -> Event | None:
     )
 
 
+def _integrations(items: Any) -> set[str]:
+    """The ``integrationName`` of each listener (the token's integration)."""
+    return {
+        item["integrationName"]
+        for item in (items if isinstance(items, list) else [])
+        if isinstance(item, dict) and isinstance(item.get("integrationName"), str)
+    }
+
+
+def _listeners(items: Any) -> dict[str, list[str]]:
+    """``eventListeners`` of an answer: object type → its change types."""
+    found: dict[str, list[str]] = {}
+    for item in items if isinstance(items, list) else []:
+        if isinstance(item, dict) and isinstance(item.get("objectType"), str):
+            changes = item.get("changeTypes")
+            found[item["objectType"]] = sorted(str(c) for c in changes or [])
+    return found
+
+
 def _graphql_error(errors: Any, request_id: str | None) -> CentraError:
     """``errors[]`` of an HTTP 200 answer: a refused token, or a refused call."""
     items = errors if isinstance(errors, list) else [errors]
@@ -346,7 +409,7 @@ def _graphql_error(errors: Any, request_id: str | None) -> CentraError:
     text = "; ".join(messages)[:_MAX_DETAIL]
     if categories & _AUTH_CATEGORIES:
         return CentraAuthError(
-            f"Centra refused the token: {text}", code="authorization", request_id=request_id
+            f"the API token: {text} ({RENEW_HINT})", code="authorization", request_id=request_id
         )
     return CentraFault(f"Centra GraphQL error: {text}", code="errors", request_id=request_id)
 

@@ -85,7 +85,7 @@ mutation confirmEvents($ids: [Int!]!) {
 SET_EVENT_LISTENERS = """
 mutation setEventListeners($input: [EventListenerSetInput!]!) {
   setEventListeners(input: $input) {
-    eventListeners { objectType changeTypes }
+    eventListeners { integrationName objectType changeTypes }
     userErrors { message path }
     userWarnings { message path }
   }
