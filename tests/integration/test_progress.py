@@ -82,8 +82,8 @@ def test_one_poll_id_per_drain_and_an_idle_poll_is_quiet(
     )
     assert drained.returncode == ExitCode.OK, drained.stderr
     lines = [line for line in json_logs(drained.stderr) if line["logger"].startswith("bridge.")]
-    assert any(line["event"] == "page stored and acknowledged" for line in lines)
-    assert any(line["event"] == "event handled" for line in lines)
+    assert any(line["message"] == "page stored and acknowledged" for line in lines)
+    assert any(line["message"] == "event handled" for line in lines)
     assert len({line.get("poll_id") for line in lines}) == 1
     assert lines[0].get("poll_id")
 
@@ -92,7 +92,7 @@ def test_one_poll_id_per_drain_and_an_idle_poll_is_quiet(
     )
     assert idle.returncode == ExitCode.OK, idle.stderr
     assert idle.stdout.startswith("drained: fetched=0")
-    assert [line["event"] for line in json_logs(idle.stderr)] == []
+    assert [line["message"] for line in json_logs(idle.stderr)] == []
 
 
 def test_an_event_that_ends_dead_is_logged_as_an_error(
@@ -109,13 +109,13 @@ def test_an_event_that_ends_dead_is_logged_as_an_error(
     )
     args = ("--config", str(config), "--log-format", "json", "drain-events")
     first = json_logs(bridge_process.run_bridge(*args).stderr)
-    failures = [line for line in first if line["event"] == "handler failed"]
+    failures = [line for line in first if line["message"] == "handler failed"]
     assert failures and {(f["level"], f["status"]) for f in failures} == {("warning", "failed")}
 
     dead = bridge_process.run_bridge("--config", str(config), "replay", "--status", "failed")
     assert dead.returncode == ExitCode.PARTIAL, dead.stderr
     assert "dead=" in dead.stdout
-    ended = [line for line in json_logs(dead.stderr) if line["event"] == "handler failed"]
+    ended = [line for line in json_logs(dead.stderr) if line["message"] == "handler failed"]
     assert ended and {(e["level"], e["status"]) for e in ended} == {("error", "dead")}
 
 
