@@ -33,6 +33,7 @@ from bridge.daemon.metrics_server import MetricsServer
 from bridge.daemon.notify import Notifier
 from bridge.errors import ExitCode
 from bridge.store.lock import StoreLock, held
+from bridge.web.server import ConsoleServer
 
 log = structlog.get_logger(__name__)
 
@@ -117,8 +118,11 @@ def _generation(
 ) -> str:
     """Run the jobs of one configuration until a stop, a reload or a lost lock; say which."""
     app = App.open(settings, centra_calls=metrics.centra_call)
+    console: ConsoleServer | None = None
     try:
         app.client  # noqa: B018 (load the WSDL now: a broken install fails before READY)
+        # Beside the jobs, on this generation's App: a reload serves the new settings.
+        console = ConsoleServer(app, settings.web).start() if settings.web.port else None
         jobs = Jobs(app, settings.schedule, control.stop, metrics, health, lock=lock)
         scheduler = _scheduler(jobs, settings)
         scheduler.start()
@@ -138,6 +142,8 @@ def _generation(
         log.info("jobs stopped", reason=why, signal=control.signal_name or None)
         return why
     finally:
+        if console is not None:
+            console.stop()
         app.close()
 
 

@@ -202,11 +202,15 @@ def list_events(
     statuses: Collection[str] = (),
     types: Collection[str] = (),
     since: datetime | None = None,
+    search: str | None = None,
     limit: int,
     offset: int = 0,
 ) -> Listing:
-    """Events matching every filter given, newest first."""
+    """Events matching every filter given, newest first; ``search`` is an event id or an
+    object id (compared whole, as a bound value)."""
     where: list[ColumnElement[bool]] = []
+    if search:
+        where.append((_EVENTS.c.event_id == search) | (_EVENTS.c.entry == search))
     if statuses:
         where.append(_EVENTS.c.status.in_(statuses))
     if types:
