@@ -19,6 +19,7 @@ from urllib.parse import parse_qs, urlencode
 
 import structlog
 from jinja2 import Environment, PackageLoader, select_autoescape
+from markupsafe import Markup
 from starlette.applications import Starlette
 from starlette.concurrency import run_in_threadpool
 from starlette.middleware import Middleware
@@ -75,7 +76,12 @@ def console_app(console: Console, *, session_s: float, secret: str | None = None
     templates = Environment(
         loader=PackageLoader("bridge.web", "templates"),
         autoescape=select_autoescape(default=True),
-        finalize=lambda value: redactor.scrub(value) if isinstance(value, str) else value,
+        # Markup (a macro's output) was scrubbed value by value already.
+        finalize=lambda value: (
+            redactor.scrub(value)
+            if isinstance(value, str) and not isinstance(value, Markup)
+            else value
+        ),
     )
     templates.filters["when"] = _when
     pages = _Pages(console, templates)
@@ -400,6 +406,14 @@ class _Pages:
             "exists."
         )
         return RedirectResponse(f"/outbox/{record_id}", status_code=303)
+
+
+def _scrubbed(redactor: bridge_logging.Redactor, value: object) -> object:
+    """A value a page shows, secrets masked; Markup (a macro's output) was masked value by
+    value already."""
+    return (
+        redactor.scrub(value) if isinstance(value, str) and not isinstance(value, Markup) else value
+    )
 
 
 def _by(user: User) -> str:

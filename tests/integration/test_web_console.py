@@ -1,0 +1,292 @@
+"""The web console in a real browser: Debian's Chromium driven by Playwright, over real HTTP
+on loopback, against a store a real drain from the simulator filled (SQLite and PostgreSQL).
+
+The ERP refuses order 1003 during the drain; an operator finds it, retries one of its events
+(the test runs the service's dispatch afterwards, with the ERP fixed) and skips the other.
+"""
+
+from __future__ import annotations
+
+import re
+import signal
+import subprocess
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import bridge_process
+import pytest
+import requests
+from erp_double import POISON_ENV
+from playwright.sync_api import Browser, Page, expect, sync_playwright
+
+from bridge.app import App
+from bridge.config import WebSettings, load_settings
+from bridge.errors import ExitCode
+from bridge.simulator import Simulator
+from bridge.store.lookups import find_event
+from bridge.web.server import ConsoleServer
+from bridge.web.users import Role, user_line
+
+CHROMIUM = Path("/usr/bin/chromium")
+PASSWORD = "pw-console-5c1e-never-on-a-page"
+REFUSAL = "ValueError: ERP cannot book order 1003: unknown VAT code"
+OPERATOR, OPERATOR_PW = "ada", "ada's long passphrase"
+READER, READER_PW = "rob", "rob reads only"
+
+pytestmark = pytest.mark.skipif(not CHROMIUM.exists(), reason="needs Debian's chromium package")
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Browser]:
+    with sync_playwright() as playwright:
+        launched = playwright.chromium.launch(executable_path=str(CHROMIUM))
+        yield launched
+        launched.close()
+
+
+def order(order_id: str, status: str) -> dict[str, str]:
+    return {"id": order_id, "ordernumber": order_id, "status": status, "currency": "EUR"}
+
+
+@dataclass
+class Running:
+    """A drained store, the bridge opened on it, and its console on a free loopback port."""
+
+    url: str
+    app: App
+    config: Path
+    users: Path
+
+
+def drained_store(tmp_path: Path, database_url: str) -> tuple[Path, Path]:
+    """Orders 1003 (twice, refused by the ERP) and 1004 drained; a config and a users file."""
+    with Simulator(username="erp", password=PASSWORD, seed=5) as simulator:
+        simulator.add_event("order", order("1003", "pending"), mission="insert")
+        simulator.add_event("order", order("1003", "confirmed"))
+        simulator.add_event("order", order("1004", "confirmed"), mission="insert")
+        sink = tmp_path / "erp-in"
+        sink.mkdir()
+        extra = (
+            "[handlers]\nmax_attempts = 2\nretry_base = 3600\nretry_max = 3600\n"
+            '[handlers.custom]\norder = "erp_double:poison_order"\n'
+            f'[sinks.order]\nkind = "directory"\npath = "{sink}"\n'
+        )
+        config = bridge_process.write_config(tmp_path, simulator.url, PASSWORD, extra)
+        config.write_text(config.read_text().replace("sqlite:///bridge.db", database_url))
+        drain = bridge_process.run_bridge(
+            "--config", str(config), "drain-events", env={POISON_ENV: "1003"}
+        )
+        assert drain.returncode == ExitCode.OK, drain.stderr
+    users = tmp_path / "web-users"
+    users.write_text(
+        "# the console's users\n"
+        f"{user_line(OPERATOR, Role.OPERATE, OPERATOR_PW)}\n"
+        f"{user_line(READER, Role.READ, READER_PW)}\n",
+        encoding="utf-8",
+    )
+    return config, users
+
+
+@pytest.fixture
+def console(tmp_path: Path, database_url: str) -> Iterator[Running]:
+    config, users = drained_store(tmp_path, database_url)
+    with App.open(load_settings(config, read_password=False)) as app:
+        server = ConsoleServer(app, WebSettings(port=0, users_file=users)).start()
+        try:
+            yield Running(server.url, app, config, users)
+        finally:
+            server.stop()
+
+
+@pytest.fixture
+def sqlite_console(tmp_path: Path) -> Iterator[Running]:
+    """The same on SQLite only, for the checks that do not depend on the database."""
+    config, users = drained_store(tmp_path, f"sqlite:///{tmp_path / 'bridge.db'}")
+    with App.open(load_settings(config, read_password=False)) as app:
+        server = ConsoleServer(app, WebSettings(port=0, users_file=users)).start()
+        try:
+            yield Running(server.url, app, config, users)
+        finally:
+            server.stop()
+
+
+@pytest.fixture
+def page(browser: Browser) -> Iterator[Page]:
+    context = browser.new_context()
+    yield context.new_page()
+    context.close()
+
+
+def log_in(page: Page, url: str, name: str, password: str) -> None:
+    page.goto(url + "login")
+    page.get_by_label("User name").fill(name)
+    page.get_by_label("Password").fill(password)
+    page.get_by_role("button", name="Log in").click()
+
+
+def status_of(running: Running, event_id: str) -> str:
+    with running.app.store.reading() as session:
+        found = find_event(session, event_id)
+    assert found is not None
+    return found[0].status
+
+
+def failed_ids(page: Page, running: Running) -> list[str]:
+    page.goto(running.url + "events?q=1003")
+    return page.locator("table tr td:first-child a").all_inner_texts()
+
+
+def test_an_operator_finds_an_order_retries_one_event_and_skips_the_other(
+    console: Running, page: Page
+) -> None:
+    """Log in, search order 1003, open its trail, retry its first event and see it handled
+    once the dispatch ran with the ERP fixed, skip the second with a reason."""
+    log_in(page, console.url, OPERATOR, OPERATOR_PW)
+    expect(page.get_by_role("heading", name="Overview")).to_be_visible()
+    expect(page.locator(".verdict")).to_contain_text(re.compile("Healthy|Not healthy"))
+    expect(page.get_by_role("link", name="failed")).to_be_visible()
+
+    page.get_by_role("link", name="Events", exact=True).click()
+    page.get_by_label("Event or object id").fill("1003")
+    page.get_by_role("button", name="Show").click()
+    rows = page.locator("table tr:has(td)")
+    expect(rows).to_have_count(2)
+    expect(rows.first).to_contain_text("ValueError: ERP cannot book order 1003")
+
+    rows.first.get_by_role("link", name="1003").click()
+    expect(page.get_by_role("heading", name="order 1003")).to_be_visible()
+    trail = page.locator("table").first.locator("tr:has(td)")
+    expect(trail).to_have_count(2)
+    expect(trail.nth(0)).to_contain_text("insert")
+    expect(trail.nth(1)).to_contain_text("update")
+    first, second = trail.locator("td:first-child a").all_inner_texts()
+
+    trail.nth(0).get_by_role("link", name=first, exact=True).click()
+    expect(page.locator("#event-error")).to_have_text(REFUSAL)
+    expect(page.locator("#event-xml")).to_contain_text("1003")
+    page.get_by_role("button", name="Retry").click()
+    expect(page.locator(".flash")).to_contain_text(f"Event {first} is due again")
+    expect(page.locator("#event-status")).to_have_text("new")
+    expect(page.locator("#event-note")).to_contain_text(f"retried by {OPERATOR} (web console)")
+
+    # The ERP takes order 1003 now (only the drain was poisoned): the service's dispatch runs.
+    assert console.app.dispatcher.run_due()["handled"] == 1
+    page.reload()
+    expect(page.locator("#event-status")).to_have_text("handled")
+    expect(page.get_by_role("button", name="Retry")).to_have_count(0)
+
+    page.goto(console.url + f"events/{second}")
+    page.get_by_label("why").fill("entered by hand in the ERP")
+    page.get_by_role("button", name="Skip").click()
+    expect(page.locator(".flash")).to_contain_text(f"Event {second} skipped")
+    expect(page.locator("#event-status")).to_have_text("skipped")
+    expect(page.locator("#event-note")).to_contain_text(f"skipped by {OPERATOR} (web console)")
+    expect(page.locator("#event-note")).to_contain_text("entered by hand in the ERP")
+    assert status_of(console, first) == "handled" and status_of(console, second) == "skipped"
+    assert PASSWORD not in page.content()
+
+
+def test_every_page_but_health_needs_a_login(sqlite_console: Running, page: Page) -> None:
+    """Without a login each page leads to the login form; /health answers anyone, and only
+    with its verdict."""
+    for path in ("", "events", "events?status=failed", "objects/order/1003", "outbox", "ids"):
+        page.goto(sqlite_console.url + path)
+        expect(page.get_by_role("heading", name="Log in")).to_be_visible()
+        assert "1003" not in page.locator("main").inner_text()
+    health = requests.get(sqlite_console.url + "health", timeout=5)
+    assert health.status_code in (200, 503)
+    assert health.text.startswith(("ok", "stale: "))
+    retry = requests.post(sqlite_console.url + "events/x/retry", timeout=5, allow_redirects=False)
+    assert (retry.status_code, retry.headers["location"].split("?")[0]) == (303, "/login")
+
+
+def test_the_read_role_sees_but_cannot_change(sqlite_console: Running, page: Page) -> None:
+    """rob (read) sees the failed event without any action; a POST he forges with a valid
+    token is refused and the event stays failed."""
+    running = sqlite_console
+    log_in(page, running.url, READER, READER_PW)
+    event_id = failed_ids(page, running)[0]
+    page.goto(running.url + f"events/{event_id}")
+    expect(page.locator("#event-status")).to_have_text("failed")
+    expect(page.get_by_role("button", name="Retry")).to_have_count(0)
+    expect(page.get_by_role("button", name="Skip")).to_have_count(0)
+    token = page.locator("input[name=csrf]").first.get_attribute("value")
+    assert token
+    answer = page.request.post(
+        running.url + f"events/{event_id}/skip", form={"csrf": token, "reason": "mine"}
+    )
+    assert answer.status == 403 and "read role" in answer.text()
+    assert status_of(running, event_id) == "failed"
+
+
+def test_a_post_without_or_with_a_wrong_csrf_token_changes_nothing(
+    sqlite_console: Running, page: Page
+) -> None:
+    running = sqlite_console
+    log_in(page, running.url, OPERATOR, OPERATOR_PW)
+    event_id = failed_ids(page, running)[0]
+    for form in ({"reason": "forged"}, {"reason": "forged", "csrf": "not-the-token"}):
+        answer = page.request.post(running.url + f"events/{event_id}/skip", form=form)
+        assert answer.status == 403 and "nothing was changed" in answer.text()
+        answer = page.request.post(running.url + f"events/{event_id}/retry", form=form)
+        assert answer.status == 403
+    assert status_of(running, event_id) == "failed"
+
+
+def test_hostile_search_strings_are_shown_as_text(sqlite_console: Running, page: Page) -> None:
+    """A script-ish and SQL-ish search is shown as typed, runs nothing and matches nothing."""
+    running = sqlite_console
+    log_in(page, running.url, OPERATOR, OPERATOR_PW)
+    hostile = "<script>window.pwned = 1</script>' OR '1'='1"
+    page.goto(running.url + "events")
+    page.get_by_label("Event or object id").fill(hostile)
+    page.get_by_role("button", name="Show").click()
+    expect(page.locator("main code")).to_have_text(hostile)
+    expect(page.get_by_text("No stored event matches.")).to_be_visible()
+    assert page.evaluate("window.pwned") is None
+    page.goto(running.url + "ids?q=" + requests.utils.quote(hostile))
+    expect(page.locator("main code")).to_have_text(hostile)
+    page.goto(running.url + "events?status=nonsense")
+    expect(page.get_by_role("alert")).to_contain_text("status: one of new,")
+
+
+def test_failed_logins_are_limited(sqlite_console: Running, page: Page) -> None:
+    """After five wrong passwords for ada, even the right one is refused for a while."""
+    for _ in range(5):
+        log_in(page, sqlite_console.url, OPERATOR, "guess")
+        expect(page.get_by_role("alert")).to_have_text("Wrong user name or password.")
+    log_in(page, sqlite_console.url, OPERATOR, OPERATOR_PW)
+    expect(page.get_by_role("alert")).to_contain_text("Too many failed logins")
+    expect(page.get_by_role("heading", name="Log in")).to_be_visible()
+
+
+def test_the_web_command_serves_the_console_until_sigterm(tmp_path: Path) -> None:
+    """centra-bridge web --port 0 says where it listens, answers there, and exits 0 on
+    SIGTERM."""
+    config, users = drained_store(tmp_path, f"sqlite:///{tmp_path / 'bridge.db'}")
+    with config.open("a", encoding="utf-8") as toml:
+        toml.write(f'[web]\nusers_file = "{users.name}"\n')
+    process = subprocess.Popen(
+        bridge_process.bridge_command("--config", str(config), "web", "--port", "0"),
+        stderr=subprocess.PIPE,
+        text=True,
+        env=bridge_process.child_env(),
+    )
+    try:
+        assert process.stderr is not None
+        url = ""
+        for line in process.stderr:
+            if found := re.search(r"web console at (http://\S+/)", line):
+                url = found.group(1)
+                break
+        assert url, "no 'web console at' line"
+        login = requests.get(url + "login", timeout=5)
+        assert login.status_code == 200 and "User name" in login.text
+        assert requests.get(url, timeout=5, allow_redirects=False).status_code == 303
+        process.send_signal(signal.SIGTERM)
+        assert process.wait(timeout=30) == ExitCode.OK
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait()
