@@ -9,15 +9,18 @@ from __future__ import annotations
 
 import re
 import signal
+import socket
 import subprocess
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
 import bridge_process
+import daemon_harness
 import pytest
 import requests
-from erp_double import POISON_ENV
+from daemon_harness import Daemon
+from erp_double import ERP_DOWN_ENV, POISON_ENV
 from playwright.sync_api import Browser, Page, expect, sync_playwright
 
 from bridge.app import App
@@ -43,6 +46,12 @@ def browser() -> Iterator[Browser]:
         launched = playwright.chromium.launch(executable_path=str(CHROMIUM))
         yield launched
         launched.close()
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
 
 
 def order(order_id: str, status: str) -> dict[str, str]:
@@ -290,3 +299,51 @@ def test_the_web_command_serves_the_console_until_sigterm(tmp_path: Path) -> Non
         if process.poll() is None:
             process.kill()
             process.wait()
+
+
+def test_run_serves_the_console_and_handles_what_an_operator_retries(
+    tmp_path: Path, page: Page
+) -> None:
+    """With [web] port set, run serves the console; an event that failed while the ERP was
+    down, retried there once it is back, is handled by the service's own dispatch."""
+    down = tmp_path / "erp-down"
+    down.touch()
+    users = tmp_path / "web-users"
+    users.write_text(user_line(OPERATOR, Role.OPERATE, OPERATOR_PW) + "\n", encoding="utf-8")
+    port = free_port()
+    extra = (
+        "[handlers]\nmax_attempts = 5\nretry_base = 3600\nretry_max = 3600\n"
+        '[handlers.custom]\norder = "erp_double:flaky_order"\n'
+        f'[web]\nport = {port}\nusers_file = "{users.name}"\n'
+    )
+    with Simulator(username="erp", password=PASSWORD, seed=5) as simulator:
+        simulator.add_event("order", order("1005", "confirmed"), mission="insert")
+        daemon = Daemon(
+            daemon_harness.write_config(tmp_path, simulator.url, PASSWORD, extra=extra),
+            env={ERP_DOWN_ENV: str(down)},
+        )
+        try:
+            daemon.wait_log(lambda line: "serving the web console" in line)
+            assert simulator.wait_for(lambda: not simulator.queue()), daemon.output()
+            url = f"http://127.0.0.1:{port}/"
+            log_in(page, url, OPERATOR, OPERATOR_PW)
+            page.goto(url + "events?q=1005")
+            page.locator("table tr:has(td) td:first-child a").first.click()
+            expect(page.locator("#event-status")).to_have_text("failed")
+            expect(page.locator("#event-error")).to_contain_text("connection refused")
+
+            down.unlink()  # the ERP is back
+            page.get_by_role("button", name="Retry").click()
+            expect(page.locator(".flash")).to_contain_text("is due again")
+            for _ in range(100):  # the service's next dispatch; no time is asserted
+                if page.locator("#event-status").inner_text() == "handled":
+                    break
+                page.wait_for_timeout(200)
+                page.reload()
+            expect(page.locator("#event-status")).to_have_text("handled")
+            assert PASSWORD not in page.content()
+        finally:
+            code = daemon.stop()
+    assert code == ExitCode.OK, daemon.output()
+    made_due = [line for line in daemon.lines if "events made due again by hand" in line]
+    assert len(made_due) == 1 and f"{OPERATOR} (web console)" in made_due[0]
