@@ -14,6 +14,7 @@ import secrets
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from functools import partial
 from typing import Any
 from urllib.parse import parse_qs, urlencode
 
@@ -76,12 +77,7 @@ def console_app(console: Console, *, session_s: float, secret: str | None = None
     templates = Environment(
         loader=PackageLoader("bridge.web", "templates"),
         autoescape=select_autoescape(default=True),
-        # Markup (a macro's output) was scrubbed value by value already.
-        finalize=lambda value: (
-            redactor.scrub(value)
-            if isinstance(value, str) and not isinstance(value, Markup)
-            else value
-        ),
+        finalize=partial(_scrubbed, redactor),
     )
     templates.filters["when"] = _when
     pages = _Pages(console, templates)
@@ -411,9 +407,9 @@ class _Pages:
 def _scrubbed(redactor: bridge_logging.Redactor, value: object) -> object:
     """A value a page shows, secrets masked; Markup (a macro's output) was masked value by
     value already."""
-    return (
-        redactor.scrub(value) if isinstance(value, str) and not isinstance(value, Markup) else value
-    )
+    if isinstance(value, str) and not isinstance(value, Markup):
+        return redactor.scrub(value)
+    return value
 
 
 def _by(user: User) -> str:

@@ -20,14 +20,14 @@ import daemon_harness
 import pytest
 import requests
 from daemon_harness import Daemon
-from erp_double import ERP_DOWN_ENV, POISON_ENV
+from erp_double import ERP_DOWN_ENV, LEAK_ENV, POISON_ENV
 from playwright.sync_api import Browser, Page, expect, sync_playwright
 
 from bridge.app import App
 from bridge.config import WebSettings, load_settings
 from bridge.errors import ExitCode
 from bridge.simulator import Simulator
-from bridge.store.lookups import find_event
+from bridge.store.lookups import find_event, list_events
 from bridge.web.server import ConsoleServer
 from bridge.web.users import Role, user_line
 
@@ -347,3 +347,37 @@ def test_run_serves_the_console_and_handles_what_an_operator_retries(
     assert code == ExitCode.OK, daemon.output()
     made_due = [line for line in daemon.lines if "events made due again by hand" in line]
     assert len(made_due) == 1 and f"{OPERATOR} (web console)" in made_due[0]
+
+
+def test_the_centra_password_never_reaches_a_page(tmp_path: Path, page: Page) -> None:
+    """A handler's error that quotes the Centra password is stored as it came; every page
+    that shows it shows it masked (the console knows the password, as under run)."""
+    with Simulator(username="erp", password=PASSWORD, seed=5) as simulator:
+        simulator.add_event("order", order("1007", "confirmed"), mission="insert")
+        extra = '[handlers.custom]\norder = "erp_double:leaky_order"\n'
+        config = bridge_process.write_config(tmp_path, simulator.url, PASSWORD, extra)
+        drain = bridge_process.run_bridge(
+            "--config", str(config), "drain-events", env={LEAK_ENV: PASSWORD}
+        )
+        assert drain.returncode == ExitCode.OK, drain.stderr
+    users = tmp_path / "web-users"
+    users.write_text(user_line(READER, Role.READ, READER_PW) + "\n", encoding="utf-8")
+    with App.open(load_settings(config)) as app:
+        event_id = failed_event(app)
+        server = ConsoleServer(app, WebSettings(port=0, users_file=users)).start()
+        try:
+            log_in(page, server.url, READER, READER_PW)
+            for path in ("", "events?q=1007", "objects/order/1007", f"events/{event_id}"):
+                page.goto(server.url + path)
+                expect(page.locator("main")).to_contain_text("ERP refused order 1007: login ****")
+                assert PASSWORD not in page.content()
+        finally:
+            server.stop()
+
+
+def failed_event(app: App) -> str:
+    """The one failed event's id, its error as stored (the password in it)."""
+    with app.store.reading() as session:
+        (event,) = list_events(session, statuses=("failed",), limit=5).rows
+    assert PASSWORD in (event.error or "")
+    return str(event.event_id)
