@@ -27,6 +27,8 @@ from bridge.app import App
 from bridge.config import WebSettings, load_settings
 from bridge.errors import ExitCode
 from bridge.simulator import Simulator
+from bridge.simulator.app import Reply, Request
+from bridge.simulator.soap import CENTRA_NS, result_reply
 from bridge.store.lookups import find_event, list_events
 from bridge.web.server import ConsoleServer
 from bridge.web.users import Role, user_line
@@ -381,3 +383,48 @@ def failed_event(app: App) -> str:
         (event,) = list_events(session, statuses=("failed",), limit=5).rows
     assert PASSWORD in (event.error or "")
     return str(event.event_id)
+
+
+def test_an_operator_sees_centras_refusal_of_an_update_and_retries_it(
+    tmp_path: Path, page: Page
+) -> None:
+    """An ERP update Centra refused (success=false) shows in the overview and on its record
+    page with Centra's own message; a retry there makes it due for the next push."""
+    with Simulator(username="erp", password=PASSWORD, seed=5) as simulator:
+
+        def refuse(request: Request) -> Reply | None:
+            if request.operation == "customers_Update":
+                return Reply(200, result_reply(CENTRA_NS, False, ["Unknown store 9"]))
+            return None
+
+        simulator.faults.append(refuse)
+        config = bridge_process.write_config(tmp_path, simulator.url, PASSWORD)
+        updates = tmp_path / "updates.jsonl"
+        updates.write_text('{"type": "customer", "id": "C1001", "firstname": "Ada"}\n')
+        pushed = bridge_process.run_bridge("--config", str(config), "push", str(updates))
+        assert pushed.returncode == ExitCode.PARTIAL, pushed.stderr
+    users = tmp_path / "web-users"
+    users.write_text(user_line(OPERATOR, Role.OPERATE, OPERATOR_PW) + "\n", encoding="utf-8")
+    with App.open(load_settings(config, read_password=False)) as app:
+        server = ConsoleServer(app, WebSettings(port=0, users_file=users)).start()
+        try:
+            log_in(page, server.url, OPERATOR, OPERATOR_PW)
+            troubled = page.locator("table:below(:text('Failed and dead outbox records'))").first
+            expect(troubled).to_contain_text("Unknown store 9")
+            page.get_by_role("link", name="Outbox", exact=True).click()
+            page.get_by_label("Status").select_option("failed")
+            page.get_by_role("button", name="Show").click()
+            rows = page.locator("table tr:has(td)")
+            expect(rows).to_have_count(1)
+            expect(rows.first).to_contain_text("C1001")
+            rows.first.locator("td:first-child a").click()
+            expect(page.locator("dl")).to_contain_text("Centra error")
+            expect(page.locator("dl")).to_contain_text("Unknown store 9")
+            expect(page.locator("table")).to_contain_text("Ada")
+            page.get_by_role("button", name="Retry").click()
+            expect(page.locator(".flash")).to_contain_text("is due again")
+            expect(page.locator("dl")).to_contain_text(f"retried by {OPERATOR} (web console)")
+            page.goto(server.url + "outbox?status=queued")
+            expect(page.locator("table tr:has(td)")).to_have_count(1)
+        finally:
+            server.stop()
