@@ -195,6 +195,10 @@ def test_an_operator_finds_an_order_retries_one_event_and_skips_the_other(
     expect(page.locator("#event-note")).to_contain_text(f"skipped by {OPERATOR} (web console)")
     expect(page.locator("#event-note")).to_contain_text("entered by hand in the ERP")
     assert status_of(console, first) == "handled" and status_of(console, second) == "skipped"
+
+    page.get_by_role("button", name="Replay").click()  # the handler runs it now, as replay does
+    expect(page.locator(".flash")).to_contain_text(f"Event {second} replayed: handled 1")
+    expect(page.locator("#event-status")).to_have_text("handled")
     assert PASSWORD not in page.content()
 
 
@@ -222,6 +226,7 @@ def test_the_read_role_sees_but_cannot_change(sqlite_console: Running, page: Pag
     expect(page.locator("#event-status")).to_have_text("failed")
     expect(page.get_by_role("button", name="Retry")).to_have_count(0)
     expect(page.get_by_role("button", name="Skip")).to_have_count(0)
+    expect(page.get_by_role("button", name="Replay")).to_have_count(0)
     token = page.locator("input[name=csrf]").first.get_attribute("value")
     assert token
     answer = page.request.post(
