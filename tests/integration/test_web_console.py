@@ -433,3 +433,26 @@ def test_an_operator_sees_centras_refusal_of_an_update_and_retries_it(
             expect(page.locator("table tr:has(td)")).to_have_count(1)
         finally:
             server.stop()
+
+
+def test_filters_by_date_and_the_id_map_search(sqlite_console: Running, page: Page) -> None:
+    """Events received since a later day: none; a date that is not one: one line saying so.
+    The id map finds a mapping by either of its ids."""
+    running = sqlite_console
+    mapped = bridge_process.run_bridge(
+        "--config", str(running.config), "ids", "set", "customer", "ERP-77", "centra-9001"
+    )
+    assert mapped.returncode == ExitCode.OK, mapped.stderr
+    log_in(page, running.url, READER, READER_PW)
+    page.goto(running.url + "events?type=order&since=2000-01-01")
+    expect(page.locator("table tr:has(td)")).to_have_count(3)
+    page.goto(running.url + "events?type=order&since=2999-01-01")
+    expect(page.get_by_text("No stored event matches.")).to_be_visible()
+    page.goto(running.url + "events?since=yesterday")
+    expect(page.get_by_role("alert")).to_contain_text("since: not a date or time")
+    for some_id in ("ERP-77", "centra-9001"):
+        page.goto(running.url + "ids")
+        page.get_by_label("ERP id or Centra id").fill(some_id)
+        page.get_by_role("button", name="Find").click()
+        cells = page.locator("table tr:has(td) td")
+        expect(cells).to_have_text(["customer", "ERP-77", "centra-9001", "manual"])
