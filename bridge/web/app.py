@@ -81,9 +81,9 @@ class Console:
         return self.bridge.settings.schedule.stall_after_s
 
 
-def console_app(console: Console, *, session_s: float, secret: str | None = None) -> Starlette:
-    """The ASGI app; ``secret`` signs the session cookies (None: a new one, so a restart of
-    the console ends every login)."""
+def console_app(console: Console, *, session_s: float) -> Starlette:
+    """The ASGI app. Its session cookies are signed with a secret made here, so a restart
+    of the console ends every login; they expire after ``session_s``."""
     redactor = bridge_logging.Redactor([console.bridge.settings.centra.password.reveal()])
     templates = Environment(
         loader=PackageLoader("bridge.web", "templates"),
@@ -111,7 +111,7 @@ def console_app(console: Console, *, session_s: float, secret: str | None = None
     ]
     session = Middleware(
         SessionMiddleware,
-        secret_key=secret or secrets.token_urlsafe(32),
+        secret_key=secrets.token_urlsafe(32),
         session_cookie="centra_bridge_console",
         max_age=int(session_s),
         same_site="strict",
