@@ -456,3 +456,19 @@ def test_filters_by_date_and_the_id_map_search(sqlite_console: Running, page: Pa
         page.get_by_role("button", name="Find").click()
         cells = page.locator("table tr:has(td) td")
         expect(cells).to_have_text(["customer", "ERP-77", "centra-9001", "manual"])
+
+
+def test_a_login_expires(tmp_path: Path, page: Page) -> None:
+    """With [web] session = 1, a login no longer opens pages a few seconds later."""
+    config, users = drained_store(tmp_path, f"sqlite:///{tmp_path / 'bridge.db'}")
+    with App.open(load_settings(config, read_password=False)) as app:
+        web = WebSettings(port=0, users_file=users, session_s=1)
+        server = ConsoleServer(app, web).start()
+        try:
+            log_in(page, server.url, READER, READER_PW)
+            expect(page.get_by_role("heading", name="Overview")).to_be_visible()
+            page.wait_for_timeout(2500)
+            page.goto(server.url + "events")
+            expect(page.get_by_role("heading", name="Log in")).to_be_visible()
+        finally:
+            server.stop()
