@@ -16,7 +16,7 @@ import uvicorn
 from bridge.app import App
 from bridge.config import ConfigError, WebSettings
 from bridge.web.app import Console, console_app
-from bridge.web.users import load_users
+from bridge.web.users import Users, load_users
 
 log = structlog.get_logger(__name__)
 
@@ -27,13 +27,15 @@ _START_TIMEOUT_S = 10.0
 class ConsoleServer:
     """Serves the console for ``bridge`` until ``stop``."""
 
-    def __init__(self, bridge: App, settings: WebSettings, *, port: int | None = None) -> None:
-        console = Console(bridge, load_users(settings))
+    def __init__(self, bridge: App, settings: WebSettings, users: Users | None = None) -> None:
+        """``users``: those already read (run keeps them across reloads); None reads the
+        users file of ``settings``."""
+        console = Console(bridge, users or load_users(settings))
         self.host = settings.host
         config = uvicorn.Config(
             console_app(console, session_s=settings.session_s),
             host=settings.host,
-            port=settings.port if port is None else port,
+            port=settings.port,
             log_config=None,  # the bridge's logging stays as configured
             access_log=False,
             lifespan="off",

@@ -472,3 +472,40 @@ def test_a_login_expires(tmp_path: Path, page: Page) -> None:
             expect(page.get_by_role("heading", name="Log in")).to_be_visible()
         finally:
             server.stop()
+
+
+def test_a_reload_with_a_broken_users_file_keeps_the_service_and_its_console(
+    tmp_path: Path,
+) -> None:
+    """SIGHUP after the users file was spoiled: the reload is refused in the log, run keeps
+    serving the console with the users it had."""
+    users = tmp_path / "web-users"
+    users.write_text(user_line(OPERATOR, Role.OPERATE, OPERATOR_PW) + "\n", encoding="utf-8")
+    port = free_port()
+    extra = f'[web]\nport = {port}\nusers_file = "{users.name}"\n'
+    with Simulator(username="erp", password=PASSWORD, seed=5) as simulator:
+        daemon = Daemon(daemon_harness.write_config(tmp_path, simulator.url, PASSWORD, extra=extra))
+        try:
+            daemon.wait_log(lambda line: "serving the web console" in line)
+            users.write_text("ada:operate:not-a-hash\n", encoding="utf-8")
+            daemon.signal(signal.SIGHUP)
+            refused = daemon.wait_log(lambda line: "reload refused" in line)
+            assert "not an argon2 hash" in refused
+            # The jobs start again with the settings they had, the console with them.
+            before = daemon.lines.index(refused)
+            daemon.wait_log(
+                lambda line: "serving the web console" in line and daemon.lines.index(line) > before
+            )
+            http = requests.Session()
+            form = http.get(f"http://127.0.0.1:{port}/login", timeout=5).text
+            token = re.search(r'name="csrf" value="([^"]+)"', form)
+            assert token is not None
+            answer = http.post(
+                f"http://127.0.0.1:{port}/login",
+                data={"csrf": token[1], "user": OPERATOR, "password": OPERATOR_PW},
+                timeout=5,
+            )
+            assert answer.status_code == 200 and "Overview" in answer.text
+        finally:
+            code = daemon.stop()
+    assert code == ExitCode.OK, daemon.output()
