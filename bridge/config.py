@@ -183,6 +183,25 @@ class MetricsSettings:
     port: int = 0
 
 
+#: Seconds a web console login lasts.
+DEFAULT_WEB_SESSION_S = 8 * 3600.0
+#: Name of the systemd credential (``LoadCredential=centra_web_users:…``) holding the
+#: web console's users file.
+WEB_USERS_CREDENTIAL = "centra_web_users"
+
+
+@dataclass(frozen=True, slots=True)
+class WebSettings:
+    """The operators' web console; port 0 (the default) serves none."""
+
+    host: str = "127.0.0.1"
+    port: int = 0
+    #: The users and their argon2 hashes; None: the systemd credential ``centra_web_users``.
+    users_file: Path | None = None
+    #: A login lasts this long (seconds), then the console asks again.
+    session_s: float = DEFAULT_WEB_SESSION_S
+
+
 #: Records per products_Update / customers_Update call.
 DEFAULT_OUTBOX_BATCH_SIZE = 50
 #: A pushed field is expected back in an event for this long (seconds); see bridge.outbox.echo.
@@ -241,6 +260,7 @@ class Settings:
     logging: LoggingSettings = LoggingSettings()
     schedule: ScheduleSettings = ScheduleSettings()
     metrics: MetricsSettings = MetricsSettings()
+    web: WebSettings = WebSettings()
     outbox: OutboxSettings = OutboxSettings()
     orders: OrdersSettings = OrdersSettings()
     #: Event type → its delivery sink.
@@ -291,6 +311,7 @@ SECTION_KEYS: Mapping[str, tuple[str, ...]] = {
     "logging": ("level", "format"),
     "schedule": tuple(_SCHEDULE_KEYS),
     "metrics": ("host", "port"),
+    "web": ("host", "port", "users_file", "session"),
     "outbox": (
         "batch_size",
         "directory",
@@ -386,6 +407,7 @@ def from_mapping(
         logging=_logging(reader, logging_),
         schedule=_schedule(reader, reader.section(data, "schedule")),
         metrics=_metrics(reader, reader.section(data, "metrics")),
+        web=_web(reader, reader.section(data, "web"), base_dir),
         outbox=_outbox(reader, reader.section(data, "outbox"), base_dir),
         orders=_orders(reader, reader.section(data, "orders")),
         sinks=_sinks(reader, reader.section(data, "sinks"), base_dir),
@@ -616,6 +638,20 @@ def _metrics(r: _Reader, t: Mapping[str, Any]) -> MetricsSettings:
     if not 0 <= port <= 65535:
         r.fail("metrics", "port", f"must be 0 (off) to 65535, got {port}")
     return MetricsSettings(host=r.string(t, "metrics", "host") or "127.0.0.1", port=port)
+
+
+def _web(r: _Reader, t: Mapping[str, Any], base_dir: Path) -> WebSettings:
+    r.only_keys(t, "web", SECTION_KEYS["web"])
+    port = r.get(t, "web", "port", int, 0)
+    if not 0 <= port <= 65535:
+        r.fail("web", "port", f"must be 0 (off) to 65535, got {port}")
+    users = r.string(t, "web", "users_file")
+    return WebSettings(
+        host=r.string(t, "web", "host") or "127.0.0.1",
+        port=port,
+        users_file=base_dir / users if users else None,
+        session_s=r.positive(t, "web", "session", DEFAULT_WEB_SESSION_S),
+    )
 
 
 def _outbox(r: _Reader, t: Mapping[str, Any], base_dir: Path) -> OutboxSettings:

@@ -96,3 +96,12 @@ def flaky_order(session: Session, event: EventRecord) -> Outcome:
     if Path(os.environ[ERP_DOWN_ENV]).exists():
         raise ConnectionError(f"ERP refused order {event.object_id}: connection refused")
     return handle_order(session, event)
+
+
+#: ``leaky_order`` quotes this variable's value in its error, as a careless ERP client might.
+LEAK_ENV = "CENTRA_BRIDGE_TEST_LEAK"
+
+
+def leaky_order(session: Session, event: EventRecord) -> Outcome:
+    """An ERP client whose error message quotes a secret it was handed."""
+    raise PermissionError(f"ERP refused order {event.object_id}: login {os.environ[LEAK_ENV]}")

@@ -17,7 +17,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from bridge import __version__
 from bridge import config as config_module
-from bridge.cli import dev, erp, events, lookup, outbox, service, setup
+from bridge.cli import dev, erp, events, lookup, outbox, service, setup, web
 from bridge.cli.bench import add_bench_command
 from bridge.cli.common import epilog, fail, first_line
 from bridge.errors import BridgeError, ExitCode
@@ -78,6 +78,7 @@ def build_parser() -> argparse.ArgumentParser:
     erp.add_commands(commands)
     lookup.add_commands(commands)
     outbox.add_commands(commands)
+    web.add_commands(commands)
     parser.formatter_class = argparse.RawDescriptionHelpFormatter
     for sub in subparsers(parser):
         # SUPPRESS: an option left out after the command keeps the value given before it.

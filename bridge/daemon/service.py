@@ -33,6 +33,8 @@ from bridge.daemon.metrics_server import MetricsServer
 from bridge.daemon.notify import Notifier
 from bridge.errors import ExitCode
 from bridge.store.lock import StoreLock, held
+from bridge.web.server import ConsoleServer
+from bridge.web.users import Users, load_users
 
 log = structlog.get_logger(__name__)
 
@@ -96,12 +98,14 @@ def _serve(
     metrics = Metrics()
     health = Health()
     server = _metrics_server(settings, metrics)
+    # Read once here (a broken file fails the start) and again only by a reload that works.
+    users = load_users(settings.web) if settings.web.port else None
     try:
         while True:
-            why = _generation(settings, lock, control, notifier, metrics, health)
+            why = _generation(settings, users, lock, control, notifier, metrics, health)
             if why != "reload":
                 return ExitCode.OK if why == "stop" else ExitCode.DATABASE
-            settings = _reloaded(settings, load)
+            settings, users = _reloaded(settings, users, load)
     finally:
         if server is not None:
             server.stop()
@@ -109,6 +113,7 @@ def _serve(
 
 def _generation(
     settings: Settings,
+    users: Users | None,
     lock: StoreLock,
     control: signals.Control,
     notifier: Notifier,
@@ -117,8 +122,11 @@ def _generation(
 ) -> str:
     """Run the jobs of one configuration until a stop, a reload or a lost lock; say which."""
     app = App.open(settings, centra_calls=metrics.centra_call)
+    console: ConsoleServer | None = None
     try:
         app.client  # noqa: B018 (load the WSDL now: a broken install fails before READY)
+        # Beside the jobs, on this generation's App: a reload serves the new settings.
+        console = ConsoleServer(app, settings.web, users).start() if users else None
         jobs = Jobs(app, settings.schedule, control.stop, metrics, health, lock=lock)
         scheduler = _scheduler(jobs, settings)
         scheduler.start()
@@ -138,6 +146,8 @@ def _generation(
         log.info("jobs stopped", reason=why, signal=control.signal_name or None)
         return why
     finally:
+        if console is not None:
+            console.stop()
         app.close()
 
 
@@ -232,18 +242,22 @@ def _on_job_event(event: JobExecutionEvent) -> None:
         log.debug("job still running; tick skipped", job_id=event.job_id)
 
 
-def _reloaded(settings: Settings, load: Callable[[], Settings]) -> Settings:
-    """The new configuration, or the old one if the new one cannot be used."""
+def _reloaded(
+    settings: Settings, users: Users | None, load: Callable[[], Settings]
+) -> tuple[Settings, Users | None]:
+    """The new configuration and web console users, or the old ones if the new ones cannot
+    be used (a broken users file included)."""
     try:
         new = load()
+        new_users = load_users(new.web) if new.web.port else None
     except ConfigError as exc:
         log.error("reload refused: configuration invalid; keeping the old one", error=str(exc))
-        return settings
+        return settings, users
     if new.database != settings.database:
         log.error("reload refused: [database] changed; restart to use another database")
-        return settings
+        return settings, users
     log.info("configuration reloaded", source=new.source)
-    return new
+    return new, new_users
 
 
 def _metrics_server(settings: Settings, metrics: Metrics) -> MetricsServer | None:

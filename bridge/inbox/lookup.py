@@ -68,6 +68,8 @@ class EventQuery:
     statuses: tuple[str, ...] = ()
     types: tuple[str, ...] = ()
     since: datetime | None = None
+    #: An event id or an object id.
+    search: str | None = None
     limit: int = LIST_LIMIT
     offset: int = 0
 
@@ -130,6 +132,7 @@ def list_events(store: Store, query: EventQuery) -> Listing:
             statuses=query.statuses,
             types=query.types,
             since=query.since,
+            search=query.search,
             limit=query.limit,
             offset=query.offset,
         )

@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session
 
 from bridge.clock import utcnow
 from bridge.errors import BridgeError, ExitCode
-from bridge.outbox.entities import check_entity_type
+from bridge.outbox.entities import MAPPED_TYPES, check_entity_type
 from bridge.outbox.id_rules import (
     Change,
     IdConflict,
@@ -98,6 +98,16 @@ def register_sent(
 def listing(store: Store, entity_type: str | None = None) -> list[Link]:
     with store.reading() as session:
         return repo.all_links(session, entity_type)
+
+
+def find(store: Store, some_id: str) -> list[Link]:
+    """The mappings holding ``some_id`` as ERP id or as Centra id, of every mapped type."""
+    found: list[Link] = []
+    with store.reading() as session:
+        for entity_type in MAPPED_TYPES:
+            by_erp, by_centra = repo.holding(session, entity_type, [some_id])
+            found += list(dict.fromkeys([*by_erp.values(), *by_centra.values()]))
+    return found
 
 
 def set_link(store: Store, entity_type: str, erp_id: str, centra_id: str) -> Change:

@@ -202,11 +202,15 @@ def list_events(
     statuses: Collection[str] = (),
     types: Collection[str] = (),
     since: datetime | None = None,
+    search: str | None = None,
     limit: int,
     offset: int = 0,
 ) -> Listing:
-    """Events matching every filter given, newest first."""
+    """Events matching every filter given, newest first; ``search`` is an event id or an
+    object id (compared whole, as a bound value)."""
     where: list[ColumnElement[bool]] = []
+    if search:
+        where.append(_is_or_concerns(search))
     if statuses:
         where.append(_EVENTS.c.status.in_(statuses))
     if types:
@@ -215,6 +219,17 @@ def list_events(
         where.append(_EVENTS.c.received_at >= since)
     rows, total = _page(session, _EVENT_COLUMNS, where, _EVENTS.c.seq.desc(), limit, offset)
     return Listing([_event(row) for row in rows], total, offset)
+
+
+def _is_or_concerns(some_id: str) -> ColumnElement[bool]:
+    """Events whose id, or whose object's id, is ``some_id``. Each side names the leading
+    column of its index (every transport, every type stored) so both are searched by index
+    rather than by reading every event."""
+    transports = select(_EVENTS.c.transport).distinct().scalar_subquery()
+    types = select(_EVENTS.c.type).distinct().scalar_subquery()
+    return (_EVENTS.c.transport.in_(transports) & (_EVENTS.c.event_id == some_id)) | (
+        _EVENTS.c.type.in_(types) & (_EVENTS.c.entry == some_id)
+    )
 
 
 def outbox_of_object(

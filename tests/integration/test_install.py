@@ -93,3 +93,6 @@ def test_the_wheel_carries_the_example_configuration_and_the_units(tmp_path: Pat
     assert share / "config" / "example.toml" in names
     for unit in (REPO / "systemd").iterdir():
         assert share / "systemd" / unit.name in names
+    # The web console's pages travel inside the package.
+    for template in (REPO / "bridge" / "web" / "templates").iterdir():
+        assert Path("web") / "templates" / template.name in names

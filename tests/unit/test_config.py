@@ -100,6 +100,8 @@ def test_password_from_file_env_or_credentials(tmp_path: Path) -> None:
         (MINIMAL + '[database]\nurl = "mysql://x"\n', "[database] url: must start with"),
         (MINIMAL + "[handlers]\nmax_attempts = 0\n", "[handlers] max_attempts: must be at"),
         (MINIMAL + '[handlers.custom]\norder = "nodots"\n', "[handlers] custom.order: must be"),
+        (MINIMAL + "[web]\nport = 70000\n", "[web] port: must be 0 (off) to 65535, got 70000"),
+        (MINIMAL + "[web]\nsession = 0\n", "[web] session: must be a positive number, got 0"),
         (MINIMAL + "[extra]\n", "[extra]: unknown section"),
         ("[centra\n", "not valid TOML"),
         ("", "[centra]: section missing"),
@@ -196,3 +198,12 @@ def test_without_the_password_nothing_is_looked_for(tmp_path: Path) -> None:
     settings = load(path, environ={}, read_password=False)
     assert not settings.centra.password
     assert settings.centra.password_source == PASSWORD_NOT_READ
+
+
+def test_web_console_is_off_unless_a_port_is_set(tmp_path: Path) -> None:
+    """No [web]: no console; users_file resolves beside the config, like every file."""
+    assert load(write(tmp_path, MINIMAL), environ={}).web.port == 0
+    web = load(
+        write(tmp_path, MINIMAL + '[web]\nport = 8080\nusers_file = "web-users"\n'), environ={}
+    ).web
+    assert (web.host, web.port, web.users_file) == ("127.0.0.1", 8080, tmp_path / "web-users")
