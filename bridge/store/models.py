@@ -125,6 +125,8 @@ class StoredEvent(Base):
         Index("ix_events_status_next_attempt_at", "status", "next_attempt_at"),
         Index("ix_events_type_entry", "type", "entry"),
         Index("ix_events_acknowledged_at", "acknowledged_at"),
+        # Looked up by the event id alone (events show ID, retry, the console's search).
+        Index("ix_events_event_id", "event_id"),
         # Each transport numbers its events on its own: the two id spaces never mix.
         UniqueConstraint("transport", "event_id", name="uq_events_transport"),
     )
