@@ -13,6 +13,7 @@ import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
+from bridge.bench.console import run_console
 from bridge.bench.input import run_input
 from bridge.bench.naive import run_naive
 from bridge.bench.outbox import run_outbox
@@ -28,9 +29,18 @@ DEFAULT_OUTBOX_RECORDS = 10_000
 #: this many (or a tenth of it, for short runs).
 SMALL_INPUT_RECORDS = 10_000
 DEFAULT_INPUT_RECORDS = 200_000
+#: Events in the store the web console's pages are timed on.
+DEFAULT_CONSOLE_EVENTS = 100_000
 _USERNAME = "bench"
 
-__all__ = ["DEFAULT_EVENTS", "DEFAULT_INPUT_RECORDS", "BenchOptions", "BenchReport", "run_bench"]
+__all__ = [
+    "DEFAULT_CONSOLE_EVENTS",
+    "DEFAULT_EVENTS",
+    "DEFAULT_INPUT_RECORDS",
+    "BenchOptions",
+    "BenchReport",
+    "run_bench",
+]
 
 
 @dataclass(frozen=True, slots=True)
@@ -41,6 +51,8 @@ class BenchOptions:
     outbox_records: int = DEFAULT_OUTBOX_RECORDS
     #: The large ERP file of the memory figure (0: skip).
     input_records: int = DEFAULT_INPUT_RECORDS
+    #: The store of the console figure (0: skip).
+    console_events: int = DEFAULT_CONSOLE_EVENTS
     seed: int = 1
 
     def __post_init__(self) -> None:
@@ -91,6 +103,7 @@ def run_bench(options: BenchOptions) -> BenchReport:
             )
         sizes = options.input_sizes
         inputs = [run_input(work, count) for count in sizes] if sizes else []
+        console = run_console(work, options.console_events) if options.console_events else None
     return BenchReport(
         events=options.events,
         seed=options.seed,
@@ -99,4 +112,5 @@ def run_bench(options: BenchOptions) -> BenchReport:
         naive=naive,
         outbox=outbox,
         inputs=inputs,
+        console=console,
     )

@@ -9,6 +9,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
+from bridge.bench.console import ConsoleRun
 from bridge.bench.input import InputRun
 from bridge.bench.naive import NaiveRun
 from bridge.bench.phases import BridgeRun, FloorRun
@@ -20,6 +21,9 @@ MAX_RSS_GROWTH_MB = 50.0
 MAX_PUSH_VS_LXML = 3.0
 #: Queueing an ERP file: peak memory from the small file to the large one.
 MAX_INPUT_RSS_GROWTH_MB = 25.0
+#: The web console's pages on a large store, slowest of a few fetches (seconds).
+MAX_CONSOLE_OVERVIEW_S = 3.0
+MAX_CONSOLE_LIST_S = 1.0
 _PER = 1000
 
 
@@ -84,6 +88,7 @@ class BenchReport:
     outbox: OutboxRun | None = None
     #: ``push --queue-only FILE`` of a small and a large file, in that order (or none).
     inputs: list[InputRun] = field(default_factory=list)
+    console: ConsoleRun | None = None
     machine: dict[str, Any] = field(default_factory=lambda: machine())
 
     def expected_calls(self) -> tuple[int, int]:
@@ -147,6 +152,18 @@ class BenchReport:
                     "MB",
                 )
             )
+        if self.console is not None:
+            for name, seconds in self.console.seconds.items():
+                limit = MAX_CONSOLE_OVERVIEW_S if name == "overview" else MAX_CONSOLE_LIST_S
+                found.append(
+                    Target(
+                        f"web console {name}, {self.console.events:,} events",
+                        seconds,
+                        limit,
+                        "max",
+                        "s",
+                    )
+                )
         return found
 
     @property
@@ -175,6 +192,7 @@ class BenchReport:
             "naive": naive,
             "outbox": asdict(self.outbox) if self.outbox is not None else None,
             "inputs": [asdict(run) for run in self.inputs],
+            "console": asdict(self.console) if self.console is not None else None,
             "targets": [target.as_dict() for target in self.targets()],
             "ok": self.ok,
         }
@@ -221,6 +239,9 @@ class BenchReport:
             f"RSS {run.peak_rss_mb:.1f} MB, {run.wall_s:.1f} s"
             for run in self.inputs
         ]
+        if self.console is not None:
+            pages = ", ".join(f"{name} {s:.2f} s" for name, s in self.console.seconds.items())
+            lines.append(f"console {self.console.events:,} events, slowest of 3 fetches: {pages}")
         return lines
 
 

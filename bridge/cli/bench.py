@@ -9,6 +9,7 @@ from typing import Any
 from bridge import config as config_module
 from bridge import logging as bridge_logging
 from bridge.bench import (
+    DEFAULT_CONSOLE_EVENTS,
     DEFAULT_EVENTS,
     DEFAULT_INPUT_RECORDS,
     DEFAULT_NAIVE_EVENTS,
@@ -59,6 +60,14 @@ def add_bench_command(commands: Any) -> None:
         help=f"records of the large ERP file queued for the memory figure, beside one of "
         f"10,000 (default {DEFAULT_INPUT_RECORDS:,}; 0: skip)",
     )
+    bench.add_argument(
+        "--console-events",
+        type=int,
+        default=DEFAULT_CONSOLE_EVENTS,
+        metavar="N",
+        help=f"events in the store the web console's pages are timed on "
+        f"(default {DEFAULT_CONSOLE_EVENTS:,}; 0: skip)",
+    )
     bench.add_argument("--seed", type=int, default=1, help="seed of the generated events")
     bench.add_argument("--check", action="store_true", help="exit non-zero when a target is missed")
     bench.add_argument("--json", action="store_true", help="answer with JSON")
@@ -74,6 +83,7 @@ def run_command(args: argparse.Namespace) -> int:
         events=args.events,
         naive_events=args.naive_events,
         input_records=args.input_records,
+        console_events=args.console_events,
         seed=args.seed,
         **outbox,
     )

@@ -24,7 +24,13 @@ from bridge.simulator.soap import CENTRA_NS
 def report() -> BenchReport:
     """One small bench for the whole module: 250 events, the naive client on 60."""
     return run_bench(
-        BenchOptions(events=250, naive_events=60, outbox_records=120, input_records=2_000)
+        BenchOptions(
+            events=250,
+            naive_events=60,
+            outbox_records=120,
+            input_records=2_000,
+            console_events=2_000,
+        )
     )
 
 
@@ -59,10 +65,21 @@ def test_large_erp_file_is_queued_in_a_process_of_its_own(report: BenchReport) -
     assert "push --queue-only of 2,000 records" in report.render()
 
 
+def test_the_console_is_timed_over_http_on_a_filled_store(report: BenchReport) -> None:
+    """The overview, a filtered list and a search, each fetched by a logged-in operator."""
+    assert report.console is not None and report.console.events == 2_000
+    assert set(report.console.seconds) == {
+        "overview",
+        "failed orders, first page",
+        "search by object id",
+    }
+    assert "console 2,000 events" in report.render()
+
+
 def test_targets_cover_the_issue(report: BenchReport) -> None:
     """Every target is reported with its limit; call counts are exact and met."""
     targets = {target.name: target for target in report.targets()}
-    assert len(targets) == 7
+    assert len(targets) == 10
     calls = [target for name, target in targets.items() if "calls" in name]
     assert [target.met for target in calls] == [True, True]
     assert all(target.measured >= 0 for target in targets.values())
@@ -91,6 +108,8 @@ def test_cli_check_exit_code_follows_the_targets(capsys: pytest.CaptureFixture[s
             "--outbox-records",
             "0",
             "--input-records",
+            "0",
+            "--console-events",
             "0",
             "--check",
             "--json",
