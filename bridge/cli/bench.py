@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 from typing import Any
 
 from bridge import config as config_module
@@ -17,6 +18,9 @@ from bridge.bench import (
 )
 from bridge.cli.common import epilog, positive_int
 from bridge.errors import ExitCode
+
+#: The PostgreSQL server the tests use; the bench uses it too when it is set.
+PG_URL_ENV = "CENTRA_BRIDGE_TEST_PG_URL"
 
 
 def add_bench_command(commands: Any) -> None:
@@ -59,6 +63,13 @@ def add_bench_command(commands: Any) -> None:
         help=f"records of the large ERP file queued for the memory figure, beside one of "
         f"10,000 (default {DEFAULT_INPUT_RECORDS:,}; 0: skip)",
     )
+    bench.add_argument(
+        "--pg-url",
+        default=os.environ.get(PG_URL_ENV) or None,
+        metavar="URL",
+        help="a PostgreSQL server to drain into as well, in a database of the bench's own "
+        f"(dropped afterwards); default ${PG_URL_ENV}, else SQLite only",
+    )
     bench.add_argument("--seed", type=int, default=1, help="seed of the generated events")
     bench.add_argument("--check", action="store_true", help="exit non-zero when a target is missed")
     bench.add_argument("--json", action="store_true", help="answer with JSON")
@@ -75,6 +86,7 @@ def run_command(args: argparse.Namespace) -> int:
         naive_events=args.naive_events,
         input_records=args.input_records,
         seed=args.seed,
+        pg_url=args.pg_url,
         **outbox,
     )
     report = run_bench(options)
