@@ -129,7 +129,8 @@ class BatchDelivery(Delivery):
     """``Delivery`` for a type with no sink and no lock on import, a batch at a time.
 
     The id map is read and written once per batch, the pushes echoes are checked against
-    once; an echo refreshes the built-in copy like any other event of its type.
+    once; an echo refreshes the built-in copy like any other event of its type. A batch with
+    pushes to check and a site's own handler is left to one event at a time.
     """
 
     def __init__(
@@ -157,24 +158,8 @@ class BatchDelivery(Delivery):
         if echoes:
             log.info("echoes of pushes; not delivered", count=len(echoes))
             events_repo.mark_echoes(session, sorted(echoes))
-        built_in = BUILT_IN.get(self.event_type)
-        if not echoes or self.batch_handler is built_in:
-            return self.batch_handler.handle_batch(session, events)
-        if built_in is None:
-            raise RuntimeError(f"{self.event_type}: echoes found without a built-in copy")
-        echoed = [event for event in events if event.seq in echoes]
-        others = [event for event in events if event.seq not in echoes]
-        outcomes = dict(
-            zip([e.seq for e in echoed], built_in.handle_batch(session, echoed), strict=True)
-        )
-        outcomes.update(
-            zip(
-                [e.seq for e in others],
-                self.batch_handler.handle_batch(session, others),
-                strict=True,
-            )
-        )
-        return [outcomes[event.seq] for event in events]
+        # Echoes only refresh the built-in copy, and only the built-in gets here with any.
+        return self.batch_handler.handle_batch(session, events)
 
     def _echoes(self, session: Session, events: Sequence[EventRecord], now: datetime) -> set[int]:
         """The seqs of the batch's echoes, decided in order as if one event at a time.

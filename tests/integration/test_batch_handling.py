@@ -7,20 +7,32 @@ from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any
 
+import pytest
 from event_xml import make_event as event
 from sqlalchemy import event as sqla_event
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 from test_handlers import dispatcher, order, put
+from test_sinks import CUSTOMER, PASSWORD, drain, open_app, statuses
 
+from bridge import queue_updates
 from bridge.centra.port import Event
 from bridge.handlers.base import BatchHandler, EventRecord, Outcome
 from bridge.handlers.customer import handle_customer
 from bridge.handlers.delivery import with_delivery
 from bridge.handlers.order import handle_order
 from bridge.handlers.registry import Registry
+from bridge.simulator import Simulator
 from bridge.store import Store
-from bridge.store.models import Customer, IdMapping, Order, OrderLine, OrderShipment, StoredEvent
+from bridge.store.models import (
+    Customer,
+    IdMapping,
+    Order,
+    OrderLine,
+    OrderShipment,
+    OutboxRecord,
+    StoredEvent,
+)
 
 
 def mixed_events() -> list[Event]:
@@ -193,3 +205,41 @@ def test_site_batch_handler_gets_its_type_in_order_and_falls_back_alone(store: S
     with store.transaction() as session:
         failed = session.get_one(StoredEvent, second[1])
         assert failed.last_error == "RuntimeError: ERP rejected order 32"
+
+
+@pytest.fixture
+def simulator() -> Iterator[Simulator]:
+    with Simulator(username="erp", password=PASSWORD, seed=9) as running:
+        yield running
+
+
+def test_echo_and_a_real_change_in_one_batch(simulator: Simulator, database_url: str) -> None:
+    """A push's echo and a real change after it reach the bridge in one batch (no sink, so
+    the batch path): the echo is marked as one and claims the push, the change is not, and
+    the copy ends with the change."""
+    simulator.add_event("customer", CUSTOMER)
+    app = open_app(simulator, database_url, {})
+    try:
+        drain(app)
+        with app.store.transaction() as session:
+            session.scalars(select(IdMapping)).one().erp_id = "C1001"
+        queue_updates(
+            app.store, app.codec, [{"type": "customer", "id": "C1001", "firstname": "Augusta"}]
+        )
+        assert app.outbox().push_due().sent == 1
+        echo = simulator.add_event("customer", {**CUSTOMER, "firstname": "Augusta"})
+        change = simulator.add_event(
+            "customer", {**CUSTOMER, "firstname": "Augusta", "email": "augusta@example.com"}
+        )
+        drain(app)
+        with app.store.transaction() as session:
+            pushed = session.scalars(select(OutboxRecord)).one()
+            marked = dict(session.execute(select(StoredEvent.event_id, StoredEvent.echo)).all())
+            copy = session.get_one(Customer, "4711")
+        seen = statuses(app)
+    finally:
+        app.close()
+    assert (seen[echo], seen[change]) == ("handled", "handled")
+    assert (marked[echo], bool(marked[change])) == (True, False)
+    assert pushed.echo_event_id == echo
+    assert (copy.firstname, copy.email) == ("Augusta", "augusta@example.com")
