@@ -17,6 +17,7 @@ _EXPORTS = {
     # Handlers: what a custom handler or sink receives, returns and raises.
     "EventRecord": "bridge.handlers.base",
     "Handler": "bridge.handlers.base",
+    "BatchHandler": "bridge.handlers.base",
     "Outcome": "bridge.handlers.base",
     "PermanentError": "bridge.handlers.base",
     "Sink": "bridge.handlers.sinks",
@@ -39,6 +40,7 @@ _EXPORTS = {
 
 __all__ = [
     "App",
+    "BatchHandler",
     "BridgeError",
     "CentraError",
     "ConfigError",
@@ -63,7 +65,13 @@ if TYPE_CHECKING:
     from bridge.centra.errors import CentraError
     from bridge.config import ConfigError, Settings, load_settings
     from bridge.errors import BridgeError, ExitCode
-    from bridge.handlers.base import EventRecord, Handler, Outcome, PermanentError
+    from bridge.handlers.base import (
+        BatchHandler,
+        EventRecord,
+        Handler,
+        Outcome,
+        PermanentError,
+    )
     from bridge.handlers.customer import handle_customer
     from bridge.handlers.order import handle_order
     from bridge.handlers.product import handle_product

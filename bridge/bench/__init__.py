@@ -1,9 +1,12 @@
-"""``centra-bridge bench``: the bridge's drain against the floor and a naive client, one run.
+"""``centra-bridge bench``: the bridge's drain-events against its floors and a naive client.
 
 Every figure comes from the same run on the same simulator data: the simulator runs in a child
-process over loopback, the bridge drains it as in production, the floor re-reads the very bytes
-the bridge received, and the naive client drains a fresh simulator with the same seed. Only the
-bridge's own process is measured (CPU with ``time.process_time``, memory as VmHWM).
+process over loopback, the bridge drains it as in production and its handlers keep the copies,
+the floors re-read the very bytes the bridge received (one only storing the events, one also
+keeping the copies), and the naive client drains a fresh simulator with the same seed. Given a
+PostgreSQL server, the bridge drains the same events once more into a database of its own
+there. Only the bridge's own process is measured (CPU with ``time.process_time``, memory as
+VmHWM, statements with a SQLAlchemy event).
 """
 
 from __future__ import annotations
@@ -14,10 +17,12 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from bridge.bench.console import run_console
+from bridge.bench.floor import run_copies_floor
 from bridge.bench.input import run_input
 from bridge.bench.naive import run_naive
 from bridge.bench.outbox import run_outbox
-from bridge.bench.phases import run_bridge, run_floor
+from bridge.bench.pgserver import fresh_database
+from bridge.bench.phases import BridgeRun, run_bridge, run_floor
 from bridge.bench.report import BenchReport
 from bridge.bench.simproc import SimulatorProcess
 
@@ -54,6 +59,9 @@ class BenchOptions:
     #: The store of the console figure (0: skip).
     console_events: int = DEFAULT_CONSOLE_EVENTS
     seed: int = 1
+    #: A PostgreSQL server (SQLAlchemy URL) to drain into as well, in a database of the
+    #: bench's own; None: SQLite only.
+    pg_url: str | None = None
 
     def __post_init__(self) -> None:
         if self.events < 1 or (self.naive_events is not None and self.naive_events < 1):
@@ -89,11 +97,13 @@ def run_bench(options: BenchOptions) -> BenchReport:
                 sim.url,
                 _USERNAME,
                 password,
-                work / "bridge.db",
+                f"sqlite:///{work / 'bridge.db'}",
                 capture,
                 checkpoint_events=max(options.events // 10, 1),
             )
         floor = run_floor(capture, work / "floor.db")
+        copies_floor = run_copies_floor(capture, work / "copies-floor.db")
+        postgres = _run_postgres(options, password, work) if options.pg_url else None
         with SimulatorProcess(options.naive_count, options.seed, _USERNAME, password) as sim:
             naive = run_naive(sim.url, _USERNAME, password, work / "naive.db")
             outbox = (
@@ -109,8 +119,27 @@ def run_bench(options: BenchOptions) -> BenchReport:
         seed=options.seed,
         bridge=bridge,
         floor=floor,
+        copies_floor=copies_floor,
+        postgres=postgres,
         naive=naive,
         outbox=outbox,
         inputs=inputs,
         console=console,
     )
+
+
+def _run_postgres(options: BenchOptions, password: str, work: Path) -> BridgeRun:
+    """The same events drained and handled into a fresh database on the given server."""
+    assert options.pg_url is not None
+    with (
+        fresh_database(options.pg_url) as url,
+        SimulatorProcess(options.events, options.seed, _USERNAME, password) as sim,
+    ):
+        return run_bridge(
+            sim.url,
+            _USERNAME,
+            password,
+            url,
+            work / "pages-pg.bin",
+            checkpoint_events=max(options.events // 10, 1),
+        )

@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import BinaryIO
 
 from lxml import etree
+from sqlalchemy import Engine, event
 
 from bridge.app import App
 from bridge.bench.naive import open_sqlite
@@ -57,6 +58,11 @@ class BridgeRun:
     #: The handlers, after the drain.
     handle_seconds: float = 0.0
     handle_cpu_s: float = 0.0
+    #: SQL statements sent to the database (cursor executions; an executemany is one).
+    drain_statements: int = 0
+    handle_statements: int = 0
+    #: The database: "sqlite" or "postgresql".
+    database: str = "sqlite"
     calls: dict[str, int] = field(default_factory=dict)
     outcomes: dict[str, int] = field(default_factory=dict)
     #: Peak RSS once ``checkpoint_events`` had been stored, and at the end.
@@ -69,6 +75,20 @@ class BridgeRun:
         """Peak RSS growth after the checkpoint; a peak never shrinks, so a reading a hair
         below the earlier one (the kernel's rounding) counts as no growth."""
         return max(self.rss_end_mb - self.rss_checkpoint_mb, 0.0)
+
+    @property
+    def whole_cpu_s(self) -> float:
+        """What ``drain-events`` costs: the drain and the handlers."""
+        return self.cpu_s + self.handle_cpu_s
+
+    @property
+    def whole_seconds(self) -> float:
+        return self.seconds + self.handle_seconds
+
+    @property
+    def statements_per_event(self) -> float:
+        statements = self.drain_statements + self.handle_statements
+        return statements / self.events if self.events else 0.0
 
     @property
     def store_cpu_s(self) -> float:
@@ -107,17 +127,39 @@ class _MeasuredClient(CentraClient):
             self._run.acknowledge_cpu_s += time.process_time() - started
 
 
+class _StatementCount:
+    """Counts the statements an engine sends (a SQLAlchemy event; the product never counts)."""
+
+    def __init__(self, engine: Engine) -> None:
+        self.count = 0
+        self._engine = engine
+        event.listen(engine, "before_cursor_execute", self._seen)
+
+    def _seen(self, *_: object) -> None:
+        self.count += 1
+
+    def close(self) -> None:
+        event.remove(self._engine, "before_cursor_execute", self._seen)
+
+
 def run_bridge(
-    url: str, username: str, password: str, database: Path, capture: Path, checkpoint_events: int
+    url: str,
+    username: str,
+    password: str,
+    database_url: str,
+    capture: Path,
+    checkpoint_events: int,
 ) -> BridgeRun:
-    """Drain the simulator at ``url`` with the bridge into a fresh SQLite file."""
+    """Drain the simulator at ``url`` with the bridge into a fresh database, then handle."""
     settings = Settings(
         centra=CentraSettings(endpoint=url, username=username, password=Secret(password)),
-        database=DatabaseSettings(url=f"sqlite:///{database}"),
+        database=DatabaseSettings(url=database_url),
         source="<bench>",
     )
     run = BridgeRun(checkpoint_events=checkpoint_events)
     app = App.open(settings)
+    run.database = app.store.engine.dialect.name
+    statements = _StatementCount(app.store.engine)
     try:
         with capture.open("wb") as sink:
             client = _MeasuredClient(settings.centra, sink, run)
@@ -127,11 +169,14 @@ def run_bridge(
             run.cpu_s = time.process_time() - cpu_started
             run.seconds = time.perf_counter() - started
             client.close()
+        run.drain_statements = statements.count
         started, cpu_started = time.perf_counter(), time.process_time()
         outcomes = app.dispatcher.run_due()
         run.handle_cpu_s = time.process_time() - cpu_started
         run.handle_seconds = time.perf_counter() - started
+        run.handle_statements = statements.count - run.drain_statements
     finally:
+        statements.close()
         app.close()
     run.calls = dict(client.calls)
     run.outcomes = {key: value for key, value in outcomes.items() if value}
@@ -165,7 +210,7 @@ def run_floor(capture: Path, database: Path) -> FloorRun:
             started = time.process_time()
             rows = [
                 (event[0].text, event[1].text, etree.tostring(event, encoding="unicode"))
-                for event in _page_events(etree.fromstring(raw, parser))
+                for event in page_events(etree.fromstring(raw, parser))
             ]
             db.execute("BEGIN IMMEDIATE")
             db.executemany(
@@ -181,7 +226,7 @@ def run_floor(capture: Path, database: Path) -> FloorRun:
     return FloorRun(events=events, cpu_s=cpu_s)
 
 
-def _page_events(envelope: etree._Element) -> list[etree._Element]:
+def page_events(envelope: etree._Element) -> list[etree._Element]:
     """``Envelope/Body/events_Get/events/event*`` (id and type are an event's first children)."""
     body = next(child for child in envelope if child.tag == _SOAP_BODY)
     events = body[0][0]

@@ -10,12 +10,17 @@ from pathlib import Path
 from typing import Any
 
 from bridge.bench.console import ConsoleRun
+from bridge.bench.floor import CopiesFloorRun
 from bridge.bench.input import InputRun
 from bridge.bench.naive import NaiveRun
 from bridge.bench.phases import BridgeRun, FloorRun
 
 #: Target limits from the performance issue.
 MAX_CPU_VS_FLOOR = 3.0
+#: The whole drain-events (drain and handlers) against the floor that keeps the same copies.
+MAX_WHOLE_VS_COPIES_FLOOR = 3.0
+#: SQL statements per event, drain and handlers, on PostgreSQL (each is a round trip).
+MAX_PG_STATEMENTS_PER_EVENT = 3.0
 MIN_SPEEDUP_VS_NAIVE = 10.0
 MAX_RSS_GROWTH_MB = 50.0
 MAX_PUSH_VS_LXML = 3.0
@@ -85,6 +90,9 @@ class BenchReport:
     bridge: BridgeRun
     floor: FloorRun
     naive: NaiveRun
+    copies_floor: CopiesFloorRun
+    #: The same drain and handlers on PostgreSQL, when a server was given.
+    postgres: BridgeRun | None = None
     outbox: OutboxRun | None = None
     #: ``push --queue-only FILE`` of a small and a large file, in that order (or none).
     inputs: list[InputRun] = field(default_factory=list)
@@ -100,6 +108,16 @@ class BenchReport:
         bridge, floor, naive = self.bridge, self.floor, self.naive
         gets, dones = self.expected_calls()
         found = [
+            Target(
+                "drain-events CPU per event vs floor with copies",
+                _ratio(
+                    bridge.whole_cpu_s / max(bridge.events, 1),
+                    self.copies_floor.cpu_s / max(self.copies_floor.events, 1),
+                ),
+                MAX_WHOLE_VS_COPIES_FLOOR,
+                "max",
+                "x",
+            ),
             Target(
                 "drain CPU per event vs floor",
                 _ratio(bridge.cpu_s / max(bridge.events, 1), floor.cpu_s / max(floor.events, 1)),
@@ -131,6 +149,15 @@ class BenchReport:
                 "MB",
             ),
         ]
+        if self.postgres is not None:
+            found.append(
+                Target(
+                    "SQL statements per event on PostgreSQL",
+                    self.postgres.statements_per_event,
+                    MAX_PG_STATEMENTS_PER_EVENT,
+                    "max",
+                )
+            )
         if self.outbox is not None:
             found.append(
                 Target(
@@ -171,13 +198,7 @@ class BenchReport:
         return all(target.met for target in self.targets())
 
     def as_dict(self) -> dict[str, Any]:
-        bridge = asdict(self.bridge)
-        bridge.update(
-            events_per_s=round(_rate(self.bridge), 1),
-            store_cpu_s=round(self.bridge.store_cpu_s, 3),
-            cpu_s_per_1000=_per(self.bridge.cpu_s, self.bridge.events),
-            rss_growth_mb=round(self.bridge.rss_growth_mb, 1),
-        )
+        bridge = _bridge_dict(self.bridge)
         naive = asdict(self.naive) | {
             "events_per_s": round(self.naive.events_per_s, 1),
             "cpu_s_per_1000": _per(self.naive.cpu_s, self.naive.events),
@@ -189,6 +210,9 @@ class BenchReport:
             "machine": self.machine,
             "bridge": bridge,
             "floor": floor,
+            "copies_floor": asdict(self.copies_floor)
+            | {"cpu_s_per_1000": _per(self.copies_floor.cpu_s, self.copies_floor.events)},
+            "postgres": _bridge_dict(self.postgres) if self.postgres is not None else None,
             "naive": naive,
             "outbox": asdict(self.outbox) if self.outbox is not None else None,
             "inputs": [asdict(run) for run in self.inputs],
@@ -201,10 +225,16 @@ class BenchReport:
         return "\n".join([*self._figures(), "", "targets", *(t.line() for t in self.targets())])
 
     def _figures(self) -> list[str]:
-        b, f, n = self.bridge, self.floor, self.naive
+        b, f, n, c = self.bridge, self.floor, self.naive, self.copies_floor
         lines = [
             f"centra-bridge bench: {self.events:,} events, seed {self.seed}; "
             f"{self.machine['cpu']}, {self.machine['cpus']} CPUs, Python {self.machine['python']}",
+            _whole_line(b),
+            f"        floor with copies {_per(c.cpu_s, c.events):.3f} CPU s per 1,000 events"
+            f" (lxml parse + raw events + newest-wins upserts of {c.orders:,} order headers,"
+            f" {c.order_lines:,} order lines, {c.customers:,} customers; one executemany per"
+            " table per page)",
+            *([_whole_line(self.postgres)] if self.postgres is not None else []),
             f"drain   {_rate(b):>9,.0f} events/s  {_per(b.cpu_s, b.events):>7.3f} CPU s per 1,000"
             f" events  peak RSS {b.rss_end_mb:.1f} MB ({b.rss_checkpoint_mb:.1f} MB after"
             f" {b.checkpoint_events:,} events)",
@@ -243,6 +273,32 @@ class BenchReport:
             pages = ", ".join(f"{name} {s:.2f} s" for name, s in self.console.seconds.items())
             lines.append(f"console {self.console.events:,} events, slowest of 3 fetches: {pages}")
         return lines
+
+
+def _whole_line(run: BridgeRun) -> str:
+    """The headline: what ``drain-events`` costs, drain and handlers together."""
+    rate = run.events / run.whole_seconds if run.whole_seconds else 0.0
+    return (
+        f"drain-events on {run.database}: {rate:,.0f} events/s  "
+        f"{_per(run.whole_cpu_s, run.events):.3f} CPU s per 1,000 events  "
+        f"{run.statements_per_event:.2f} SQL statements per event "
+        f"(drain {_per100(run.drain_statements, run.events)}, handlers "
+        f"{_per100(run.handle_statements, run.events)} per 100 events)"
+    )
+
+
+def _bridge_dict(run: BridgeRun) -> dict[str, Any]:
+    found = asdict(run)
+    found.update(
+        events_per_s=round(_rate(run), 1),
+        store_cpu_s=round(run.store_cpu_s, 3),
+        cpu_s_per_1000=_per(run.cpu_s, run.events),
+        rss_growth_mb=round(run.rss_growth_mb, 1),
+        whole_cpu_s_per_1000=_per(run.whole_cpu_s, run.events),
+        whole_events_per_s=round(run.events / run.whole_seconds, 1) if run.whole_seconds else 0.0,
+        statements_per_event=round(run.statements_per_event, 3),
+    )
+    return found
 
 
 def machine() -> dict[str, Any]:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 from typing import Any
 
 from bridge import config as config_module
@@ -18,6 +19,9 @@ from bridge.bench import (
 )
 from bridge.cli.common import epilog, positive_int
 from bridge.errors import ExitCode
+
+#: The PostgreSQL server the tests use; the bench uses it too when it is set.
+PG_URL_ENV = "CENTRA_BRIDGE_TEST_PG_URL"
 
 
 def add_bench_command(commands: Any) -> None:
@@ -68,6 +72,13 @@ def add_bench_command(commands: Any) -> None:
         help=f"events in the store the web console's pages are timed on "
         f"(default {DEFAULT_CONSOLE_EVENTS:,}; 0: skip)",
     )
+    bench.add_argument(
+        "--pg-url",
+        default=os.environ.get(PG_URL_ENV) or None,
+        metavar="URL",
+        help="a PostgreSQL server to drain into as well, in a database of the bench's own "
+        f"(dropped afterwards); default ${PG_URL_ENV}, else SQLite only",
+    )
     bench.add_argument("--seed", type=int, default=1, help="seed of the generated events")
     bench.add_argument("--check", action="store_true", help="exit non-zero when a target is missed")
     bench.add_argument("--json", action="store_true", help="answer with JSON")
@@ -85,6 +96,7 @@ def run_command(args: argparse.Namespace) -> int:
         input_records=args.input_records,
         console_events=args.console_events,
         seed=args.seed,
+        pg_url=args.pg_url,
         **outbox,
     )
     report = run_bench(options)

@@ -9,18 +9,23 @@
 * otherwise the handler runs, and when it handled the event, the type's sink delivers it;
 * with ``[orders] lock_on_import``, an order event delivered without error queues the lock
   for that order (once per order), so Centra hands the order over to the ERP.
+
+A type with neither sink nor lock on import, whose handler takes batches (the built-ins do),
+is wrapped in ``BatchDelivery``: the same steps for a whole batch, one read or write each.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime, timedelta
+from functools import partial
+from typing import Any
 
 import structlog
 from sqlalchemy.orm import Session
 
 from bridge.clock import utcnow
-from bridge.handlers.base import EventRecord, Handler, Outcome
+from bridge.handlers.base import BatchHandler, EventRecord, Handler, Outcome
 from bridge.handlers.payload import text
 from bridge.handlers.registry import BUILT_IN, Registry
 from bridge.handlers.sinks import Sink, destination
@@ -31,7 +36,7 @@ from bridge.store import copies
 from bridge.store import events as events_repo
 from bridge.store import idmap as idmap_repo
 from bridge.store import outbox as outbox_repo
-from bridge.store.models import MASTER_DATA_COPIES, Order
+from bridge.store.models import MASTER_DATA_COPIES, Order, OutboxRecord
 
 log = structlog.get_logger(__name__)
 
@@ -91,6 +96,17 @@ class Delivery:
         pushes = outbox_repo.unechoed(
             session, self.event_type, event.object_id, now - self.echo_window
         )
+        return self._shows_back(
+            event, pushes, lambda: copies.previous(session, model, event.object_id, event.seq)
+        )
+
+    def _shows_back(
+        self,
+        event: EventRecord,
+        pushes: Sequence[OutboxRecord],
+        before: Callable[[], dict[str, Any] | None],
+    ) -> bool:
+        """Whether ``event`` is the echo of ``pushes``; marks those it reflects as echoed."""
         if not pushes:
             return False
         pushed = [
@@ -102,12 +118,98 @@ class Delivery:
         expected = expected_fields(pushed)
         if not reflects(event.payload, expected):
             return False
-        before = copies.previous(session, model, event.object_id, event.seq)
         owned = order_consequences(pushed) if self.event_type == "order" else set()
-        echo = is_echo(event.payload, before, expected, owned)
+        echo = is_echo(event.payload, before(), expected, owned)
         for push in pushes:
             push.echo_event_id = event.event_id
         return echo
+
+
+class BatchDelivery(Delivery):
+    """``Delivery`` for a type with no sink and no lock on import, a batch at a time.
+
+    The id map is read and written once per batch, the pushes echoes are checked against
+    once; an echo refreshes the built-in copy like any other event of its type. A batch with
+    pushes to check and a site's own handler is left to one event at a time.
+    """
+
+    def __init__(
+        self,
+        event_type: str,
+        handler: BatchHandler,
+        echo_window_s: float,
+        clock: Callable[[], datetime] = utcnow,
+    ) -> None:
+        super().__init__(event_type, handler, None, echo_window_s, clock)
+        self.batch_handler = handler
+
+    def handle_batch(
+        self, session: Session, events: Sequence[EventRecord]
+    ) -> Sequence[Outcome | None]:
+        now = self._clock()
+        if self.event_type == "customer":
+            idmap_repo.register_centra_many(
+                session,
+                "customer",
+                [event.object_id for event in events if not event.is_delete and event.object_id],
+                now,
+            )
+        echoes = self._echoes(session, events, now)
+        if echoes:
+            log.info("echoes of pushes; not delivered", count=len(echoes))
+            events_repo.mark_echoes(session, sorted(echoes))
+        # Echoes only refresh the built-in copy, and only the built-in gets here with any.
+        return self.batch_handler.handle_batch(session, events)
+
+    def _echoes(self, session: Session, events: Sequence[EventRecord], now: datetime) -> set[int]:
+        """The seqs of the batch's echoes, decided in order as if one event at a time.
+
+        The copy an event is compared with is the stored one as the batch's earlier events
+        of that object left it; when a custom handler keeps the copy instead of the built-in,
+        that is not known here, and the batch is handled one event at a time.
+        """
+        model = _PUSHED.get(self.event_type)
+        if model is None:
+            return set()
+        candidates = [event for event in events if not event.is_delete and event.object_id]
+        pushes = outbox_repo.unechoed_many(
+            session,
+            self.event_type,
+            [event.object_id for event in candidates],
+            now - self.echo_window,
+        )
+        if not pushes:
+            return set()
+        if self.batch_handler is not BUILT_IN.get(self.event_type):
+            raise OneAtATime(f"{self.event_type}: pushes to echo and a custom handler")
+        stored = copies.states(session, model, set(pushes))
+        echoes: set[int] = set()
+        for event in events:
+            if event.object_id not in pushes:
+                continue
+            state = stored.get(event.object_id)
+            if not event.is_delete and self._shows_back(
+                event,
+                [push for push in pushes[event.object_id] if push.echo_event_id is None],
+                partial(_before, state, event.seq),
+            ):
+                echoes.add(event.seq)
+            if state is None or event.seq >= state.event_seq:
+                stored[event.object_id] = copies.CopyState(
+                    event.seq, event.is_delete, {} if event.is_delete else event.payload
+                )
+        return echoes
+
+
+class OneAtATime(Exception):
+    """A batch this wrapper cannot decide as a whole: the dispatcher runs it event by event."""
+
+
+def _before(state: copies.CopyState | None, seq: int) -> dict[str, Any] | None:
+    """``copies.previous`` over a state kept in memory."""
+    if state is None or state.deleted or state.event_seq >= seq:
+        return None
+    return state.data
 
 
 def _queue_lock(session: Session, event: EventRecord, now: datetime) -> None:
@@ -142,11 +244,12 @@ def with_delivery(
     handlers: dict[str, Handler] = {t: registry.for_type(t) for t in known}
     for event_type in known.union(sinks).intersection({*_PUSHED, *sinks}):
         handler = registry.for_type(event_type) if event_type in known else None
+        sink = sinks.get(event_type)
+        locks = lock_on_import and event_type == "order"
+        if isinstance(handler, BatchHandler) and sink is None and not locks:
+            handlers[event_type] = BatchDelivery(event_type, handler, echo_window_s)
+            continue
         handlers[event_type] = Delivery(
-            event_type,
-            handler,
-            sinks.get(event_type),
-            echo_window_s,
-            lock_on_import=lock_on_import,
+            event_type, handler, sink, echo_window_s, lock_on_import=lock_on_import
         )
     return Registry(handlers)

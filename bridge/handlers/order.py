@@ -7,15 +7,16 @@ cancellations arrive as later events of the same order and show up in the lines'
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Sequence
 from decimal import Decimal
 from typing import Any
 
 from sqlalchemy.orm import Session
 
 from bridge.handlers.base import EventRecord, Outcome
-from bridge.handlers.copies import keep_copy
+from bridge.handlers.copies import keep_copies, keep_copy
 from bridge.handlers.payload import items, plain, quantity, text
-from bridge.store.copies import sync_children
+from bridge.store.copies import sync_children, sync_children_many
 from bridge.store.models import Order, OrderLine, OrderShipment, table_of
 
 
@@ -31,6 +32,22 @@ def handle_order(session: Session, event: EventRecord) -> Outcome:
         sync_children(session, table_of(OrderLine), parent, "line_key", lines)
         sync_children(session, table_of(OrderShipment), parent, "shipment_id", shipments)
     return outcome
+
+
+def handle_orders(session: Session, events: Sequence[EventRecord]) -> list[Outcome]:
+    """``handle_order`` for a batch: one statement per table (headers, lines, shipments)."""
+    # As for one event: every order is read before anything is written.
+    children = {
+        event.seq: (_lines(event.payload, event.object_id), _shipments(event.payload))
+        for event in events
+        if not event.is_delete
+    }
+    kept = keep_copies(session, Order, events, _header)
+    lines = {order_id: children[event.seq][0] for order_id, event in kept.written.items()}
+    shipments = {order_id: children[event.seq][1] for order_id, event in kept.written.items()}
+    sync_children_many(session, table_of(OrderLine), "order_id", "line_key", lines)
+    sync_children_many(session, table_of(OrderShipment), "order_id", "shipment_id", shipments)
+    return kept.outcomes
 
 
 def _header(data: dict[str, Any]) -> dict[str, str]:

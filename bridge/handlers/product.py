@@ -6,18 +6,24 @@ Centra does send them gets a payload shaped like products_Update's ``<product>``
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 from sqlalchemy.orm import Session
 
 from bridge.handlers.base import EventRecord, Outcome
-from bridge.handlers.copies import keep_copy
+from bridge.handlers.copies import keep_copies, keep_copy
 from bridge.handlers.payload import text
 from bridge.store.models import Product
 
 
 def handle_product(session: Session, event: EventRecord) -> Outcome:
     return keep_copy(session, Product, event, _columns)
+
+
+def handle_products(session: Session, events: Sequence[EventRecord]) -> list[Outcome]:
+    """``handle_product`` for a batch, in one statement per kind of write."""
+    return keep_copies(session, Product, events, _columns).outcomes
 
 
 def _columns(data: dict[str, Any]) -> dict[str, str]:

@@ -10,14 +10,15 @@ from sqlalchemy.orm import Session
 
 from bridge.config import ConfigError
 from bridge.handlers.base import EventRecord, Handler, Outcome
-from bridge.handlers.customer import handle_customer
-from bridge.handlers.order import handle_order
-from bridge.handlers.product import handle_product
+from bridge.handlers.copies import BuiltIn
+from bridge.handlers.customer import handle_customer, handle_customers
+from bridge.handlers.order import handle_order, handle_orders
+from bridge.handlers.product import handle_product, handle_products
 
-BUILT_IN: Mapping[str, Handler] = {
-    "order": handle_order,
-    "customer": handle_customer,
-    "product": handle_product,
+BUILT_IN: Mapping[str, BuiltIn] = {
+    "order": BuiltIn(handle_order, handle_orders),
+    "customer": BuiltIn(handle_customer, handle_customers),
+    "product": BuiltIn(handle_product, handle_products),
 }
 
 
@@ -26,7 +27,8 @@ class HandlerLoadError(ConfigError):
 
 
 def ignore(session: Session, event: EventRecord) -> Outcome:
-    """Types nobody handles are kept in the store, acknowledged, and marked ignored."""
+    """Types nobody handles are kept in the store, acknowledged, and marked ignored (the
+    dispatcher does not even read their payload)."""
     return Outcome.IGNORED
 
 
@@ -39,7 +41,7 @@ class Registry:
     @classmethod
     def from_config(cls, custom: Mapping[str, str]) -> Registry:
         """The built-ins, with each ``[handlers.custom] type = "module:callable"`` replacing one."""
-        handlers: dict[str, Handler] = dict(BUILT_IN)
+        handlers: dict[str, Handler] = {**BUILT_IN}
         for event_type, target in custom.items():
             handlers[event_type] = load_handler(target, f"[handlers] custom.{event_type}")
         return cls(handlers)

@@ -1,8 +1,11 @@
 """Runs stored events through their handlers and records what came of each.
 
 Events are handled a batch at a time: one commit counts the batch's attempts, one more
-records every outcome, and each handler runs inside a savepoint of its own, so a failure
-rolls back that event's writes only and never stops the others. The acknowledgement to
+records every outcome. The batch's events whose handler takes batches (``BatchHandler``,
+as the built-ins do) are handled together, type by type, inside one savepoint; should
+anything in it fail, the savepoint is rolled back and those events are handled again one at
+a time. Every other handler runs one event at a time inside a savepoint of its own, so a
+failure rolls back that event's writes only and never stops the others. The acknowledgement to
 Centra never waits on any of this.
 
 An attempt is counted before the handler starts. If the process dies inside a batch, its
@@ -27,8 +30,8 @@ from sqlalchemy.orm import Session
 from bridge.centra.errors import CentraProtocolError
 from bridge.centra.port import EventCodec
 from bridge.clock import Progress, no_progress, utcnow
-from bridge.handlers.base import EventRecord, Outcome, PermanentError
-from bridge.handlers.registry import Registry
+from bridge.handlers.base import BatchHandler, EventRecord, Outcome, PermanentError
+from bridge.handlers.registry import Registry, ignore
 from bridge.retry import MAX_ERROR_CHARS, RetryPolicy
 from bridge.store import Store
 from bridge.store import events as repo
@@ -119,7 +122,7 @@ class Dispatcher:
         if claimed:
             with self.store.transaction() as session:
                 repo.take_dispatch_turn(session)
-                endings = [self._handle(session, row) for row in repo.lock_events(session, claimed)]
+                endings = self._handle_all(session, repo.lock_events(session, claimed))
                 repo.record_endings(session, endings, self._clock())
             counts.update(ending.status for ending in endings)
         return counts
@@ -156,18 +159,69 @@ class Dispatcher:
         repo.count_attempts(session, claimed)
         return claimed
 
-    def _handle(self, session: Session, row: Row[Any]) -> repo.Ending:
-        """Read one claimed event's payload and run its handler in a savepoint of its own.
+    def _handle_all(self, session: Session, rows: Sequence[Row[Any]]) -> list[repo.Ending]:
+        """Read the claimed events' payloads, handle them, and say how each ended.
 
-        Stored XML that cannot be read is a permanent failure of that event alone.
+        Stored XML that cannot be read is a permanent failure of that event alone; the
+        payload of an event no handler takes is not read at all.
         """
+        records: dict[int, EventRecord] = {}
+        endings: dict[int, repo.Ending] = {}
+        for row in rows:
+            if self.registry.for_type(row.type) is ignore:
+                endings[row.seq] = repo.Ending(row.seq, _kept(row.status, Outcome.IGNORED.value))
+                continue
+            try:
+                records[row.seq] = EventRecord.from_stored(
+                    row, self.codec.decode(row.xml), self.zone
+                )
+            except CentraProtocolError as exc:
+                with structlog.contextvars.bound_contextvars(
+                    event_id=row.event_id, event_type=row.type
+                ):
+                    endings[row.seq] = self._failure(
+                        row.seq, row.attempts, PermanentError(str(exc))
+                    )
+        outcomes = self._handle_batches(session, list(records.values()))
+        for row in rows:
+            if row.seq in endings:
+                continue
+            outcome = outcomes.get(row.seq)
+            if outcome is None:
+                endings[row.seq] = self._handle(session, row, records[row.seq])
+            else:
+                endings[row.seq] = repo.Ending(row.seq, _kept(row.status, outcome))
+        return [endings[row.seq] for row in rows]
+
+    def _handle_batches(self, session: Session, records: Sequence[EventRecord]) -> dict[int, str]:
+        """Hand each type's events to its batch handler, all in one savepoint; the status
+        each event ends in, or nothing when the batch failed (it is then handled event by
+        event) or no handler took batches."""
+        by_type: dict[str, list[EventRecord]] = {}
+        for record in records:
+            by_type.setdefault(record.type, []).append(record)
+        batched = {
+            event_type: (handler, events)
+            for event_type, events in by_type.items()
+            if isinstance(handler := self.registry.for_type(event_type), BatchHandler)
+        }
+        if not batched:
+            return {}
+        statuses: dict[int, str] = {}
         try:
-            record = EventRecord.from_stored(row, self.codec.decode(row.xml), self.zone)
-        except CentraProtocolError as exc:
-            with structlog.contextvars.bound_contextvars(
-                event_id=row.event_id, event_type=row.type
-            ):
-                return self._failure(row.seq, row.attempts, PermanentError(str(exc)))
+            with session.begin_nested():
+                for handler, events in batched.values():
+                    outcomes = handler.handle_batch(session, events)
+                    for event, outcome in zip(events, outcomes, strict=True):
+                        statuses[event.seq] = Outcome(outcome or Outcome.HANDLED).value
+        except Exception as exc:  # any failure: each event then fails or succeeds alone
+            log.info("batch handled one event at a time", reason=f"{type(exc).__name__}: {exc}")
+            return {}
+        log.debug("batch handled", events=len(statuses))
+        return statuses
+
+    def _handle(self, session: Session, row: Row[Any], record: EventRecord) -> repo.Ending:
+        """Run one event's handler in a savepoint of its own."""
         with structlog.contextvars.bound_contextvars(
             event_id=record.event_id, event_type=record.type, object_id=record.object_id
         ):

@@ -8,11 +8,12 @@ an event costs its SQL and little else.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping, Sequence
+from dataclasses import dataclass
 from functools import cache
 from typing import Any
 
-from sqlalchemy import Table, bindparam, delete, select
+from sqlalchemy import Table, bindparam, delete, literal, select, tuple_
 from sqlalchemy.orm import Session
 from sqlalchemy.sql import Executable
 
@@ -30,6 +31,40 @@ def write_newest(
     copy comes from a newer event; False when it did (nothing was written)."""
     statement = _newest_wins(dialect_of(session), table, changed)
     return session.execute(statement, {**values}).first() is not None
+
+
+@dataclass(frozen=True, slots=True)
+class CopyState:
+    """What a copy's row holds, for deciding before writing a batch whether an event is newer."""
+
+    event_seq: int
+    deleted: bool
+    data: dict[str, Any]
+
+
+def write_newest_many(
+    session: Session, table: Table, rows: Sequence[dict[str, Any]], changed: tuple[str, ...]
+) -> set[str]:
+    """``write_newest`` for many objects (one row each) in one statement; the ids written."""
+    if not rows:
+        return set()
+    statement = _newest_wins(dialect_of(session), table, changed)
+    return set(session.execute(statement, [{**row} for row in rows]).scalars())
+
+
+def states(
+    session: Session, model: Copy, object_ids: Collection[str], *, with_data: bool = True
+) -> dict[str, CopyState]:
+    """The stored copies of ``object_ids`` in one read (absent ids are not in the answer);
+    without ``with_data`` their ``data`` is left unread (given as {})."""
+    if not object_ids:
+        return {}
+    key = table_of(model).c[key_column(table_of(model))]
+    data = model.data if with_data else literal(None)
+    rows = session.execute(
+        select(key, model.event_seq, model.deleted, data).where(key.in_(list(object_ids)))
+    )
+    return {row[0]: CopyState(row[1], row[2], row[3] or {}) for row in rows}
 
 
 def previous(
@@ -79,6 +114,33 @@ def sync_children(
     )
 
 
+def sync_children_many(
+    session: Session,
+    table: Table,
+    parent_column: str,
+    key: str,
+    rows_by_parent: Mapping[str, Mapping[str, Mapping[str, str]]],
+) -> None:
+    """``sync_children`` for many parents at once: one upsert and one delete per table."""
+    if not rows_by_parent:
+        return
+    rows = [
+        {parent_column: parent_id, key: row_key, **values}
+        for parent_id, children in rows_by_parent.items()
+        for row_key, values in children.items()
+    ]
+    if rows:
+        value_columns = tuple(column for column in rows[0] if column not in (parent_column, key))
+        statement = _upsert_children(
+            dialect_of(session), table, (parent_column, key), value_columns
+        )
+        session.execute(statement, rows)
+    session.execute(
+        _delete_other_children_many(table, parent_column, key),
+        {"parents": list(rows_by_parent), "keep": [(row[parent_column], row[key]) for row in rows]},
+    )
+
+
 def key_column(table: Table) -> str:
     """The name of the copy's own id column."""
     return next(iter(table.primary_key.columns)).name
@@ -112,4 +174,12 @@ def _delete_other_children(table: Table, parent_column: str, key: str) -> Execut
     return delete(table).where(
         table.c[parent_column] == bindparam("parent"),
         table.c[key].not_in(bindparam("keep", expanding=True)),
+    )
+
+
+@cache
+def _delete_other_children_many(table: Table, parent_column: str, key: str) -> Executable:
+    return delete(table).where(
+        table.c[parent_column].in_(bindparam("parents", expanding=True)),
+        tuple_(table.c[parent_column], table.c[key]).not_in(bindparam("keep", expanding=True)),
     )

@@ -400,6 +400,12 @@ def mark_echo(session: Session, seq: int) -> None:
     session.execute(update(_EVENTS).where(_EVENTS.c.seq == seq).values(echo=True))
 
 
+def mark_echoes(session: Session, seqs: Sequence[int]) -> None:
+    """``mark_echo`` for a batch's echoes, in one statement."""
+    if seqs:
+        session.execute(update(_EVENTS).where(_EVENTS.c.seq.in_(seqs)).values(echo=True))
+
+
 def mark_delivered(session: Session, seq: int, destination: str) -> None:
     """The type's sink delivered the event there (a file, a table, a callable)."""
     session.execute(

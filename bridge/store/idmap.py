@@ -165,3 +165,29 @@ def all_links(session: Session, entity_type: str | None = None) -> list[Link]:
 
 def count(session: Session) -> int:
     return session.scalar(select(func.count()).select_from(IdMapping)) or 0
+
+
+def register_centra_many(
+    session: Session, entity_type: str, centra_ids: Collection[str], now: datetime
+) -> None:
+    """``register_centra`` for a batch of events: one read per 500 ids, one insert."""
+    wanted = list(dict.fromkeys(centra_ids))
+    known: set[str] = set()
+    for start in range(0, len(wanted), _IN_CHUNK):
+        chunk = wanted[start : start + _IN_CHUNK]
+        known.update(
+            session.scalars(
+                select(_MAP.c.centra_id).where(
+                    _MAP.c.entity_type == entity_type, _MAP.c.centra_id.in_(chunk)
+                )
+            )
+        )
+    add(
+        session,
+        [
+            Link(entity_type, None, centra_id, Origin.CENTRA)
+            for centra_id in wanted
+            if centra_id not in known
+        ],
+        now,
+    )

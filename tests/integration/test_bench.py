@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import os
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -13,16 +14,21 @@ import requests
 from bridge.bench import BenchOptions, BenchReport, run_bench
 from bridge.bench.report import Target
 from bridge.bench.simproc import SimulatorProcess, ToppedUpQueue
+from bridge.cli.bench import PG_URL_ENV
 from bridge.cli.main import main
 from bridge.errors import ExitCode
 from bridge.simulator import FLAVORS, WINDOW_SIZE, Request, Simulator
 from bridge.simulator.queue import Event
 from bridge.simulator.soap import CENTRA_NS
 
+#: Set by CI: a missing PostgreSQL server fails the run instead of skipping those tests.
+REQUIRE_PG_ENV = "CENTRA_BRIDGE_REQUIRE_PG"
+
 
 @pytest.fixture(scope="module")
 def report() -> BenchReport:
-    """One small bench for the whole module: 250 events, the naive client on 60."""
+    """One small bench for the whole module: 250 events, the naive client on 60; on the
+    tests' PostgreSQL server too when one is set."""
     return run_bench(
         BenchOptions(
             events=250,
@@ -30,6 +36,7 @@ def report() -> BenchReport:
             outbox_records=120,
             input_records=2_000,
             console_events=2_000,
+            pg_url=os.environ.get(PG_URL_ENV),
         )
     )
 
@@ -76,10 +83,35 @@ def test_the_console_is_timed_over_http_on_a_filled_store(report: BenchReport) -
     assert "console 2,000 events" in report.render()
 
 
+def test_whole_pipeline_keeps_the_copies_and_counts_statements(report: BenchReport) -> None:
+    """The floor with copies reads every event and keeps orders, their lines and customers;
+    the bridge's statements are counted for the drain and for the handlers."""
+    floor = report.copies_floor
+    assert floor.events == 250
+    assert floor.orders > 0 and floor.order_lines >= floor.orders and floor.customers > 0
+    assert report.bridge.drain_statements > 0 and report.bridge.handle_statements > 0
+    assert report.bridge.database == "sqlite"
+    assert "drain-events on sqlite" in report.render()
+
+
+@pytest.mark.postgres
+def test_postgres_run_drains_the_same_events(report: BenchReport) -> None:
+    """Given a server, the same 250 events are drained and handled there, statements counted."""
+    if report.postgres is None:
+        if os.environ.get(REQUIRE_PG_ENV):
+            pytest.fail(f"{PG_URL_ENV} is not set but {REQUIRE_PG_ENV} is")
+        pytest.skip(f"set {PG_URL_ENV} to run against PostgreSQL")
+    assert report.postgres.database == "postgresql"
+    assert report.postgres.events == 250
+    assert sum(report.postgres.outcomes.values()) == 250
+    assert report.postgres.outcomes == report.bridge.outcomes
+    assert "SQL statements per event on PostgreSQL" in {t.name for t in report.targets()}
+
+
 def test_targets_cover_the_issue(report: BenchReport) -> None:
     """Every target is reported with its limit; call counts are exact and met."""
     targets = {target.name: target for target in report.targets()}
-    assert len(targets) == 10
+    assert len(targets) == (12 if report.postgres is not None else 11)
     calls = [target for name, target in targets.items() if "calls" in name]
     assert [target.met for target in calls] == [True, True]
     assert all(target.measured >= 0 for target in targets.values())
@@ -88,7 +120,17 @@ def test_targets_cover_the_issue(report: BenchReport) -> None:
 def test_json_and_text_carry_the_same_figures(report: BenchReport) -> None:
     """``--json`` is valid JSON with every section; the text names each target."""
     data = json.loads(json.dumps(report.as_dict()))
-    assert {"machine", "bridge", "floor", "naive", "outbox", "targets", "ok"} <= set(data)
+    assert {
+        "machine",
+        "bridge",
+        "floor",
+        "copies_floor",
+        "postgres",
+        "naive",
+        "outbox",
+        "targets",
+        "ok",
+    } <= set(data)
     assert data["bridge"]["calls"] == {"events_Get": 3, "events_Done": 3}
     assert data["ok"] == all(target["met"] for target in data["targets"])
     text = report.render()

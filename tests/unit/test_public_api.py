@@ -12,6 +12,7 @@ import bridge
 #: Written out here so that any change to the public surface is a change to this test too.
 PUBLIC = [
     "App",
+    "BatchHandler",
     "BridgeError",
     "CentraError",
     "ConfigError",

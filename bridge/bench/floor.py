@@ -1,0 +1,165 @@
+"""The floor of the whole pipeline: the least work that stores the events and keeps the copies.
+
+Over the very bytes the bridge received: lxml parses each page once and, in one transaction
+per page, the raw events are inserted and the ERP-facing copies the built-in handlers keep are
+upserted, newest event winning inside the statement, with one ``executemany`` per table: the
+order header, one row per order item, the customer. Each copy keeps its object whole (as the
+XML it came in, where the bridge keeps a JSON document) beside the columns an ERP reads.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from lxml import etree
+
+from bridge.bench.naive import open_sqlite
+from bridge.bench.phases import captured_pages, page_events
+
+_SCHEMA = (
+    "CREATE TABLE orders (order_id TEXT PRIMARY KEY, ordernumber TEXT, status TEXT,"
+    " currency TEXT, ordertotal TEXT, customer_id TEXT, data TEXT, event_seq INTEGER)",
+    "CREATE TABLE order_lines (order_id TEXT, line_key TEXT, product_id TEXT, sku TEXT,"
+    " qty TEXT, price TEXT, PRIMARY KEY (order_id, line_key))",
+    "CREATE TABLE customers (customer_id TEXT PRIMARY KEY, email TEXT, firstname TEXT,"
+    " lastname TEXT, country TEXT, data TEXT, event_seq INTEGER)",
+)
+_INSERT_EVENT = (
+    "INSERT INTO events (event_id, type, payload) VALUES (?, ?, ?)"
+    " ON CONFLICT (event_id) DO NOTHING"
+)
+_UPSERT_ORDER = (
+    "INSERT INTO orders VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (order_id) DO UPDATE SET"
+    " ordernumber = excluded.ordernumber, status = excluded.status, currency = excluded.currency,"
+    " ordertotal = excluded.ordertotal, customer_id = excluded.customer_id, data = excluded.data,"
+    " event_seq = excluded.event_seq WHERE orders.event_seq <= excluded.event_seq"
+)
+_UPSERT_LINE = (
+    "INSERT INTO order_lines VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (order_id, line_key) DO UPDATE"
+    " SET product_id = excluded.product_id, sku = excluded.sku, qty = excluded.qty,"
+    " price = excluded.price"
+)
+_UPSERT_CUSTOMER = (
+    "INSERT INTO customers VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (customer_id) DO UPDATE SET"
+    " email = excluded.email, firstname = excluded.firstname, lastname = excluded.lastname,"
+    " country = excluded.country, data = excluded.data, event_seq = excluded.event_seq"
+    " WHERE customers.event_seq <= excluded.event_seq"
+)
+
+
+@dataclass(frozen=True, slots=True)
+class CopiesFloorRun:
+    """What the floor with copies stored and what it cost (CPU, its own process)."""
+
+    events: int
+    orders: int
+    order_lines: int
+    customers: int
+    cpu_s: float
+
+
+@dataclass
+class _Page:
+    events: list[tuple[Any, ...]]
+    orders: list[tuple[Any, ...]]
+    lines: list[tuple[Any, ...]]
+    customers: list[tuple[Any, ...]]
+
+
+def run_copies_floor(capture: Path, database: Path) -> CopiesFloorRun:
+    """Parse the captured pages and keep the events and the copies, one transaction a page."""
+    db = open_sqlite(database)
+    for statement in _SCHEMA:
+        db.execute(statement)
+    parser = etree.XMLParser(resolve_entities=False, no_network=True, load_dtd=False)
+    totals = {"events": 0, "orders": 0, "order_lines": 0, "customers": 0}
+    cpu_s = 0.0
+    seq = 0
+    try:
+        for raw in captured_pages(capture):
+            started = time.process_time()
+            page = _read(etree.fromstring(raw, parser), seq)
+            _write(db, page)
+            cpu_s += time.process_time() - started
+            seq += len(page.events)
+            totals["events"] += len(page.events)
+            totals["orders"] += len(page.orders)
+            totals["order_lines"] += len(page.lines)
+            totals["customers"] += len(page.customers)
+    finally:
+        db.close()
+    return CopiesFloorRun(cpu_s=cpu_s, **totals)
+
+
+def _read(envelope: etree._Element, seq: int) -> _Page:
+    page = _Page([], [], [], [])
+    for number, event in enumerate(page_events(envelope), start=seq + 1):
+        event_id, event_type = event[0].text, event[1].text
+        page.events.append((event_id, event_type, etree.tostring(event, encoding="unicode")))
+        content = _content(event)
+        if content is None:
+            continue
+        ns = content.tag[: content.tag.index("}") + 1]
+        if event_type == "order":
+            order_id = content.findtext(f"{ns}id")
+            page.orders.append(
+                (
+                    order_id,
+                    content.findtext(f"{ns}ordernumber"),
+                    content.findtext(f"{ns}status"),
+                    content.findtext(f"{ns}currency"),
+                    content.findtext(f"{ns}ordertotal"),
+                    content.findtext(f"{ns}customer/{ns}id"),
+                    etree.tostring(content, encoding="unicode"),
+                    number,
+                )
+            )
+            page.lines += _lines(content, ns, order_id)
+        elif event_type == "customer":
+            page.customers.append(
+                (
+                    content.findtext(f"{ns}id"),
+                    content.findtext(f"{ns}email"),
+                    content.findtext(f"{ns}firstname"),
+                    content.findtext(f"{ns}lastname"),
+                    content.findtext(f"{ns}country"),
+                    etree.tostring(content, encoding="unicode"),
+                    number,
+                )
+            )
+    return page
+
+
+def _content(event: etree._Element) -> etree._Element | None:
+    """The object inside the event's ``<data>``."""
+    for child in event:
+        if child.tag.endswith("}data") and len(child):
+            return child[0]
+    return None
+
+
+def _lines(order: etree._Element, ns: str, order_id: str | None) -> Iterator[tuple[Any, ...]]:
+    for product in order.iterfind(f"{ns}products/{ns}product"):
+        for size in product.iterfind(f"{ns}sizes/{ns}size"):
+            yield (
+                order_id,
+                size.findtext(f"{ns}orderitem/{ns}id"),
+                product.findtext(f"{ns}id"),
+                size.findtext(f"{ns}sku"),
+                size.findtext(f"{ns}qty"),
+                product.findtext(f"{ns}price"),
+            )
+
+
+def _write(db: sqlite3.Connection, page: _Page) -> None:
+    db.execute("BEGIN IMMEDIATE")
+    db.executemany(_INSERT_EVENT, page.events)
+    db.executemany(_UPSERT_ORDER, page.orders)
+    db.executemany(_UPSERT_LINE, page.lines)
+    db.executemany(_UPSERT_CUSTOMER, page.customers)
+    db.execute("COMMIT")
