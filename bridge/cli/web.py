@@ -13,7 +13,6 @@ from bridge.cli.common import epilog, load_settings
 from bridge.config import ConfigError
 from bridge.daemon import signals
 from bridge.errors import ExitCode
-from bridge.web.server import ConsoleServer
 from bridge.web.users import Role, user_line
 
 #: The port ``centra-bridge web`` listens on when neither --port nor [web] port says.
@@ -69,6 +68,8 @@ def _serve(args: argparse.Namespace) -> int:
         port=args.port if args.port is not None else settings.web.port or DEFAULT_PORT,
     )
     with signals.handled() as control, App.open(settings) as app:
+        from bridge.web.server import ConsoleServer  # only for this command: a large stack
+
         server = ConsoleServer(app, web).start()
         print(f"centra-bridge: web console at {server.url} for {app.store.name}", file=sys.stderr)
         try:

@@ -14,6 +14,7 @@ import math
 from collections.abc import Callable
 from datetime import timedelta
 from functools import partial
+from typing import TYPE_CHECKING
 
 import structlog
 from apscheduler.events import EVENT_JOB_MAX_INSTANCES, EVENT_JOB_MISSED, JobExecutionEvent
@@ -33,8 +34,10 @@ from bridge.daemon.metrics_server import MetricsServer
 from bridge.daemon.notify import Notifier
 from bridge.errors import ExitCode
 from bridge.store.lock import StoreLock, held
-from bridge.web.server import ConsoleServer
 from bridge.web.users import Users, load_users
+
+if TYPE_CHECKING:
+    from bridge.web.server import ConsoleServer
 
 log = structlog.get_logger(__name__)
 
@@ -126,7 +129,7 @@ def _generation(
     try:
         app.client  # noqa: B018 (load the WSDL now: a broken install fails before READY)
         # Beside the jobs, on this generation's App: a reload serves the new settings.
-        console = ConsoleServer(app, settings.web, users).start() if users else None
+        console = _console(app, settings, users) if users else None
         jobs = Jobs(app, settings.schedule, control.stop, metrics, health, lock=lock)
         scheduler = _scheduler(jobs, settings)
         scheduler.start()
@@ -270,3 +273,11 @@ def _metrics_server(settings: Settings, metrics: Metrics) -> MetricsServer | Non
 
 def _where(settings: Settings) -> str:
     return make_url(settings.database.url).render_as_string(hide_password=True)
+
+
+def _console(app: App, settings: Settings, users: Users) -> ConsoleServer:
+    """The web console, started; its stack (Starlette, uvicorn, Jinja2) is imported only
+    when ``[web] port`` asks for it, so a ``run`` without it starts as fast as before."""
+    from bridge.web.server import ConsoleServer
+
+    return ConsoleServer(app, settings.web, users).start()
