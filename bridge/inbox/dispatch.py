@@ -16,6 +16,7 @@ neighbours lose one attempt at most.
 
 from __future__ import annotations
 
+import logging
 import random
 import threading
 from collections import Counter
@@ -218,6 +219,16 @@ class Dispatcher:
             log.info("batch handled one event at a time", reason=f"{type(exc).__name__}: {exc}")
             return {}
         log.debug("batch handled", events=len(statuses))
+        if logging.getLogger(__name__).isEnabledFor(logging.DEBUG):  # one line per event
+            for record in records:
+                if record.seq in statuses:
+                    log.debug(
+                        "event handled",
+                        event_id=record.event_id,
+                        event_type=record.type,
+                        object_id=record.object_id,
+                        status=statuses[record.seq],
+                    )
         return statuses
 
     def _handle(self, session: Session, row: Row[Any], record: EventRecord) -> repo.Ending:
