@@ -171,7 +171,8 @@ def _supervise(
             return "reload"
         if not lock.healthy():
             log.error(
-                "lost the store's lock (connection gone, or lock file removed); stopping",
+                "lost the store's lock (connection gone, or lock file removed): nothing more is "
+                "acknowledged; stopping",
                 lock=lock.where,
             )
             return "lock lost"
