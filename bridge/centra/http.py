@@ -7,10 +7,14 @@ import os
 import time
 
 import requests
+import structlog
 import urllib3
 
 from bridge import __version__
 from bridge.centra.errors import CentraProtocolError, CentraUnavailable
+from bridge.centra.port import CallObserver
+
+log = structlog.get_logger(__name__)
 
 #: Centra's request id header, for support cases.
 REQUEST_ID_HEADER = "X-Centra-Request-ID"
@@ -92,3 +96,16 @@ def _too_large(max_bytes: int, request_id: str | None) -> CentraProtocolError:
         f"Centra's answer is larger than max_response_bytes ({max_bytes} bytes); not read",
         request_id=request_id,
     )
+
+
+def tell(
+    observe: CallObserver | None, operation: str, seconds: float, error: Exception | None
+) -> None:
+    """Tell the call's observer (the daemon's metrics); a failing observer is logged and never
+    costs the call."""
+    if observe is None:
+        return
+    try:
+        observe(operation, seconds, error)
+    except Exception as exc:
+        log.warning("centra call observer failed", operation=operation, exc_info=exc)

@@ -29,7 +29,13 @@ from bridge.centra.errors import (
 from bridge.centra.graphql.documents import CONFIRM_EVENTS, EVENTS, SET_EVENT_LISTENERS
 from bridge.centra.graphql.kinds import bridge_type, object_type
 from bridge.centra.graphql.payload import mask, mask_raw
-from bridge.centra.http import REQUEST_ID_HEADER, USER_AGENT, read_capped, read_environment_once
+from bridge.centra.http import (
+    REQUEST_ID_HEADER,
+    USER_AGENT,
+    read_capped,
+    read_environment_once,
+    tell,
+)
 from bridge.centra.port import CallObserver, Event, EventPage, Payload, UpdateResult
 from bridge.clock import utcnow
 from bridge.config import GRAPHQL, CentraSettings, ConfigError
@@ -263,7 +269,7 @@ class GraphqlClient:
         finally:
             seconds = time.perf_counter() - started
             log.debug("centra.call", operation=operation, ms=round(seconds * 1000, 1), **outcome)
-            self._tell(operation, seconds, error)
+            tell(self._observe, operation, seconds, error)
 
     def _wait_not_asked(self) -> None:
         """Refuse, without a request, a call Centra asked (429) not to get yet."""
@@ -311,14 +317,6 @@ class GraphqlClient:
         if not isinstance(data, dict):
             raise CentraProtocolError("Centra's answer has no data", request_id=request_id)
         return data
-
-    def _tell(self, operation: str, seconds: float, error: Exception | None) -> None:
-        if self._observe is None:
-            return
-        try:
-            self._observe(operation, seconds, error)
-        except Exception as exc:
-            log.warning("centra call observer failed", operation=operation, exc_info=exc)
 
     @contextmanager
     def _errors_mapped(self, outcome: dict[str, Any]) -> Iterator[None]:

@@ -25,7 +25,7 @@ from lxml import etree
 from requests.auth import HTTPBasicAuth
 
 from bridge.centra.errors import CentraError, CentraProtocolError, CentraUnavailable
-from bridge.centra.http import REQUEST_ID_HEADER, read_environment_once
+from bridge.centra.http import REQUEST_ID_HEADER, read_environment_once, tell
 from bridge.centra.port import CallObserver, EventPage, Payload, UpdateResult
 from bridge.centra.soap.flavors import Flavor, flavor_for, update_wrapper
 from bridge.centra.soap.parse import (
@@ -246,16 +246,7 @@ class CentraClient:
         finally:
             seconds = time.perf_counter() - started
             log.debug("centra.call", operation=operation, ms=round(seconds * 1000, 1), **outcome)
-            self._tell(operation, seconds, error)
-
-    def _tell(self, operation: str, seconds: float, error: Exception | None) -> None:
-        """Tell the observer; a failing observer is logged and never costs the call."""
-        if self._observe is None:
-            return
-        try:
-            self._observe(operation, seconds, error)
-        except Exception as exc:
-            log.warning("centra call observer failed", operation=operation, exc_info=exc)
+            tell(self._observe, operation, seconds, error)
 
     @contextmanager
     def _errors_mapped(self, outcome: dict[str, Any]) -> Iterator[None]:
