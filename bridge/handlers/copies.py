@@ -57,8 +57,12 @@ def keep_copies(
 ) -> KeptCopies:
     """``keep_copy`` for a batch, oldest first: one read of the stored copies, then one
     statement per kind of write (objects, deletes), each object written once, with its
-    newest event; newest-wins stays in the statement. The outcomes are those of handling
-    the events one at a time: an event newer than its copy was at its turn is handled.
+    newest event. The outcomes are those of handling the events one at a time: an event newer
+    than its copy was at its turn is handled.
+
+    The read decides, as nothing else writes the copies while the batch's transaction holds
+    the dispatch turn (on SQLite, the write lock); newest-wins stays in the statement all
+    the same.
     """
     table = table_of(model)
     now = utcnow()
@@ -81,15 +85,8 @@ def keep_copies(
     # An object's newest whole state goes first, so that a delete after it keeps its fields.
     whole = [_row(table, event, columns, now) for event in kept.written.values()]
     deletes = [_row(table, event, columns, now) for event in final.values() if event.is_delete]
-    written = {
-        False: write_newest_many(session, table, [row for row, _ in whole], _changed(whole)),
-        True: write_newest_many(session, table, [row for row, _ in deletes], _changed(deletes)),
-    }
-    # A copy that a newer event reached first (outside this batch) keeps that event's state.
-    for index, event in enumerate(events):
-        if final.get(event.object_id) is event and event.object_id not in written[event.is_delete]:
-            kept.outcomes[index] = Outcome.SUPERSEDED
-    kept.written = {key: event for key, event in kept.written.items() if key in written[False]}
+    write_newest_many(session, table, [row for row, _ in whole], _changed(whole))
+    write_newest_many(session, table, [row for row, _ in deletes], _changed(deletes))
     return kept
 
 

@@ -17,6 +17,7 @@ from sqlalchemy import Table, bindparam, delete, literal, select, tuple_
 from sqlalchemy.orm import Session
 from sqlalchemy.sql import Executable
 
+from bridge.store.bulk import execute_many
 from bridge.store.models import Customer, Order, Product, table_of
 from bridge.store.upsert import dialect_of, insert_for
 
@@ -29,7 +30,7 @@ def write_newest(
 ) -> bool:
     """Insert the copy in ``values``, or update its ``changed`` columns, unless the stored
     copy comes from a newer event; False when it did (nothing was written)."""
-    statement = _newest_wins(dialect_of(session), table, changed)
+    statement = _newest_wins(dialect_of(session), table, changed, returning=True)
     return session.execute(statement, {**values}).first() is not None
 
 
@@ -44,12 +45,14 @@ class CopyState:
 
 def write_newest_many(
     session: Session, table: Table, rows: Sequence[dict[str, Any]], changed: tuple[str, ...]
-) -> set[str]:
-    """``write_newest`` for many objects (one row each) in one statement; the ids written."""
-    if not rows:
-        return set()
-    statement = _newest_wins(dialect_of(session), table, changed)
-    return set(session.execute(statement, [{**row} for row in rows]).scalars())
+) -> None:
+    """``write_newest`` for many objects (one row each) in one executemany.
+
+    Which rows are newer is for the caller to know (``states`` in the same transaction);
+    the statement still writes none over a newer copy.
+    """
+    if rows:
+        execute_many(session, _newest_wins(dialect_of(session), table, changed), rows)
 
 
 def states(
@@ -134,7 +137,7 @@ def sync_children_many(
         statement = _upsert_children(
             dialect_of(session), table, (parent_column, key), value_columns
         )
-        session.execute(statement, rows)
+        execute_many(session, statement, rows)
     session.execute(
         _delete_other_children_many(table, parent_column, key),
         {"parents": list(rows_by_parent), "keep": [(row[parent_column], row[key]) for row in rows]},
@@ -147,15 +150,19 @@ def key_column(table: Table) -> str:
 
 
 @cache
-def _newest_wins(dialect: str, table: Table, changed: tuple[str, ...]) -> Executable:
-    """Insert, or update the ``changed`` columns only if the stored copy is not newer."""
+def _newest_wins(
+    dialect: str, table: Table, changed: tuple[str, ...], *, returning: bool = False
+) -> Executable:
+    """Insert, or update the ``changed`` columns only if the stored copy is not newer;
+    ``returning``: the statement returns the id when it wrote."""
     key = key_column(table)
     statement = insert_for(dialect, table)
-    return statement.on_conflict_do_update(
+    upsert = statement.on_conflict_do_update(
         index_elements=[key],
         set_={name: statement.excluded[name] for name in changed},
         where=table.c.event_seq <= statement.excluded.event_seq,
-    ).returning(table.c[key])
+    )
+    return upsert.returning(table.c[key]) if returning else upsert
 
 
 @cache

@@ -9,10 +9,11 @@ from datetime import datetime
 from functools import cache
 from typing import Any, Protocol
 
-from sqlalchemy import Row, bindparam, func, insert, select, text, update
+from sqlalchemy import Row, bindparam, func, insert, null, select, text, update
 from sqlalchemy.orm import Session
 from sqlalchemy.sql import Executable
 
+from bridge.store.bulk import execute_many
 from bridge.store.models import (
     MAX_ID_CHARS,
     MAX_REQUEST_ID_CHARS,
@@ -95,7 +96,7 @@ def store_page(session: Session, page: IncomingPage, operation: str, now: dateti
     )
     rows = [_row(event_id, event, transport, response_id, now) for event_id, event in fresh]
     superseded = supersede_in_page(rows, now) if page.state_at_fetch else 0
-    session.execute(_insert_new(dialect_of(session)), rows)
+    execute_many(session, _insert_new(dialect_of(session)), rows)
     # The rows this page inserted carry its response id; a concurrent writer's do not.
     new_seqs = list(
         session.scalars(
@@ -160,6 +161,21 @@ _MARK_ACKNOWLEDGED = (
     .where(_EVENTS.c.event_id.in_(bindparam("ids", expanding=True)))
     .where(_EVENTS.c.acknowledged_at.is_(None))
     .values(acknowledged_at=bindparam("now"))
+)
+_COUNT_ATTEMPT = (
+    update(_EVENTS)
+    .where(_EVENTS.c.seq == bindparam("the_seq"))
+    .values(attempts=_EVENTS.c.attempts + 1, handled_at=null())
+)
+_RECORD_ENDING = (
+    update(_EVENTS)
+    .where(_EVENTS.c.seq == bindparam("the_seq"))
+    .values(
+        status=bindparam("the_status"),
+        last_error=bindparam("the_error"),
+        next_attempt_at=bindparam("the_retry_at"),
+        handled_at=bindparam("the_time"),
+    )
 )
 
 
@@ -289,37 +305,25 @@ def lock_events(session: Session, seqs: Sequence[int]) -> list[Row[Any]]:
 
 def count_attempts(session: Session, seqs: Sequence[int]) -> None:
     """An attempt starts; ``handled_at`` stays unset until it ends, so a crash shows."""
-    if seqs:
-        session.execute(
-            update(_EVENTS)
-            .where(StoredEvent.seq == bindparam("the_seq"))
-            .values(attempts=StoredEvent.attempts + 1, handled_at=None),
-            [{"the_seq": seq} for seq in seqs],
-        )
+    execute_many(session, _COUNT_ATTEMPT, [{"the_seq": seq} for seq in seqs])
 
 
 def record_endings(session: Session, endings: Sequence[Ending], now: datetime) -> None:
     """Handled, ignored, superseded, failed (with its next try) or dead, in one statement."""
-    if endings:
-        session.execute(
-            update(_EVENTS)
-            .where(StoredEvent.seq == bindparam("the_seq"))
-            .values(
-                status=bindparam("the_status"),
-                last_error=bindparam("the_error"),
-                next_attempt_at=bindparam("the_retry_at"),
-                handled_at=now,
-            ),
-            [
-                {
-                    "the_seq": e.seq,
-                    "the_status": e.status,
-                    "the_error": e.error,
-                    "the_retry_at": e.retry_at,
-                }
-                for e in endings
-            ],
-        )
+    execute_many(
+        session,
+        _RECORD_ENDING,
+        [
+            {
+                "the_seq": e.seq,
+                "the_status": e.status,
+                "the_error": e.error,
+                "the_retry_at": e.retry_at,
+                "the_time": now,
+            }
+            for e in endings
+        ],
+    )
 
 
 def count_by_type_and_status(session: Session) -> dict[tuple[str, str], int]:
