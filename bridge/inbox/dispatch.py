@@ -110,7 +110,7 @@ class Dispatcher:
         counts: Counter[str] = Counter()
         with self.store.transaction() as session:
             repo.take_dispatch_turn(session)
-            rows = repo.lock_events(session, seqs)
+            rows = repo.lock_events(session, seqs, whole=False)
             if len(rows) > 1 and any(_unfinished(row) for row in rows):
                 claimed = None
             else:

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from functools import cache
 from typing import Any
 
-from sqlalchemy import Table, bindparam, delete, literal, select, tuple_
+from sqlalchemy import Table, bindparam, delete, literal, select
 from sqlalchemy.orm import Session
 from sqlalchemy.sql import Executable
 
@@ -62,12 +62,19 @@ def states(
     without ``with_data`` their ``data`` is left unread (given as {})."""
     if not object_ids:
         return {}
-    key = table_of(model).c[key_column(table_of(model))]
-    data = model.data if with_data else literal(None)
-    rows = session.execute(
-        select(key, model.event_seq, model.deleted, data).where(key.in_(list(object_ids)))
+    rows = session.connection().execute(
+        _states(table_of(model), with_data), {"ids": list(object_ids)}
     )
     return {row[0]: CopyState(row[1], row[2], row[3] or {}) for row in rows}
+
+
+@cache
+def _states(table: Table, with_data: bool) -> Executable:
+    key = table.c[key_column(table)]
+    data = table.c.data if with_data else literal(None)
+    return select(key, table.c.event_seq, table.c.deleted, data).where(
+        key.in_(bindparam("ids", expanding=True))
+    )
 
 
 def previous(
@@ -124,9 +131,19 @@ def sync_children_many(
     key: str,
     rows_by_parent: Mapping[str, Mapping[str, Mapping[str, str]]],
 ) -> None:
-    """``sync_children`` for many parents at once: one upsert and one delete per table."""
+    """``sync_children`` for many parents at once: one read of the keys they have, one
+    upsert, and a delete only when a parent lost a row (an order line removed)."""
     if not rows_by_parent:
         return
+    held = session.connection().execute(
+        _children_keys(table, parent_column, key), {"parents": list(rows_by_parent)}
+    )
+    gone = [
+        {"the_parent": parent_id, "the_key": row_key}
+        for parent_id, row_key in held
+        if row_key not in rows_by_parent[parent_id]
+    ]
+    execute_many(session, _delete_child(table, parent_column, key), gone)
     rows = [
         {parent_column: parent_id, key: row_key, **values}
         for parent_id, children in rows_by_parent.items()
@@ -138,10 +155,6 @@ def sync_children_many(
             dialect_of(session), table, (parent_column, key), value_columns
         )
         execute_many(session, statement, rows)
-    session.execute(
-        _delete_other_children_many(table, parent_column, key),
-        {"parents": list(rows_by_parent), "keep": [(row[parent_column], row[key]) for row in rows]},
-    )
 
 
 def key_column(table: Table) -> str:
@@ -185,8 +198,14 @@ def _delete_other_children(table: Table, parent_column: str, key: str) -> Execut
 
 
 @cache
-def _delete_other_children_many(table: Table, parent_column: str, key: str) -> Executable:
+def _children_keys(table: Table, parent_column: str, key: str) -> Executable:
+    return select(table.c[parent_column], table.c[key]).where(
+        table.c[parent_column].in_(bindparam("parents", expanding=True))
+    )
+
+
+@cache
+def _delete_child(table: Table, parent_column: str, key: str) -> Executable:
     return delete(table).where(
-        table.c[parent_column].in_(bindparam("parents", expanding=True)),
-        tuple_(table.c[parent_column], table.c[key]).not_in(bindparam("keep", expanding=True)),
+        table.c[parent_column] == bindparam("the_parent"), table.c[key] == bindparam("the_key")
     )

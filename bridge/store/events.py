@@ -295,12 +295,27 @@ DISPATCH_KEY = int.from_bytes(hashlib.sha256(b"centra-bridge dispatch").digest()
 _DISPATCH_TURN = text("SELECT pg_advisory_xact_lock(:key)")
 
 
-def lock_events(session: Session, seqs: Sequence[int]) -> list[Row[Any]]:
-    """The events, in order, locked against another process handling them (PostgreSQL)."""
-    query = (
-        select(_EVENTS).where(StoredEvent.seq.in_(seqs)).order_by(StoredEvent.seq).with_for_update()
+def lock_events(session: Session, seqs: Sequence[int], *, whole: bool = True) -> list[Row[Any]]:
+    """The events, in order, locked against another process handling them (PostgreSQL);
+    without ``whole`` only what claiming them reads (no XML)."""
+    query = _LOCK_EVENTS if whole else _LOCK_CLAIMS
+    return list(session.connection().execute(query, {"seqs": list(seqs)}))
+
+
+_THESE_SEQS = _EVENTS.c.seq.in_(bindparam("seqs", expanding=True))
+_LOCK_EVENTS = select(_EVENTS).where(_THESE_SEQS).order_by(_EVENTS.c.seq).with_for_update()
+_LOCK_CLAIMS = (
+    select(
+        _EVENTS.c.seq,
+        _EVENTS.c.event_id,
+        _EVENTS.c.status,
+        _EVENTS.c.attempts,
+        _EVENTS.c.handled_at,
     )
-    return list(session.execute(query))
+    .where(_THESE_SEQS)
+    .order_by(_EVENTS.c.seq)
+    .with_for_update()
+)
 
 
 def count_attempts(session: Session, seqs: Sequence[int]) -> None:

@@ -323,6 +323,19 @@ def troubled(session: Session, limit: int) -> list[dict[str, Any]]:
     ]
 
 
+#: Is any push of a type waiting for its echo? One cheap read spares the batch's lookup.
+_AWAITING_ECHO = (
+    select(_OUTBOX.c.id)
+    .where(
+        _OUTBOX.c.entity_type == bindparam("the_type"),
+        _OUTBOX.c.status == bindparam("the_status"),
+        _OUTBOX.c.echo_event_id.is_(None),
+        _OUTBOX.c.sent_at >= bindparam("since"),
+    )
+    .limit(1)
+)
+
+
 def unechoed_many(
     session: Session, entity_type: str, centra_ids: Sequence[str], since: datetime
 ) -> dict[str, list[OutboxRecord]]:
@@ -330,6 +343,9 @@ def unechoed_many(
     found: dict[str, list[OutboxRecord]] = {}
     if not centra_ids:
         return found
+    awaiting = {"the_type": entity_type, "the_status": OutboxStatus.SENT, "since": since}
+    if session.connection().execute(_AWAITING_ECHO, awaiting).first() is None:
+        return found  # the usual case: nothing of this type was pushed lately
     for record in session.scalars(
         select(OutboxRecord)
         .where(

@@ -162,6 +162,34 @@ def test_a_hundred_orders_take_a_handful_of_statements(store: Store) -> None:
         assert session.query(IdMapping).count() == 50
 
 
+def test_a_later_batch_drops_a_gone_line_and_keeps_the_others_in_place(store: Store) -> None:
+    """An order stored by one batch with two lines comes back in a later batch with one (and
+    an order never seen before beside it): the gone row is deleted, the kept row is the same
+    row updated, the other order's rows are written, nothing else is touched."""
+    registry = with_delivery(Registry.from_config({}), {}, echo_window_s=3600)
+    counts = dispatcher(store, registry).run(put(store, event("1", "order", order("40", "new"))))
+    assert counts == {"handled": 1}
+    with store.transaction() as session:
+        kept = session.execute(select(OrderLine.line_key, OrderLine.id))
+        before = {key: row_id for key, row_id in kept}
+    assert set(before) == {"101", "102"}
+    one_line = order("40", "confirmed")
+    one_line["products"][0]["sizes"] = one_line["products"][0]["sizes"][:1]
+    one_line["products"][0]["sizes"][0]["qty"] = "3"
+    later = put(store, event("2", "order", one_line), event("3", "order", order("41", "new")))
+    assert dispatcher(store, registry).run(later) == {"handled": 2}
+    with store.transaction() as session:
+        rows = session.execute(
+            select(OrderLine.order_id, OrderLine.line_key, OrderLine.id, OrderLine.qty)
+        ).all()
+    assert sorted((order_id, key, qty) for order_id, key, _, qty in rows) == [
+        ("40", "101", "3"),
+        ("41", "101", "2"),
+        ("41", "102", "1"),
+    ]
+    assert [row.id for row in rows if row.order_id == "40"] == [before["101"]]
+
+
 class RecordingBatchHandler:
     """A site's batch handler: notes what it was given; fails any batch holding order 32."""
 
