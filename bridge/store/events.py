@@ -296,26 +296,37 @@ _DISPATCH_TURN = text("SELECT pg_advisory_xact_lock(:key)")
 
 
 def lock_events(session: Session, seqs: Sequence[int], *, whole: bool = True) -> list[Row[Any]]:
-    """The events, in order, locked against another process handling them (PostgreSQL);
-    without ``whole`` only what claiming them reads (no XML)."""
+    """The events, in order, locked against another process handling them (PostgreSQL),
+    with what handling reads; without ``whole`` only what claiming them reads (no XML)."""
     query = _LOCK_EVENTS if whole else _LOCK_CLAIMS
     return list(session.connection().execute(query, {"seqs": list(seqs)}))
 
 
-_THESE_SEQS = _EVENTS.c.seq.in_(bindparam("seqs", expanding=True))
-_LOCK_EVENTS = select(_EVENTS).where(_THESE_SEQS).order_by(_EVENTS.c.seq).with_for_update()
-_LOCK_CLAIMS = (
-    select(
-        _EVENTS.c.seq,
-        _EVENTS.c.event_id,
-        _EVENTS.c.status,
-        _EVENTS.c.attempts,
-        _EVENTS.c.handled_at,
+def _locked(*columns: str) -> Executable:
+    """These columns of the events named by ``seqs``, in order, locked (PostgreSQL)."""
+    return (
+        select(*(_EVENTS.c[name] for name in columns))
+        .where(_EVENTS.c.seq.in_(bindparam("seqs", expanding=True)))
+        .order_by(_EVENTS.c.seq)
+        .with_for_update()
     )
-    .where(_THESE_SEQS)
-    .order_by(_EVENTS.c.seq)
-    .with_for_update()
+
+
+#: What handling reads of an event (an ``EventRecord`` and its status). No timestamps:
+#: reading them back cost more than the rest of the row on SQLite.
+_LOCK_EVENTS = _locked(
+    "seq",
+    "event_id",
+    "type",
+    "entry",
+    "mission",
+    "centra_date",
+    "payload_kind",
+    "xml",
+    "status",
+    "attempts",
 )
+_LOCK_CLAIMS = _locked("seq", "event_id", "status", "attempts", "handled_at")
 
 
 def count_attempts(session: Session, seqs: Sequence[int]) -> None:
