@@ -62,8 +62,10 @@ def states(
     without ``with_data`` their ``data`` is left unread (given as {})."""
     if not object_ids:
         return {}
-    rows = session.connection().execute(
-        _states(table_of(model), with_data), {"ids": list(object_ids)}
+    rows = (
+        session.connection()
+        .execute(_states(table_of(model), with_data), {"ids": list(object_ids)})
+        .all()
     )
     return {row[0]: CopyState(row[1], row[2], row[3] or {}) for row in rows}
 
@@ -135,8 +137,10 @@ def sync_children_many(
     upsert, and a delete only when a parent lost a row (an order line removed)."""
     if not rows_by_parent:
         return
-    held = session.connection().execute(
-        _children_keys(table, parent_column, key), {"parents": list(rows_by_parent)}
+    held = (
+        session.connection()
+        .execute(_children_keys(table, parent_column, key), {"parents": list(rows_by_parent)})
+        .all()
     )
     gone = [
         {"the_parent": parent_id, "the_key": row_key}

@@ -299,7 +299,7 @@ def lock_events(session: Session, seqs: Sequence[int], *, whole: bool = True) ->
     """The events, in order, locked against another process handling them (PostgreSQL),
     with what handling reads; without ``whole`` only what claiming them reads (no XML)."""
     query = _LOCK_EVENTS if whole else _LOCK_CLAIMS
-    return list(session.connection().execute(query, {"seqs": list(seqs)}))
+    return list(session.connection().execute(query, {"seqs": list(seqs)}).all())
 
 
 def _locked(*columns: str) -> Executable:
