@@ -97,6 +97,8 @@ class BenchReport:
     #: ``push --queue-only FILE`` of a small and a large file, in that order (or none).
     inputs: list[InputRun] = field(default_factory=list)
     console: ConsoleRun | None = None
+    #: Measurements of the bridge and of each floor; each figure is the fastest.
+    runs: int = 1
     machine: dict[str, Any] = field(default_factory=lambda: machine())
 
     def expected_calls(self) -> tuple[int, int]:
@@ -207,6 +209,7 @@ class BenchReport:
         return {
             "events": self.events,
             "seed": self.seed,
+            "runs": self.runs,
             "machine": self.machine,
             "bridge": bridge,
             "floor": floor,
@@ -227,7 +230,8 @@ class BenchReport:
     def _figures(self) -> list[str]:
         b, f, n, c = self.bridge, self.floor, self.naive, self.copies_floor
         lines = [
-            f"centra-bridge bench: {self.events:,} events, seed {self.seed}; "
+            f"centra-bridge bench: {self.events:,} events, seed {self.seed}, fastest of "
+            f"{self.runs} {'run' if self.runs == 1 else 'runs'} (memory: the first); "
             f"{self.machine['cpu']}, {self.machine['cpus']} CPUs, Python {self.machine['python']}",
             _whole_line(b),
             f"        floor with copies {_per(c.cpu_s, c.events):.3f} CPU s per 1,000 events"

@@ -14,6 +14,7 @@ from bridge.bench import (
     DEFAULT_EVENTS,
     DEFAULT_INPUT_RECORDS,
     DEFAULT_NAIVE_EVENTS,
+    DEFAULT_RUNS,
     BenchOptions,
     run_bench,
 )
@@ -79,6 +80,14 @@ def add_bench_command(commands: Any) -> None:
         help="a PostgreSQL server to drain into as well, in a database of the bench's own "
         f"(dropped afterwards); default ${PG_URL_ENV}, else SQLite only",
     )
+    bench.add_argument(
+        "--runs",
+        type=positive_int,
+        default=DEFAULT_RUNS,
+        metavar="N",
+        help="measure the bridge and the floors N times each and compare the fastest of "
+        f"each; memory is read on the first (default {DEFAULT_RUNS})",
+    )
     bench.add_argument("--seed", type=int, default=1, help="seed of the generated events")
     bench.add_argument("--check", action="store_true", help="exit non-zero when a target is missed")
     bench.add_argument("--json", action="store_true", help="answer with JSON")
@@ -96,6 +105,7 @@ def run_command(args: argparse.Namespace) -> int:
         input_records=args.input_records,
         console_events=args.console_events,
         seed=args.seed,
+        runs=args.runs,
         pg_url=args.pg_url,
         **outbox,
     )
