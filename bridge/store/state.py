@@ -5,11 +5,14 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 from datetime import datetime
+from functools import cache
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
+from sqlalchemy.sql import Executable
 
-from bridge.store.models import BridgeState
+from bridge.store.models import BridgeState, table_of
+from bridge.store.upsert import dialect_of, insert_for
 
 POLL_SUCCEEDED = "poll.succeeded"
 POLL_FAILED = "poll.failed"
@@ -35,11 +38,17 @@ class PollState:
 
 
 def record(session: Session, name: str, at: datetime, detail: str | None = None) -> None:
-    row = session.get(BridgeState, name)
-    if row is None:
-        session.add(BridgeState(name=name, at=at, detail=detail))
-    else:
-        row.at, row.detail = at, detail
+    """One upsert: the drain records its successful poll with every page it stores."""
+    session.execute(_record(dialect_of(session)), {"name": name, "at": at, "detail": detail})
+
+
+@cache
+def _record(dialect: str) -> Executable:
+    statement = insert_for(dialect, table_of(BridgeState))
+    return statement.on_conflict_do_update(
+        index_elements=["name"],
+        set_={"at": statement.excluded.at, "detail": statement.excluded.detail},
+    )
 
 
 def poll_succeeded(session: Session, at: datetime) -> None:
