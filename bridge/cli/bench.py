@@ -85,8 +85,8 @@ def add_bench_command(commands: Any) -> None:
         type=positive_int,
         default=DEFAULT_RUNS,
         metavar="N",
-        help="measure the bridge and the floors N times each and compare the fastest of "
-        f"each; memory is read on the first (default {DEFAULT_RUNS})",
+        help="measure the bridge and, right after it, the floors N times and report the "
+        f"middle trial by the headline ratio; memory is read on the first (default {DEFAULT_RUNS})",
     )
     bench.add_argument("--seed", type=int, default=1, help="seed of the generated events")
     bench.add_argument("--check", action="store_true", help="exit non-zero when a target is missed")
