@@ -8,27 +8,28 @@ PostgreSQL server, the bridge drains the same events once more into a database o
 there. Only the bridge's own process is measured (CPU with ``time.process_time``, memory as
 VmHWM, statements with a SQLAlchemy event).
 
-The bridge and, right after it, the floors are measured ``runs`` times, and the middle trial
-by the headline ratio is reported: on a shared machine the speed of the CPU drifts with its
-neighbours' work, so a bridge run and a floor run minutes apart were compared at different
-speeds (2.45x and 3.19x in two runs of the same code), while a bridge run and the floors just
-after it share the drift. Memory is read on the first run, the only one whose peak is its own.
+The floors' pages are done between the bridge's own pages and batches, so that both sides are
+measured at the same speed of a shared machine whose speed drifts with its neighbours' work
+(measured minutes apart, the same code gave 2.45x and 3.19x). The whole is done ``runs``
+times and the middle trial by the headline ratio is reported. Memory is read on the first
+run, the only one whose peak is its own.
 """
 
 from __future__ import annotations
 
 import secrets
+import shutil
 import tempfile
 from dataclasses import dataclass, replace
 from pathlib import Path
 
 from bridge.bench.console import run_console
-from bridge.bench.floor import CopiesFloorRun, run_copies_floor
+from bridge.bench.floor import CopiesFloorRun, FloorRun, Floors
 from bridge.bench.input import run_input
 from bridge.bench.naive import run_naive
 from bridge.bench.outbox import run_outbox
 from bridge.bench.pgserver import fresh_database
-from bridge.bench.phases import BridgeRun, FloorRun, run_bridge, run_floor
+from bridge.bench.phases import BridgeRun, run_bridge
 from bridge.bench.report import BenchReport, whole_ratio
 from bridge.bench.simproc import SimulatorProcess
 
@@ -42,7 +43,7 @@ SMALL_INPUT_RECORDS = 10_000
 DEFAULT_INPUT_RECORDS = 200_000
 #: Events in the store the web console's pages are timed on.
 DEFAULT_CONSOLE_EVENTS = 100_000
-#: How many times the bridge and its floors are measured (the middle trial counts).
+#: Trials of the bridge with its floors beside it (the middle one is reported).
 DEFAULT_RUNS = 3
 _USERNAME = "bench"
 
@@ -133,8 +134,7 @@ def run_bench(options: BenchOptions) -> BenchReport:
 
 @dataclass(frozen=True, slots=True)
 class _Trial:
-    """One measurement: the bridge's drain-events and, right after it, both floors over the
-    pages it received, so that the three share the machine's mood of the moment."""
+    """One measurement: the bridge's drain-events with both floors done beside it."""
 
     bridge: BridgeRun
     floor: FloorRun
@@ -142,26 +142,26 @@ class _Trial:
 
 
 def _middle_trial(options: BenchOptions, password: str, work: Path) -> _Trial:
-    """Of ``options.runs`` trials (each bridge run on a fresh simulator and SQLite file), the
+    """Of ``options.runs`` trials (each on a fresh simulator and fresh SQLite files), the
     middle one by its headline ratio (of two, the slower), with the memory of the first."""
     capture = work / "pages.bin"
     trials: list[_Trial] = []
     for number in range(options.runs):
-        database = work / f"bridge-{number}.db"
+        folder = work / f"trial-{number}"
+        folder.mkdir()
+        floors = Floors(capture, folder)
         with SimulatorProcess(options.events, options.seed, _USERNAME, password) as sim:
             bridge = run_bridge(
                 sim.url,
                 _USERNAME,
                 password,
-                f"sqlite:///{database}",
+                f"sqlite:///{folder / 'bridge.db'}",
                 capture,
                 checkpoint_events=max(options.events // 10, 1),
+                beside=floors,
             )
-        floor = run_floor(capture, work / f"floor-{number}.db")
-        copies_floor = run_copies_floor(capture, work / f"copies-floor-{number}.db")
-        trials.append(_Trial(bridge, floor, copies_floor))
-        for leftover in work.glob("*.db*"):
-            leftover.unlink()  # a 100,000-event store is over a gigabyte
+        trials.append(_Trial(bridge, *floors.finish()))
+        shutil.rmtree(folder)  # a 100,000-event store is over a gigabyte
     by_ratio = sorted(trials, key=lambda trial: whole_ratio(trial.bridge, trial.copies_floor))
     first, middle = trials[0].bridge, by_ratio[len(trials) // 2]
     return replace(

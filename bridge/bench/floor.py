@@ -1,10 +1,17 @@
-"""The floor of the whole pipeline: the least work that stores the events and keeps the copies.
+"""The floors: the least work any correct bridge does with the pages it fetched.
 
-Over the very bytes the bridge received: lxml parses each page once and, in one transaction
-per page, the raw events are inserted and the ERP-facing copies the built-in handlers keep are
-upserted, newest event winning inside the statement, with one ``executemany`` per table: the
-order header, one row per order item, the customer. Each copy keeps its object whole (as the
-XML it came in, where the bridge keeps a JSON document) beside the columns an ERP reads.
+Over the very bytes the bridge received, one transaction per page, in a SQLite file set up as
+the bridge's own:
+
+* the *floor*: lxml parses the page and the raw events are inserted;
+* the *floor with copies*: the same, and the ERP-facing copies the built-in handlers keep are
+  upserted, newest event winning inside the statement, with one ``executemany`` per table: the
+  order header, one row per order item, the customer. Each copy keeps its object whole (as the
+  XML it came in, where the bridge keeps a JSON document) beside the columns an ERP reads.
+
+``Floors`` does their pages beside the bridge's run (``bridge.bench.phases.Beside``): the
+floor after each page the bridge fetches, the floor with copies after each batch it handles,
+from the pages captured by then.
 """
 
 from __future__ import annotations
@@ -53,6 +60,14 @@ _UPSERT_CUSTOMER = (
 
 
 @dataclass(frozen=True, slots=True)
+class FloorRun:
+    """What the floor stored and what it cost (CPU)."""
+
+    events: int
+    cpu_s: float
+
+
+@dataclass(frozen=True, slots=True)
 class CopiesFloorRun:
     """What the floor with copies stored and what it cost (CPU, its own process)."""
 
@@ -71,29 +86,67 @@ class _Page:
     customers: list[tuple[Any, ...]]
 
 
-def run_copies_floor(capture: Path, database: Path) -> CopiesFloorRun:
-    """Parse the captured pages and keep the events and the copies, one transaction a page."""
-    db = open_sqlite(database)
-    for statement in _SCHEMA:
-        db.execute(statement)
-    parser = etree.XMLParser(resolve_entities=False, no_network=True, load_dtd=False)
-    totals = {"events": 0, "orders": 0, "order_lines": 0, "customers": 0}
-    cpu_s = 0.0
-    seq = 0
-    try:
-        for raw in captured_pages(capture):
-            started = time.process_time()
-            page = _read(etree.fromstring(raw, parser), seq)
-            _write(db, page)
-            cpu_s += time.process_time() - started
-            seq += len(page.events)
-            totals["events"] += len(page.events)
-            totals["orders"] += len(page.orders)
-            totals["order_lines"] += len(page.lines)
-            totals["customers"] += len(page.customers)
-    finally:
-        db.close()
-    return CopiesFloorRun(cpu_s=cpu_s, **totals)
+class Floors:
+    """Both floors, a page at a time, into SQLite files of their own in ``folder``."""
+
+    def __init__(self, capture: Path, folder: Path) -> None:
+        self._capture = capture
+        self._floor = open_sqlite(folder / "floor.db")
+        self._copies = open_sqlite(folder / "copies-floor.db")
+        for statement in _SCHEMA:
+            self._copies.execute(statement)
+        self._parser = etree.XMLParser(resolve_entities=False, no_network=True, load_dtd=False)
+        self._pages: Iterator[bytes] | None = None
+        self._floor_run = FloorRun(events=0, cpu_s=0.0)
+        self._totals = {"events": 0, "orders": 0, "order_lines": 0, "customers": 0}
+        self._copies_cpu_s = 0.0
+        self._seq = 0
+
+    def after_page(self, raw: bytes) -> None:
+        """The floor: parse the page, insert its events."""
+        started = time.process_time()
+        rows = [
+            (event[0].text, event[1].text, etree.tostring(event, encoding="unicode"))
+            for event in page_events(etree.fromstring(raw, self._parser))
+        ]
+        self._floor.execute("BEGIN IMMEDIATE")
+        self._floor.executemany(_INSERT_EVENT, rows)
+        self._floor.execute("COMMIT")
+        self._floor_run = FloorRun(
+            events=self._floor_run.events + len(rows),
+            cpu_s=self._floor_run.cpu_s + time.process_time() - started,
+        )
+
+    def after_batch(self) -> None:
+        """The floor with copies: the next captured page (none left: nothing)."""
+        raw = next(self._captured(), None)
+        if raw is not None:
+            self._copies_page(raw)
+
+    def finish(self) -> tuple[FloorRun, CopiesFloorRun]:
+        """Do the pages the batches left over, close the files, and say what each cost."""
+        for raw in self._captured():
+            self._copies_page(raw)
+        self._floor.close()
+        self._copies.close()
+        return self._floor_run, CopiesFloorRun(cpu_s=self._copies_cpu_s, **self._totals)
+
+    def _captured(self) -> Iterator[bytes]:
+        """The captured pages not done yet (read once the drain has written them all)."""
+        if self._pages is None:
+            self._pages = captured_pages(self._capture)
+        return self._pages
+
+    def _copies_page(self, raw: bytes) -> None:
+        started = time.process_time()
+        page = _read(etree.fromstring(raw, self._parser), self._seq)
+        _write(self._copies, page)
+        self._copies_cpu_s += time.process_time() - started
+        self._seq += len(page.events)
+        self._totals["events"] += len(page.events)
+        self._totals["orders"] += len(page.orders)
+        self._totals["order_lines"] += len(page.lines)
+        self._totals["customers"] += len(page.customers)
 
 
 def _read(envelope: etree._Element, seq: int) -> _Page:

@@ -1,8 +1,10 @@
-"""The bridge's own drain, measured, and the floor: lxml plus raw inserts over the same bytes.
+"""The bridge's own drain-events, measured, with its yardsticks' work done beside it.
 
 The bridge runs as in production (``App`` with its store, handlers and Centra client); a client
-subclass writes each answer's bytes to a capture file, which the floor reads back, so both work
-on the very same response bytes.
+subclass writes each answer's bytes to a capture file, which the floors read back, so all work
+on the very same response bytes. The floors' pages are done between the bridge's own pages and
+batches (``Beside``), so that both are measured at the same speed of a machine whose speed
+drifts with its neighbours' work; the CPU they take is not the bridge's.
 """
 
 from __future__ import annotations
@@ -10,15 +12,15 @@ from __future__ import annotations
 import struct
 import time
 from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import BinaryIO
+from typing import BinaryIO, Protocol
 
 from lxml import etree
 from sqlalchemy import Engine, event
 
 from bridge.app import App
-from bridge.bench.naive import open_sqlite
 from bridge.centra.port import EventPage, UpdateResult
 from bridge.centra.soap.client import CentraClient
 from bridge.config import CentraSettings, DatabaseSettings, Secret, Settings
@@ -37,6 +39,23 @@ def peak_rss_mb() -> float:
     import resource
 
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+@dataclass
+class Spent:
+    """CPU and wall time some work took."""
+
+    cpu_s: float = 0.0
+    seconds: float = 0.0
+
+    @contextmanager
+    def counting(self) -> Iterator[None]:
+        cpu, wall = time.process_time(), time.perf_counter()
+        try:
+            yield
+        finally:
+            self.cpu_s += time.process_time() - cpu
+            self.seconds += time.perf_counter() - wall
 
 
 @dataclass
@@ -61,8 +80,10 @@ class BridgeRun:
     #: SQL statements sent to the database (cursor executions; an executemany is one).
     drain_statements: int = 0
     handle_statements: int = 0
-    #: Writing the pages for the floors: the bench's work, taken out of the drain's CPU.
-    capture_cpu_s: float = 0.0
+    #: The bench's own work during the drain and the handlers (capturing the pages, the
+    #: floors beside), taken out of their figures.
+    beside_drain: Spent = field(default_factory=lambda: Spent())
+    beside_handle: Spent = field(default_factory=lambda: Spent())
     #: The database: "sqlite" or "postgresql".
     database: str = "sqlite"
     calls: dict[str, int] = field(default_factory=dict)
@@ -98,13 +119,35 @@ class BridgeRun:
         return self.cpu_s - self.fetch_cpu_s - self.acknowledge_cpu_s
 
 
-class _MeasuredClient(CentraClient):
-    """The real client; also captures each page's bytes and notes CPU and memory per stage."""
+class Beside(Protocol):
+    """Yardstick work done between the bridge's steps; its CPU is taken out of the bridge's."""
 
-    def __init__(self, settings: CentraSettings, capture: BinaryIO, run: BridgeRun) -> None:
+    def after_page(self, raw: bytes) -> None:
+        """The drain has just fetched the page ``raw``."""
+
+    def after_batch(self) -> None:
+        """The handlers have just finished a batch."""
+
+
+class _Nothing:
+    def after_page(self, raw: bytes) -> None:
+        return
+
+    def after_batch(self) -> None:
+        return
+
+
+class _MeasuredClient(CentraClient):
+    """The real client; also captures each page's bytes, hands it to the work beside, and
+    notes CPU and memory per stage."""
+
+    def __init__(
+        self, settings: CentraSettings, capture: BinaryIO, run: BridgeRun, beside: Beside
+    ) -> None:
         super().__init__(settings)
         self._capture = capture
         self._run = run
+        self._beside = beside
 
     def get_events(
         self, event_type: str | None = None, markets: Sequence[str] | None = None
@@ -117,10 +160,10 @@ class _MeasuredClient(CentraClient):
         self._run.events += len(page.events)
         self._run.pages += 1
         if page.events:
-            started = time.process_time()
-            self._capture.write(_LENGTH.pack(len(page.raw)))
-            self._capture.write(page.raw)
-            self._run.capture_cpu_s += time.process_time() - started
+            with self._run.beside_drain.counting():
+                self._capture.write(_LENGTH.pack(len(page.raw)))
+                self._capture.write(page.raw)
+                self._beside.after_page(page.raw)
         return page
 
     def acknowledge(self, event_ids: Sequence[str]) -> UpdateResult:
@@ -153,8 +196,11 @@ def run_bridge(
     database_url: str,
     capture: Path,
     checkpoint_events: int,
+    beside: Beside | None = None,
 ) -> BridgeRun:
-    """Drain the simulator at ``url`` with the bridge into a fresh database, then handle."""
+    """Drain the simulator at ``url`` with the bridge into a fresh database, then handle;
+    ``beside`` works after each page fetched and each batch handled."""
+    beside = beside or _Nothing()
     settings = Settings(
         centra=CentraSettings(endpoint=url, username=username, password=Secret(password)),
         database=DatabaseSettings(url=database_url),
@@ -164,20 +210,25 @@ def run_bridge(
     app = App.open(settings)
     run.database = app.store.engine.dialect.name
     statements = _StatementCount(app.store.engine)
+
+    def after_batch(phase: str, done: int, total: int | None = None) -> None:
+        with run.beside_handle.counting():
+            beside.after_batch()
+
     try:
         with capture.open("wb") as sink:
-            client = _MeasuredClient(settings.centra, sink, run)
+            client = _MeasuredClient(settings.centra, sink, run, beside)
             inbox = Inbox(client, app.store, app.dispatcher, RetryPolicy.of(settings.centra))
             started, cpu_started = time.perf_counter(), time.process_time()
             inbox.drain(DrainOptions(handle=False))
-            run.cpu_s = time.process_time() - cpu_started - run.capture_cpu_s
-            run.seconds = time.perf_counter() - started
+            run.cpu_s = time.process_time() - cpu_started - run.beside_drain.cpu_s
+            run.seconds = time.perf_counter() - started - run.beside_drain.seconds
             client.close()
         run.drain_statements = statements.count
         started, cpu_started = time.perf_counter(), time.process_time()
-        outcomes = app.dispatcher.run_due()
-        run.handle_cpu_s = time.process_time() - cpu_started
-        run.handle_seconds = time.perf_counter() - started
+        outcomes = app.dispatcher.run_due(progress=after_batch)
+        run.handle_cpu_s = time.process_time() - cpu_started - run.beside_handle.cpu_s
+        run.handle_seconds = time.perf_counter() - started - run.beside_handle.seconds
         run.handle_statements = statements.count - run.drain_statements
     finally:
         statements.close()
@@ -189,45 +240,10 @@ def run_bridge(
     return run
 
 
-@dataclass(frozen=True, slots=True)
-class FloorRun:
-    """lxml parse of every captured page plus raw inserts, one transaction per page."""
-
-    events: int
-    cpu_s: float
-
-
 def captured_pages(capture: Path) -> Iterator[bytes]:
     with capture.open("rb") as source:
         while header := source.read(_LENGTH.size):
             yield source.read(_LENGTH.unpack(header)[0])
-
-
-def run_floor(capture: Path, database: Path) -> FloorRun:
-    """The least any correct bridge does with the pages: parse them and store each event."""
-    db = open_sqlite(database)
-    parser = etree.XMLParser(resolve_entities=False, no_network=True, load_dtd=False)
-    events = 0
-    cpu_s = 0.0
-    try:
-        for raw in captured_pages(capture):
-            started = time.process_time()
-            rows = [
-                (event[0].text, event[1].text, etree.tostring(event, encoding="unicode"))
-                for event in page_events(etree.fromstring(raw, parser))
-            ]
-            db.execute("BEGIN IMMEDIATE")
-            db.executemany(
-                "INSERT INTO events (event_id, type, payload) VALUES (?, ?, ?)"
-                " ON CONFLICT (event_id) DO NOTHING",
-                rows,
-            )
-            db.execute("COMMIT")
-            cpu_s += time.process_time() - started
-            events += len(rows)
-    finally:
-        db.close()
-    return FloorRun(events=events, cpu_s=cpu_s)
 
 
 def page_events(envelope: etree._Element) -> list[etree._Element]:

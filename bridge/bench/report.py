@@ -10,10 +10,10 @@ from pathlib import Path
 from typing import Any
 
 from bridge.bench.console import ConsoleRun
-from bridge.bench.floor import CopiesFloorRun
+from bridge.bench.floor import CopiesFloorRun, FloorRun
 from bridge.bench.input import InputRun
 from bridge.bench.naive import NaiveRun
-from bridge.bench.phases import BridgeRun, FloorRun
+from bridge.bench.phases import BridgeRun
 
 #: Target limits from the performance issue.
 MAX_CPU_VS_FLOOR = 3.0

@@ -85,7 +85,7 @@ def add_bench_command(commands: Any) -> None:
         type=positive_int,
         default=DEFAULT_RUNS,
         metavar="N",
-        help="measure the bridge and, right after it, the floors N times and report the "
+        help="measure the bridge, with the floors done beside it, N times and report the "
         f"middle trial by the headline ratio; memory is read on the first (default {DEFAULT_RUNS})",
     )
     bench.add_argument("--seed", type=int, default=1, help="seed of the generated events")
