@@ -82,8 +82,8 @@ class BridgeRun:
     handle_statements: int = 0
     #: The bench's own work during the drain and the handlers (capturing the pages, the
     #: floors beside), taken out of their figures.
-    beside_drain: Spent = field(default_factory=lambda: Spent())
-    beside_handle: Spent = field(default_factory=lambda: Spent())
+    beside_drain: Spent = field(default_factory=Spent)
+    beside_handle: Spent = field(default_factory=Spent)
     #: The database: "sqlite" or "postgresql".
     database: str = "sqlite"
     calls: dict[str, int] = field(default_factory=dict)
