@@ -11,7 +11,7 @@ the bridge's own:
 
 ``Floors`` does their pages beside the bridge's run (``bridge.bench.phases.Beside``): the
 floor after each page the bridge fetches, the floor with copies after each batch it handles,
-from the pages captured by then.
+as many events as the batch, from the pages captured by then.
 """
 
 from __future__ import annotations
@@ -117,10 +117,13 @@ class Floors:
             cpu_s=self._floor_run.cpu_s + time.process_time() - started,
         )
 
-    def after_batch(self) -> None:
-        """The floor with copies: the next captured page (none left: nothing)."""
-        raw = next(self._captured(), None)
-        if raw is not None:
+    def after_batch(self, handled: int) -> None:
+        """The floor with copies: captured pages until it has done as many events as the
+        bridge's handlers (or none is left)."""
+        while self._totals["events"] < handled:
+            raw = next(self._captured(), None)
+            if raw is None:
+                return
             self._copies_page(raw)
 
     def finish(self) -> tuple[FloorRun, CopiesFloorRun]:

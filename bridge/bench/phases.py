@@ -125,15 +125,15 @@ class Beside(Protocol):
     def after_page(self, raw: bytes) -> None:
         """The drain has just fetched the page ``raw``."""
 
-    def after_batch(self) -> None:
-        """The handlers have just finished a batch."""
+    def after_batch(self, handled: int) -> None:
+        """The handlers have just finished a batch, ``handled`` events so far."""
 
 
 class _Nothing:
     def after_page(self, raw: bytes) -> None:
         return
 
-    def after_batch(self) -> None:
+    def after_batch(self, handled: int) -> None:
         return
 
 
@@ -213,7 +213,7 @@ def run_bridge(
 
     def after_batch(phase: str, done: int, total: int | None = None) -> None:
         with run.beside_handle.counting():
-            beside.after_batch()
+            beside.after_batch(done)
 
     try:
         with capture.open("wb") as sink:

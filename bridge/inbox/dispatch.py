@@ -40,8 +40,10 @@ from bridge.store.models import PENDING, EventStatus
 
 log = structlog.get_logger(__name__)
 
-#: Events handled in one transaction.
-BATCH_SIZE = 100
+#: Events handled in one transaction: two commits and a dozen statements a batch, so a larger
+#: batch costs less per event; a failed batch is redone one event at a time, and a shutdown
+#: waits for the batch in flight (a tenth of a second at this size).
+BATCH_SIZE = 200
 
 
 class Dispatcher:
